@@ -1,0 +1,2 @@
+# Real-infrastructure fixtures (mongod replica set, RabbitMQ vhost, service processes).
+pytest_plugins = ["chassis.testing"]

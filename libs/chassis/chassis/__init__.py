@@ -1,0 +1,1 @@
+"""Shared chassis for the monetization services (see README.md)."""

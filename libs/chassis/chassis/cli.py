@@ -1,0 +1,77 @@
+"""The command line every service shares: `python -m <service> worker|api|migrate|<job>`.
+
+Imports stay inside the branches: a worker must monkey-patch with eventlet
+before pymongo or pika are imported, and an API process must never be patched.
+"""
+from __future__ import annotations
+
+import importlib
+import sys
+from collections.abc import Callable
+from typing import Any
+
+
+def _load(path: str) -> Any:
+    module, _, attr = path.partition(":")
+    return getattr(importlib.import_module(module), attr)
+
+
+def service_main(
+    service: str,
+    *,
+    worker: str,
+    documents: str,
+    api: str | None = None,
+    jobs: dict[str, str] | None = None,
+    argv: list[str] | None = None,
+) -> None:
+    """`worker`, `api` and `documents` are import paths (`package.module:attr`);
+    `jobs` maps extra command names to functions taking Settings."""
+    args = sys.argv[1:] if argv is None else argv
+    commands = ["worker", "migrate", *(["api"] if api else []), *sorted(jobs or {})]
+    if not args or args[0] not in commands:
+        raise SystemExit(f"usage: python -m {service} {{{'|'.join(commands)}}}")
+    command = args[0]
+    if command == "worker":
+        import warnings
+
+        warnings.filterwarnings("ignore", message=r"\s*Eventlet is deprecated")
+        import eventlet
+
+        eventlet.monkey_patch()
+        from chassis.nameko_adapter import run_worker
+
+        run_worker(worker, service)
+        return
+
+    from chassis.settings import Settings
+
+    settings = Settings.from_env(service)
+    if command == "api":
+        import uvicorn
+
+        uvicorn.run(api, factory=True, host=settings.http_host, port=settings.http_port, log_config=None,
+                    proxy_headers=True, timeout_graceful_shutdown=10)
+    elif command == "migrate":
+        migrate(service, settings, _load(documents), _load(worker))
+    else:
+        from chassis import telemetry
+        from chassis.mongo import connect
+
+        telemetry.setup(settings)
+        connect(settings)
+        job: Callable[[Any], Any] = _load((jobs or {})[command])
+        job(settings)
+
+
+def migrate(service: str, settings: Any, documents: list[Any], worker_cls: type) -> None:
+    """Create indexes and declare the worker's queues. Idempotent; run before every upgrade."""
+    from chassis import telemetry
+    from chassis.mongo import connect, ensure_indexes
+    from chassis.nameko_adapter import declare_topology
+
+    telemetry.setup(settings)
+    connect(settings)
+    ensure_indexes(documents)
+    queues = declare_topology(worker_cls, settings.amqp_uri)
+    print(f"{service}: indexes ensured for {len(documents)} document types; queues declared: {queues or 'none'}")

@@ -1,0 +1,38 @@
+"""Idempotent consumption: an event's effect and the record of having applied it
+commit in one transaction, so a redelivered event is applied exactly once."""
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from pymongo.database import Database
+from pymongo.errors import DuplicateKeyError
+
+from chassis.envelope import CloudEvent
+from chassis.mongo import UnitOfWork, transaction
+
+APPLIED = "applied_events"
+
+
+def apply_once(
+    consumer: str, event: CloudEvent, effect: Callable[[UnitOfWork], None], *, db: Database | None = None
+) -> bool:
+    """Apply `effect` unless `consumer` already applied `event`. Returns whether it ran."""
+
+    def run(uow: UnitOfWork) -> bool:
+        try:
+            uow.collection(APPLIED).insert_one(
+                {"_id": f"{consumer}:{event.id}", "consumer": consumer, "type": event.type,
+                 "applied_at": datetime.now(UTC)},
+                session=uow.session,
+            )
+        except DuplicateKeyError:
+            return False
+        effect(uow)
+        return True
+
+    try:
+        return transaction(run, source=consumer.split(".", 1)[0], db=db)
+    except DuplicateKeyError:
+        # A concurrent delivery of the same event committed first.
+        return False

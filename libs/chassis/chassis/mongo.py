@@ -1,0 +1,137 @@
+"""MongoDB for one service: its own database, indexes, and a unit of work.
+
+mongoengine 0.29 has no transaction helper, so `transaction()` runs a pymongo
+session transaction (with the driver's retry on transient errors) and the unit
+of work writes documents through their collections with that session. Events
+published through the unit of work land in the service's `outbox` collection in
+the same transaction as the state change; `chassis.outbox` relays them.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+import mongoengine
+from pymongo import ReturnDocument
+from pymongo.client_session import ClientSession
+from pymongo.collection import Collection
+from pymongo.database import Database
+from pymongo.read_concern import ReadConcern
+from pymongo.write_concern import WriteConcern
+
+from chassis.contracts import validate_event_data
+from chassis.envelope import CloudEvent, new_event
+from chassis.settings import Settings
+from chassis.telemetry import current_traceparent
+
+T = TypeVar("T")
+OUTBOX = "outbox"
+COUNTERS = "counters"
+
+
+def connect(settings: Settings, alias: str = "default") -> Database:
+    """Connect mongoengine's alias to this service's database and return it."""
+    mongoengine.disconnect(alias)
+    mongoengine.connect(
+        db=settings.database,
+        host=settings.mongodb_uri,
+        alias=alias,
+        tz_aware=True,
+        uuidRepresentation="standard",
+        serverSelectionTimeoutMS=5000,
+    )
+    return mongoengine.get_db(alias)
+
+
+def database(alias: str = "default") -> Database:
+    return mongoengine.get_db(alias)
+
+
+def ensure_indexes(documents: Iterable[type[mongoengine.Document]], db: Database | None = None) -> None:
+    """Create every index the service declares: its documents' and the chassis' own."""
+    for document in documents:
+        document.ensure_indexes()
+    db = db if db is not None else database()
+    db[OUTBOX].create_index([("published_at", 1), ("created_at", 1)])
+    # Published outbox records are kept a week for diagnosis, then expire.
+    db[OUTBOX].create_index("published_at_ttl", expireAfterSeconds=7 * 24 * 3600)
+    db["applied_events"].create_index("applied_at", expireAfterSeconds=30 * 24 * 3600)
+
+
+class UnitOfWork:
+    """Writes of one transaction. Obtain one from `transaction()`."""
+
+    def __init__(self, db: Database, session: ClientSession, source: str):
+        self.db = db
+        self.session = session
+        self.source = source
+        self.events: list[CloudEvent] = []
+
+    def collection(self, target: type[mongoengine.Document] | str) -> Collection:
+        if isinstance(target, str):
+            return self.db[target]
+        return self.db[target._get_collection_name()]
+
+    def insert(self, doc: mongoengine.Document) -> None:
+        doc.validate()
+        son = doc.to_mongo()
+        result = self.collection(type(doc)).insert_one(son, session=self.session)
+        doc.pk = result.inserted_id
+
+    def replace(self, doc: mongoengine.Document) -> None:
+        doc.validate()
+        self.collection(type(doc)).replace_one({"_id": doc.pk}, doc.to_mongo(), session=self.session)
+
+    def find_one(self, target: type[mongoengine.Document], query: dict[str, Any]) -> Any:
+        raw = self.collection(target).find_one(query, session=self.session)
+        if raw is None or isinstance(target, str):
+            return raw
+        return target._from_son(raw)
+
+    def next_sequence(self, name: str) -> int:
+        return next_sequence(self.db, name, self.session)
+
+    def publish(self, event_type: str, data: dict[str, Any], subject: str | None = None) -> CloudEvent:
+        """Record an event in the outbox; it is published only if the transaction commits."""
+        validate_event_data(event_type, data)
+        event = new_event(event_type, self.source, data, subject=subject, traceparent=current_traceparent())
+        self.db[OUTBOX].insert_one(
+            {
+                "_id": event.id,
+                "type": event.type,
+                "envelope": event.to_dict(),
+                "created_at": datetime.now(UTC),
+                "published_at": None,
+                "attempts": 0,
+            },
+            session=self.session,
+        )
+        self.events.append(event)
+        return event
+
+
+def transaction(fn: Callable[[UnitOfWork], T], *, source: str, db: Database | None = None) -> T:
+    """Run `fn` in one MongoDB transaction, retried by the driver on transient errors.
+
+    `fn` must do nothing outside the database: it may run more than once.
+    """
+    db = db if db is not None else database()
+    with db.client.start_session() as session:
+        return session.with_transaction(
+            lambda s: fn(UnitOfWork(db, s, source)),
+            read_concern=ReadConcern("snapshot"),
+            write_concern=WriteConcern("majority"),
+        )
+
+
+def next_sequence(db: Database, name: str, session: ClientSession | None = None) -> int:
+    """Atomic counter: 1, 2, 3, ... Inside a transaction it is gap-free."""
+    doc = db[COUNTERS].find_one_and_update(
+        {"_id": name},
+        {"$inc": {"value": 1}},
+        upsert=True,
+        return_document=ReturnDocument.AFTER,
+        session=session,
+    )
+    return int(doc["value"])

@@ -1,0 +1,371 @@
+"""Everything nameko-specific, in one module.
+
+Services declare their worker as a subclass of `WorkerBase` and use `rpc` and
+`cloudevent_handler` from here; nothing else in the platform imports nameko, so
+replacing it (it has had no release since 2021) touches this file only.
+
+What this adds on top of nameko:
+- typed errors (`chassis.errors`) cross RPC as themselves;
+- `traceparent` travels in RPC context data and event envelopes, and every
+  worker runs inside a span continuing the caller's trace;
+- event handlers receive a parsed `CloudEvent`; a poison message (bad envelope
+  or a non-retryable error) is dead-lettered to `dlq.<queue>`, a transient
+  failure is requeued after a pause instead of being dropped;
+- the outbox relay runs inside every worker;
+- `/health/live`, `/health/ready`, `/metrics` on the worker's HEALTH_PORT.
+"""
+from __future__ import annotations
+
+import importlib
+import json
+import logging
+import queue
+import threading
+import time
+import warnings
+from collections.abc import Callable
+from typing import Any
+
+# eventlet announces its own deprecation on import; we know (see docs/decisions).
+warnings.filterwarnings("ignore", message=r"\s*Eventlet is deprecated")
+import eventlet  # noqa: E402
+import kombu  # noqa: E402
+import kombu.serialization  # noqa: E402
+from nameko.events import EventHandler
+from nameko.exceptions import RemoteError, RpcTimeout, UnknownService, registry
+from nameko.extensions import ENTRYPOINT_EXTENSIONS_ATTR, DependencyProvider
+from nameko.rpc import rpc as _nameko_rpc
+from nameko.standalone.rpc import ClusterRpcProxy
+from nameko.web.handlers import http
+from opentelemetry import context as otel_context
+from opentelemetry import trace
+from opentelemetry.trace import SpanKind, Status, StatusCode
+
+from chassis import metrics, telemetry
+from chassis.envelope import CONTENT_TYPE, CloudEvent, EnvelopeError, exchange_for
+from chassis.errors import PlatformError, Unavailable, all_error_types
+from chassis.health import readiness
+from chassis.settings import Settings
+
+log = logging.getLogger(__name__)
+SETTINGS_KEY = "CHASSIS_SETTINGS"
+DEAD_LETTER_EXCHANGE = "dead-letter"
+REQUEUE_PAUSE_SECONDS = 1.0
+
+kombu.serialization.register(
+    "cloudevents", json.dumps, json.loads, content_type=CONTENT_TYPE, content_encoding="utf-8"
+)
+
+
+def register_errors() -> None:
+    """Let nameko rebuild our typed errors on the caller's side (idempotent)."""
+    for cls in all_error_types():
+        registry[f"{cls.__module__}.{cls.__name__}"] = cls
+
+
+register_errors()
+
+
+def nameko_config(settings: Settings) -> dict[str, Any]:
+    return {
+        "AMQP_URI": settings.amqp_uri,
+        "WEB_SERVER_ADDRESS": f"{settings.http_host}:{settings.health_port}",
+        "serializer": "json",
+        "ACCEPT": ["json", "cloudevents"],
+        SETTINGS_KEY: settings,
+    }
+
+
+# -- entrypoints -----------------------------------------------------------------
+
+def rpc(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """An RPC method. Typed errors are expected outcomes: returned to the caller, not logged as crashes."""
+    return _nameko_rpc(expected_exceptions=(PlatformError,))(fn)
+
+
+def consumer_queue(service: str, method: str, event_type: str) -> kombu.Queue:
+    """The durable queue of one event handler, dead-lettering to `dlq.<name>`."""
+    name = f"evt-{event_type.split('.', 1)[0]}-{event_type}--{service}.{method}"
+    return kombu.Queue(
+        name,
+        exchange=kombu.Exchange(exchange_for(event_type), type="topic", durable=True),
+        routing_key=event_type,
+        durable=True,
+        queue_arguments={"x-dead-letter-exchange": DEAD_LETTER_EXCHANGE, "x-dead-letter-routing-key": name},
+    )
+
+
+def dead_letter_queue(queue_name: str) -> kombu.Queue:
+    return kombu.Queue(
+        f"dlq.{queue_name}",
+        exchange=kombu.Exchange(DEAD_LETTER_EXCHANGE, type="direct", durable=True),
+        routing_key=queue_name,
+        durable=True,
+    )
+
+
+class CloudEventHandler(EventHandler):
+    """`@cloudevent_handler("customer.created")`: the method gets a `CloudEvent`."""
+
+    def __init__(self, event_type: str, **kwargs: Any):
+        super().__init__(event_type.split(".", 1)[0], event_type, **kwargs)
+
+    def setup(self) -> None:
+        super().setup()
+        self.queue = consumer_queue(self.container.service_name, self.method_name, self.event_type)
+        with kombu.Connection(self.container.config["AMQP_URI"]) as conn:
+            dead_letter_queue(self.queue.name)(conn.default_channel).declare()
+
+    def handle_message(self, body: Any, message: Any) -> None:
+        try:
+            event = CloudEvent.from_dict(body if isinstance(body, dict) else json.loads(body))
+        except (EnvelopeError, ValueError, TypeError) as exc:
+            log.error("dead-lettering a malformed event", extra={"queue": self.queue.name, "error": str(exc)})
+            metrics.EVENTS_CONSUMED.labels(self.container.service_name, self.event_type, "malformed").inc()
+            message.reject(requeue=False)
+            return
+        context_data = self.unpack_message_headers(message)
+        context_data["traceparent"] = event.traceparent
+        context_data["event_type"] = event.type
+        handle_result = lambda worker_ctx, result=None, exc_info=None: self._done(  # noqa: E731
+            message, result, exc_info
+        )
+        try:
+            self.container.spawn_worker(self, (event,), {}, context_data=context_data, handle_result=handle_result)
+        except Exception:  # container being killed: give the message back
+            self.queue_consumer.requeue_message(message)
+
+    def _done(self, message: Any, result: Any, exc_info: Any) -> tuple[Any, Any]:
+        service = self.container.service_name
+        if exc_info is None:
+            metrics.EVENTS_CONSUMED.labels(service, self.event_type, "applied").inc()
+            self.queue_consumer.ack_message(message)
+        elif isinstance(exc_info[1], PlatformError) and not isinstance(exc_info[1], Unavailable):
+            # Retrying cannot fix a rejected event: park it for an operator.
+            metrics.EVENTS_CONSUMED.labels(service, self.event_type, "dead-lettered").inc()
+            message.reject(requeue=False)
+        else:
+            metrics.EVENTS_CONSUMED.labels(service, self.event_type, "requeued").inc()
+            eventlet.sleep(REQUEUE_PAUSE_SECONDS)
+            self.queue_consumer.requeue_message(message)
+        return result, exc_info
+
+
+cloudevent_handler = CloudEventHandler.decorator
+
+
+def handled_event_queues(service_cls: type) -> list[kombu.Queue]:
+    """The queues a worker class consumes from (for `migrate` to declare ahead of time)."""
+    queues = []
+    for name in dir(service_cls):
+        for ext in getattr(getattr(service_cls, name, None), ENTRYPOINT_EXTENSIONS_ATTR, ()):
+            if isinstance(ext, CloudEventHandler):
+                queues.append(consumer_queue(service_cls.name, name, ext.event_type))
+    return queues
+
+
+def declare_topology(service_cls: type, amqp_uri: str) -> list[str]:
+    """Declare every exchange and queue the worker consumes from, so events
+    published before its first start are kept. Idempotent."""
+    declared = []
+    with kombu.Connection(amqp_uri) as conn:
+        channel = conn.default_channel
+        for q in handled_event_queues(service_cls):
+            q(channel).declare()
+            dead_letter_queue(q.name)(channel).declare()
+            declared.append(q.name)
+    return declared
+
+
+# -- dependencies every worker gets ----------------------------------------------
+
+class Observability(DependencyProvider):
+    """Runs each worker inside a span continuing the caller's trace, and counts it."""
+
+    def setup(self) -> None:
+        self._active: dict[Any, tuple[Any, Any, float]] = {}
+
+    def worker_setup(self, worker_ctx: Any) -> None:
+        entry = worker_ctx.entrypoint
+        event_type = worker_ctx.data.get("event_type")
+        kind = SpanKind.CONSUMER if event_type else SpanKind.SERVER
+        name = f"{self.container.service_name}.{entry.method_name}"
+        span = telemetry.tracer().start_span(
+            name, context=telemetry.context_from(worker_ctx.data.get("traceparent")), kind=kind
+        )
+        token = otel_context.attach(trace.set_span_in_context(span))
+        # Outgoing RPC calls and events of this worker become children of its span.
+        worker_ctx.data["traceparent"] = telemetry.current_traceparent()
+        self._active[worker_ctx] = (span, token, time.perf_counter())
+
+    def worker_result(self, worker_ctx: Any, result: Any = None, exc_info: Any = None) -> None:
+        span, _, started = self._active.get(worker_ctx, (None, None, 0.0))
+        if span is None:
+            return
+        method = worker_ctx.entrypoint.method_name
+        outcome = "ok" if exc_info is None else type(exc_info[1]).__name__
+        if exc_info is not None:
+            span.record_exception(exc_info[1])
+            span.set_status(Status(StatusCode.ERROR, str(exc_info[1])))
+        if not worker_ctx.data.get("event_type"):
+            metrics.RPC_CALLS.labels(self.container.service_name, method, outcome).inc()
+            metrics.RPC_SECONDS.labels(self.container.service_name, method).observe(time.perf_counter() - started)
+
+    def worker_teardown(self, worker_ctx: Any) -> None:
+        span, token, _ = self._active.pop(worker_ctx, (None, None, 0.0))
+        if span is not None:
+            otel_context.detach(token)
+            span.end()
+
+
+class ServiceSettings(DependencyProvider):
+    """`self.settings` in a worker."""
+
+    def get_dependency(self, worker_ctx: Any) -> Settings:
+        return self.container.config[SETTINGS_KEY]
+
+
+class OutboxRelayRunner(DependencyProvider):
+    """Runs the service's outbox relay in a green thread for the worker's lifetime."""
+
+    def start(self) -> None:
+        from chassis.mongo import database
+        from chassis.outbox import OutboxRelay
+
+        settings: Settings = self.container.config[SETTINGS_KEY]
+        self.relay = OutboxRelay(database(), settings.amqp_uri, poll_seconds=settings.outbox_poll_seconds)
+        self._stop = threading.Event()
+        self._thread = eventlet.spawn(self.relay.run, self._stop)
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.wait()
+
+
+class MongoConnection(DependencyProvider):
+    """Connects mongoengine to the service's database before anything runs."""
+
+    def __init__(self, ensure_indexes: Callable[[], None] | None = None):
+        self.ensure_indexes = ensure_indexes
+
+    def setup(self) -> None:
+        from chassis.mongo import connect
+
+        connect(self.container.config[SETTINGS_KEY])
+        if self.ensure_indexes is not None:
+            self.ensure_indexes()
+
+
+class WorkerBase:
+    """Base of every service worker: settings, tracing, outbox relay, health endpoints.
+
+    Subclasses set `name` and `db = MongoConnection(ensure_indexes)`.
+    """
+
+    name = "base"
+    settings = ServiceSettings()
+    observability = Observability()
+    outbox_relay = OutboxRelayRunner()
+
+    @http("GET", "/health/live")
+    def health_live(self, request: Any) -> tuple[int, dict[str, str], str]:
+        return 200, {"Content-Type": "application/json"}, json.dumps({"status": "live"})
+
+    @http("GET", "/health/ready")
+    def health_ready(self, request: Any) -> tuple[int, dict[str, str], str]:
+        ok, checks = readiness(self.settings.amqp_uri)
+        body = json.dumps({"status": "ready" if ok else "not ready", "checks": checks})
+        return (200 if ok else 503), {"Content-Type": "application/json"}, body
+
+    @http("GET", "/metrics")
+    def metrics(self, request: Any) -> tuple[int, dict[str, str], bytes]:
+        body, content_type = metrics.render()
+        return 200, {"Content-Type": content_type}, body
+
+
+def run_worker(import_path: str, service: str) -> None:
+    """Run one worker class (`package.module:Class`) until SIGTERM/SIGINT."""
+    eventlet.monkey_patch()
+    from nameko.cli.run import run
+
+    settings = Settings.from_env(service)
+    telemetry.setup(settings)
+    module_name, class_name = import_path.split(":")
+    service_cls = getattr(importlib.import_module(module_name), class_name)
+    log.info("worker starting", extra={"health_port": settings.health_port})
+    try:
+        run([service_cls], nameko_config(settings))
+    finally:
+        telemetry.shutdown()
+
+
+# -- the caller's side: HTTP processes ---------------------------------------------
+
+class RpcClient:
+    """A pool of nameko standalone RPC proxies, safe to share between threads.
+
+    `call("customer", "create_customer", payload)` returns the result or raises the
+    service's typed error; an unreachable broker or service, or a timeout,
+    raises `Unavailable`.
+    """
+
+    def __init__(self, amqp_uri: str, timeout: float = 10.0, size: int = 8):
+        self.config = {"AMQP_URI": amqp_uri, "serializer": "json", "ACCEPT": ["json"]}
+        self.timeout = timeout
+        self._idle: queue.LifoQueue[Any] = queue.LifoQueue()
+        self._slots = threading.BoundedSemaphore(size)
+
+    def call(self, service: str, method: str, *args: Any, **kwargs: Any) -> Any:
+        with telemetry.tracer().start_as_current_span(f"rpc {service}.{method}", kind=SpanKind.CLIENT):
+            with self._slots:
+                runner = self._acquire()
+                healthy = False
+                try:
+                    runner._worker_ctx.data["traceparent"] = telemetry.current_traceparent()
+                    result = getattr(getattr(runner._proxy, service), method)(*args, **kwargs)
+                    healthy = True
+                    return result
+                except PlatformError:
+                    healthy = True
+                    raise
+                except RpcTimeout as exc:
+                    raise Unavailable(f"{service} did not answer within {self.timeout:g}s") from exc
+                except UnknownService as exc:
+                    healthy = True
+                    raise Unavailable(f"{service} is not running") from exc
+                except RemoteError as exc:
+                    healthy = True
+                    raise PlatformError(f"{service}.{method} failed: {exc.exc_type}") from exc
+                except (OSError, IOError, kombu.exceptions.KombuError) as exc:
+                    raise Unavailable(f"message broker unreachable: {exc}") from exc
+                finally:
+                    self._release(runner, healthy)
+
+    def _acquire(self) -> Any:
+        try:
+            return self._idle.get_nowait()
+        except queue.Empty:
+            try:
+                runner = ClusterRpcProxy(self.config, timeout=self.timeout)
+                runner._proxy = runner.start()
+                return runner
+            except Exception as exc:
+                raise Unavailable(f"message broker unreachable: {exc}") from exc
+
+    def _release(self, runner: Any, healthy: bool) -> None:
+        if healthy:
+            self._idle.put(runner)
+        else:
+            try:
+                runner.stop()
+            except Exception:
+                pass
+
+    def close(self) -> None:
+        while True:
+            try:
+                self._idle.get_nowait().stop()
+            except queue.Empty:
+                return
+            except Exception:
+                continue

@@ -1,0 +1,157 @@
+"""The outbox relay: moves committed events from a service's `outbox` collection
+to RabbitMQ.
+
+At-least-once: a record is marked published only after the broker confirmed it
+(publisher confirms). While the broker is unreachable records stay pending and
+the relay retries with backoff. Only one relay per service database works at a
+time (a lease in `outbox_lease`), so replicas do not publish the same record
+twice in the normal case; consumers are idempotent for the rare case they do.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pika
+import pika.exceptions
+from pymongo.database import Database
+from pymongo.errors import DuplicateKeyError, PyMongoError
+
+from chassis import metrics
+from chassis.envelope import CONTENT_TYPE, encode, exchange_for
+from chassis.mongo import OUTBOX
+
+log = logging.getLogger(__name__)
+LEASE_SECONDS = 10
+_AMQP_ERRORS = (pika.exceptions.AMQPError, OSError)
+
+
+class OutboxRelay:
+    def __init__(self, db: Database, amqp_uri: str, *, poll_seconds: float = 0.2, batch_size: int = 200):
+        self.db = db
+        self.amqp_uri = amqp_uri
+        self.poll_seconds = poll_seconds
+        self.batch_size = batch_size
+        self.owner = f"{socket.gethostname()}:{os.getpid()}:{id(self)}"
+        self._connection: pika.BlockingConnection | None = None
+        self._channel: Any = None
+        self._declared: set[str] = set()
+
+    # -- one pass -------------------------------------------------------
+    def publish_pending(self) -> int:
+        """Publish one batch of pending records. Returns how many were confirmed."""
+        if not self._hold_lease():
+            return 0
+        pending = list(
+            self.db[OUTBOX].find({"published_at": None}).sort([("created_at", 1), ("_id", 1)]).limit(self.batch_size)
+        )
+        if not pending:
+            return 0
+        channel = self._open_channel()
+        published = []
+        for record in pending:
+            envelope = record["envelope"]
+            exchange = exchange_for(envelope["type"])
+            self._declare(channel, exchange)
+            channel.basic_publish(
+                exchange=exchange,
+                routing_key=envelope["type"],
+                body=encode(envelope),
+                properties=pika.BasicProperties(
+                    content_type=CONTENT_TYPE,
+                    content_encoding="utf-8",
+                    delivery_mode=pika.DeliveryMode.Persistent,
+                    message_id=envelope["id"],
+                    type=envelope["type"],
+                ),
+            )  # with confirms on, returns only once the broker acked it
+            published.append(record["_id"])
+        now = datetime.now(UTC)
+        self.db[OUTBOX].update_many(
+            {"_id": {"$in": published}}, {"$set": {"published_at": now, "published_at_ttl": now}}
+        )
+        metrics.OUTBOX_PUBLISHED.labels(self.db.name).inc(len(published))
+        return len(published)
+
+    def pending_count(self) -> int:
+        return self.db[OUTBOX].count_documents({"published_at": None})
+
+    # -- loop -------------------------------------------------------------
+    def run(self, stop: threading.Event) -> None:
+        backoff = self.poll_seconds
+        while not stop.is_set():
+            try:
+                published = self.publish_pending()
+                backoff = self.poll_seconds
+                if published:
+                    continue
+            except _AMQP_ERRORS as exc:
+                log.warning("outbox relay cannot reach the broker, retrying", extra={"error": str(exc)})
+                self.close()
+                backoff = min(backoff * 2, 5.0)
+            except PyMongoError as exc:
+                log.warning("outbox relay cannot reach MongoDB, retrying", extra={"error": str(exc)})
+                backoff = min(backoff * 2, 5.0)
+            stop.wait(backoff)
+        self._release_lease()
+        self.close()
+
+    def close(self) -> None:
+        connection, self._connection, self._channel = self._connection, None, None
+        self._declared.clear()
+        if connection is not None:
+            try:
+                connection.close()
+            except _AMQP_ERRORS:
+                pass
+
+    # -- internals --------------------------------------------------------
+    def _open_channel(self) -> Any:
+        if self._channel is None or not self._channel.is_open:
+            self.close()
+            params = pika.URLParameters(self.amqp_uri)
+            params.socket_timeout = 5
+            params.blocked_connection_timeout = 30
+            self._connection = pika.BlockingConnection(params)
+            self._channel = self._connection.channel()
+            self._channel.confirm_delivery()
+        return self._channel
+
+    def _declare(self, channel: Any, exchange: str) -> None:
+        if exchange not in self._declared:
+            channel.exchange_declare(exchange=exchange, exchange_type="topic", durable=True)
+            self._declared.add(exchange)
+
+    def _hold_lease(self) -> bool:
+        now = datetime.now(UTC)
+        try:
+            self.db["outbox_lease"].find_one_and_update(
+                {"_id": "relay", "$or": [{"owner": self.owner}, {"until": {"$lt": now}}]},
+                {"$set": {"owner": self.owner, "until": now + timedelta(seconds=LEASE_SECONDS)}},
+                upsert=True,
+            )
+            return True
+        except DuplicateKeyError:
+            return False  # another relay holds an unexpired lease
+
+    def _release_lease(self) -> None:
+        try:
+            self.db["outbox_lease"].delete_one({"_id": "relay", "owner": self.owner})
+        except PyMongoError:
+            pass
+
+
+def wait_until_drained(relay: OutboxRelay, timeout: float = 10.0) -> bool:
+    """For tests and shutdown: keep publishing until nothing is pending."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        relay.publish_pending()
+        if relay.pending_count() == 0:
+            return True
+        time.sleep(0.05)
+    return False

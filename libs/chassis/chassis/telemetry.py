@@ -1,0 +1,100 @@
+"""Tracing and logs.
+
+One tracer provider per process, named after the service. Spans are exported
+over OTLP/HTTP only when OTEL_EXPORTER_OTLP_ENDPOINT is set (the standard
+OTEL_BSP_* variables tune batching). The W3C `traceparent` string is what
+crosses RabbitMQ: in RPC context data and in every event envelope.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from datetime import UTC, datetime
+from typing import Any
+
+from opentelemetry import context as otel_context
+from opentelemetry import trace
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor
+from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
+
+from chassis.settings import Settings
+
+_propagator = TraceContextTextMapPropagator()
+_provider: TracerProvider | None = None
+
+
+def setup(settings: Settings) -> TracerProvider:
+    """Install the process-wide tracer provider (once) and JSON logging."""
+    global _provider
+    configure_logging(settings.service, settings.log_level)
+    if _provider is None:
+        _provider = TracerProvider(resource=Resource.create({"service.name": settings.service}))
+        if settings.otlp_endpoint:
+            from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+
+            _provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
+        trace.set_tracer_provider(_provider)
+    return _provider
+
+
+def shutdown() -> None:
+    if _provider is not None:
+        _provider.shutdown()
+
+
+def tracer(name: str = "monetization") -> trace.Tracer:
+    return trace.get_tracer(name)
+
+
+def current_traceparent() -> str | None:
+    carrier: dict[str, str] = {}
+    _propagator.inject(carrier)
+    return carrier.get("traceparent")
+
+
+def context_from(traceparent: str | None) -> otel_context.Context | None:
+    if not traceparent:
+        return None
+    return _propagator.extract({"traceparent": traceparent})
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line, carrying the current trace and span ids."""
+
+    _skip = set(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
+
+    def __init__(self, service: str):
+        super().__init__()
+        self.service = service
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, Any] = {
+            "ts": datetime.fromtimestamp(record.created, UTC).isoformat(),
+            "level": record.levelname,
+            "service": self.service,
+            "logger": record.name,
+            "msg": record.getMessage(),
+        }
+        span = trace.get_current_span().get_span_context()
+        if span.is_valid:
+            entry["trace_id"] = format(span.trace_id, "032x")
+            entry["span_id"] = format(span.span_id, "016x")
+        for key, value in vars(record).items():
+            if key not in self._skip and not key.startswith("_"):
+                entry[key] = value if isinstance(value, (str, int, float, bool, type(None))) else str(value)
+        if record.exc_info:
+            entry["exc"] = self.formatException(record.exc_info)
+        return json.dumps(entry)
+
+
+def configure_logging(service: str, level: str = "INFO") -> None:
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(JsonFormatter(service))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    for noisy in ("pika", "kombu", "amqp", "pymongo", "urllib3", "nameko"):
+        logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))

@@ -1,0 +1,191 @@
+"""pytest fixtures on real infrastructure (loaded by the repository's conftest.py).
+
+- `mongo_uri`: MONGODB_URI if set, else a fresh mongod replica set in a temp dir.
+- `amqp_uri`: RabbitMQ (started if needed) with a vhost of this test session's own.
+- `db_prefix`: a database-name prefix unique to this session; its databases are dropped at the end.
+- `service_db(service)`: an empty database for one service, mongoengine connected to it.
+- `start_services(...)`: real service processes (`python -m <service> worker|api`) on free ports.
+"""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pymongo
+import pytest
+
+from chassis import localinfra
+from chassis.settings import Settings
+
+
+@pytest.fixture(scope="session")
+def mongo_uri() -> Iterator[str]:
+    if os.environ.get("MONGODB_URI"):
+        yield os.environ["MONGODB_URI"]
+        return
+    with tempfile.TemporaryDirectory(prefix="mongod-") as tmp:
+        replica_set = localinfra.MongoReplicaSet(Path(tmp))
+        replica_set.start()
+        try:
+            yield replica_set.uri
+        finally:
+            replica_set.stop()
+
+
+@pytest.fixture(scope="session")
+def amqp_base_uri() -> str:
+    uri = os.environ.get("AMQP_URI") or "amqp://guest:guest@127.0.0.1:5672/"
+    localinfra.ensure_rabbitmq(uri)
+    return uri
+
+
+@pytest.fixture(scope="session")
+def amqp_uri(amqp_base_uri: str) -> Iterator[str]:
+    vhost = f"test-{uuid.uuid4().hex[:12]}"
+    localinfra.create_vhost(vhost)
+    try:
+        yield localinfra.with_vhost(amqp_base_uri, vhost)
+    finally:
+        localinfra.delete_vhost(vhost)
+
+
+@pytest.fixture(scope="session")
+def db_prefix(mongo_uri: str) -> Iterator[str]:
+    prefix = f"t{uuid.uuid4().hex[:10]}_"
+    yield prefix
+    client: pymongo.MongoClient[Any] = pymongo.MongoClient(mongo_uri)
+    for name in client.list_database_names():
+        if name.startswith(prefix):
+            client.drop_database(name)
+    client.close()
+
+
+def settings_for(service: str, mongo_uri: str, amqp_uri: str, db_prefix: str) -> Settings:
+    base = Settings.from_env(service)
+    return Settings(**{**base.__dict__, "mongodb_uri": mongo_uri, "amqp_uri": amqp_uri,
+                       "mongodb_db_prefix": db_prefix, "service": service})
+
+
+@pytest.fixture
+def service_db(mongo_uri: str, amqp_uri: str, db_prefix: str) -> Callable[[str], Any]:
+    """Empty database of a service, mongoengine's default alias connected to it."""
+    from chassis.mongo import connect
+
+    def open_db(service: str) -> Any:
+        settings = settings_for(service, mongo_uri, amqp_uri, db_prefix)
+        db = connect(settings)
+        db.client.drop_database(db.name)
+        return db
+
+    return open_db
+
+
+@dataclass
+class ServiceProcess:
+    service: str
+    kind: str
+    port: int
+    process: subprocess.Popen[bytes]
+    log_path: Path
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+@dataclass
+class Platform:
+    """Processes started for one test module; look them up as platform["customer"]."""
+
+    env: dict[str, str]
+    processes: dict[str, ServiceProcess] = field(default_factory=dict)
+
+    def __getitem__(self, name: str) -> ServiceProcess:
+        return self.processes[name]
+
+    def database(self, service: str) -> Any:
+        client: pymongo.MongoClient[Any] = pymongo.MongoClient(self.env["MONGODB_URI"], tz_aware=True)
+        return client[f"{self.env['MONGODB_DB_PREFIX']}{service}"]
+
+    def stop(self) -> None:
+        for proc in reversed(list(self.processes.values())):
+            proc.stop()
+
+
+def start_platform(
+    processes: list[str], mongo_uri: str, amqp_uri: str, log_dir: Path, extra_env: dict[str, str] | None = None
+) -> Platform:
+    """Start `service` (its worker) or `service:api` processes and wait until each is ready."""
+    env = {
+        **os.environ,
+        "MONGODB_URI": mongo_uri,
+        "AMQP_URI": amqp_uri,
+        "MONGODB_DB_PREFIX": f"e{uuid.uuid4().hex[:10]}_",
+        "OUTBOX_POLL_SECONDS": "0.05",
+        "LOG_LEVEL": "INFO",
+        **(extra_env or {}),
+    }
+    platform = Platform(env=env)
+    try:
+        for spec in processes:
+            service, _, kind = spec.partition(":")
+            kind = kind or "worker"
+            port = localinfra.free_port()
+            proc_env = {**env, "HEALTH_PORT" if kind == "worker" else "HTTP_PORT": str(port)}
+            log_path = log_dir / f"{service}-{kind}.log"
+            with open(log_path, "wb") as log_file:
+                process = subprocess.Popen([sys.executable, "-m", service, kind], env=proc_env,
+                                           stdout=log_file, stderr=subprocess.STDOUT)
+            handle = ServiceProcess(service, kind, port, process, log_path)
+            platform.processes[spec] = handle
+            try:
+                localinfra.wait_http([f"{handle.url}/health/ready"], timeout=60, alive=process)
+            except RuntimeError as exc:
+                raise RuntimeError(f"{spec} did not become ready: {exc}\n--- log ---\n{handle.log()[-4000:]}") from exc
+    except BaseException:
+        platform.stop()
+        raise
+    return platform
+
+
+@pytest.fixture(scope="module")
+def start_services(mongo_uri: str, amqp_uri: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[..., Platform]]:
+    started: list[Platform] = []
+
+    def start(*processes: str, env: dict[str, str] | None = None) -> Platform:
+        platform = start_platform(list(processes), mongo_uri, amqp_uri, tmp_path_factory.mktemp("logs"), env)
+        started.append(platform)
+        return platform
+
+    yield start
+    for platform in started:
+        platform.stop()
+
+
+def operator_client(platform: Platform, api: str = "gateway:api") -> Any:
+    """An httpx client on the operators' API of `platform`, ready to call any endpoint.
+
+    The one place that knows how an operator authenticates: tests get their client here.
+    """
+    import httpx
+
+    return httpx.Client(base_url=platform[api].url, timeout=30)

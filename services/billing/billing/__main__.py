@@ -1,0 +1,7 @@
+from chassis.cli import service_main
+
+service_main(
+    "billing",
+    worker="billing.entrypoints.worker:BillingService",
+    documents="billing.adapters.documents:ALL_DOCUMENTS",
+)

@@ -1,0 +1,11 @@
+"""The catalog worker."""
+from __future__ import annotations
+
+from chassis.mongo import ensure_indexes
+from chassis.nameko_adapter import MongoConnection, WorkerBase
+from catalog.adapters.documents import ALL_DOCUMENTS
+
+
+class CatalogService(WorkerBase):
+    name = "catalog"
+    db = MongoConnection(lambda: ensure_indexes(ALL_DOCUMENTS))

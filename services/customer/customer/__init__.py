@@ -1,0 +1,1 @@
+"""The customer service: owns customer accounts (database `<prefix>customer`)."""

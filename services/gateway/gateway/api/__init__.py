@@ -1,0 +1,1 @@
+"""Handlers named by operationId in contracts/http/gateway.yaml."""

@@ -1,0 +1,1 @@
+"""The notification service: threshold notifications and their delivery by email, SMS and JSON webhook. (database `<prefix>notification`)."""
