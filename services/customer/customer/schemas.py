@@ -1,7 +1,7 @@
 """Wire schemas (camelCase, as on the HTTP API and RPC)."""
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 import pycountry
@@ -69,16 +69,16 @@ class CreditCardSchema(Schema):
     token = fields.String(required=True, validate=validate.Length(min=1, max=200))
 
 
+def _not_in_future(signed_on: date) -> None:
+    if mandate_signed_in_future(signed_on, datetime.now(UTC).date()):
+        raise ValidationError("A mandate cannot be signed in the future.")
+
+
 class DirectDebitSchema(Schema):
     mandate_id = fields.String(required=True, data_key="mandateId", validate=validate.Length(min=1, max=35))
-    signed_on = fields.Date(required=True, data_key="signedOn")
+    signed_on = fields.Date(required=True, data_key="signedOn", validate=lambda signed: _not_in_future(signed))
     bic = BicField(required=True)
     iban = IbanField(required=True)
-
-    @validates_schema
-    def _not_in_future(self, data: dict[str, Any], **kwargs: Any) -> None:
-        if "signed_on" in data and mandate_signed_in_future(data["signed_on"], datetime.now(UTC).date()):
-            raise ValidationError("A mandate cannot be signed in the future.", "signedOn")
 
 
 class PaymentInfoSchema(Schema):
