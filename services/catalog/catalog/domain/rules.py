@@ -318,13 +318,14 @@ def default_value(product: Mapping[str, Any]) -> Decimal | None:
 
 # -- references between versioned offerings -------------------------------------------------
 
-def pin_references(refs_in: list[Doc], kind: str, refs: References, field: str, problems: Problems) -> list[Doc]:
+def pin_references(refs_in: list[Doc], kind: str, refs: References, field: str, problems: Problems,
+                   *, single: bool = False) -> list[Doc]:
     """`{code, version?}` → `{code, version}` of an existing, not retired version; without a
     version the active one (else the newest draft)."""
     pinned: list[Doc] = []
     seen: set[str] = set()
     for i, ref in enumerate(refs_in):
-        where = f"{field}.{i}"
+        where = field if single else f"{field}.{i}"
         if ref["code"] in seen:
             problems.add(f"{where}.code", f"{kind} {ref['code']!r} is listed twice")
             continue
@@ -436,7 +437,7 @@ def check_validity_window(data: Doc, problems: Problems) -> None:
 def check_coupon(data: Doc, refs: References) -> Doc:
     problems = Problems()
     check_validity_window(data, problems)
-    [pinned] = pin_references([data["discount"]], "product", refs, "discount", problems) or [None]
+    [pinned] = pin_references([data["discount"]], "product", refs, "discount", problems, single=True) or [None]
     if pinned is not None:
         if pinned["_target"]["type"] != ProductType.DISCOUNT:
             problems.add("discount.code", f"product {pinned['code']} is not a discount")
@@ -448,7 +449,7 @@ def check_coupon(data: Doc, refs: References) -> Doc:
 def check_voucher_batch(data: Doc, refs: References) -> Doc:
     problems = Problems()
     check_validity_window(data, problems)
-    [pinned] = pin_references([data["bundle"]], "bundle", refs, "bundle", problems) or [None]
+    [pinned] = pin_references([data["bundle"]], "bundle", refs, "bundle", problems, single=True) or [None]
     if pinned is not None:
         data["bundle"] = _strip(pinned)
     problems.raise_if_any("voucher batch")
