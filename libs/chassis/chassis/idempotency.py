@@ -19,15 +19,17 @@ def apply_once(
 ) -> bool:
     """Apply `effect` unless `consumer` already applied `event`. Returns whether it ran."""
 
+    key = f"{consumer}:{event.id}"
+
     def run(uow: UnitOfWork) -> bool:
-        try:
-            uow.collection(APPLIED).insert_one(
-                {"_id": f"{consumer}:{event.id}", "consumer": consumer, "type": event.type,
-                 "applied_at": datetime.now(UTC)},
-                session=uow.session,
-            )
-        except DuplicateKeyError:
+        # Look before inserting: a failed insert aborts the whole transaction server-side, so catching its
+        # DuplicateKeyError here and returning would make the commit fail (and be retried) for two minutes.
+        if uow.collection(APPLIED).find_one({"_id": key}, session=uow.session) is not None:
             return False
+        uow.collection(APPLIED).insert_one(
+            {"_id": key, "consumer": consumer, "type": event.type, "applied_at": datetime.now(UTC)},
+            session=uow.session,
+        )
         effect(uow)
         return True
 
