@@ -22,9 +22,8 @@ def apply_once(
     key = f"{consumer}:{event.id}"
 
     def run(uow: UnitOfWork) -> bool:
-        # Look before inserting: a failed insert aborts the whole transaction server-side, so catching its
-        # DuplicateKeyError here and returning would make the commit fail (and be retried) for two minutes.
-        if uow.collection(APPLIED).find_one({"_id": key}, session=uow.session) is not None:
+        # Look first: a failed insert (duplicate key) would abort the whole transaction.
+        if uow.collection(APPLIED).find_one({"_id": key}, {"_id": 1}, session=uow.session) is not None:
             return False
         uow.collection(APPLIED).insert_one(
             {"_id": key, "consumer": consumer, "type": event.type, "applied_at": datetime.now(UTC)},

@@ -248,6 +248,21 @@ class OutboxRelayRunner(DependencyProvider):
         self._thread.wait()
 
 
+class RemoteServices(DependencyProvider):
+    """`self.services.call("catalog", "get_customer_type", code)` in a worker: the same
+    pooled `RpcClient` the HTTP processes use (typed errors, timeout -> Unavailable)."""
+
+    def setup(self) -> None:
+        settings: Settings = self.container.config[SETTINGS_KEY]
+        self.client = RpcClient(settings.amqp_uri, timeout=settings.rpc_timeout)
+
+    def stop(self) -> None:
+        self.client.close()
+
+    def get_dependency(self, worker_ctx: Any) -> "RpcClient":
+        return self.client
+
+
 class MongoConnection(DependencyProvider):
     """Connects mongoengine to the service's database before anything runs."""
 

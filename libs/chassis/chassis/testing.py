@@ -142,6 +142,10 @@ def start_platform(
         "MONGODB_DB_PREFIX": f"e{uuid.uuid4().hex[:10]}_",
         "OUTBOX_POLL_SECONDS": "0.05",
         "LOG_LEVEL": "INFO",
+        # The operators' API creates this admin on start-up; operator_client logs in with it.
+        "GATEWAY_ADMIN_USERNAME": "admin",
+        "GATEWAY_ADMIN_PASSWORD": f"test-{uuid.uuid4().hex}",
+        "GATEWAY_TOKEN_SECRET": uuid.uuid4().hex * 2,
         **(extra_env or {}),
     }
     platform = Platform(env=env)
@@ -181,11 +185,23 @@ def start_services(mongo_uri: str, amqp_uri: str, tmp_path_factory: pytest.TempP
         platform.stop()
 
 
-def operator_client(platform: Platform, api: str = "gateway:api") -> Any:
+def operator_client(
+    platform: Platform, api: str = "gateway:api", username: str | None = None, password: str | None = None
+) -> Any:
     """An httpx client on the operators' API of `platform`, ready to call any endpoint.
 
-    The one place that knows how an operator authenticates: tests get their client here.
+    The one place that knows how an operator authenticates: it logs in (as the
+    platform's initial admin unless `username`/`password` are given) and sends the
+    bearer token with every request. Tests get their client here.
     """
     import httpx
 
-    return httpx.Client(base_url=platform[api].url, timeout=30)
+    client = httpx.Client(base_url=platform[api].url, timeout=30)
+    credentials = {"username": username or platform.env["GATEWAY_ADMIN_USERNAME"],
+                   "password": password or platform.env["GATEWAY_ADMIN_PASSWORD"]}
+    response = client.post("/api/v1/auth/token", json=credentials)
+    if response.status_code != 200:
+        client.close()
+        raise RuntimeError(f"cannot log in as {credentials['username']!r}: {response.status_code} {response.text}")
+    client.headers["Authorization"] = f"Bearer {response.json()['accessToken']}"
+    return client

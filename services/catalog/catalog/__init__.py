@@ -1,1 +1,2 @@
-"""The catalog service: the offering catalog and business configuration: resources, service types, plans, bundles, products, promotions, credit profiles, taxes. (database `<prefix>catalog`)."""
+"""The catalog service: the offering catalog and business configuration (database `<prefix>catalog`):
+resources, service types, plans, bundles, products, promotions, credit profiles, sharing policies, taxes."""

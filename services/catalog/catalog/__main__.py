@@ -4,4 +4,5 @@ service_main(
     "catalog",
     worker="catalog.entrypoints.worker:CatalogService",
     documents="catalog.adapters.documents:ALL_DOCUMENTS",
+    jobs={"load-demo": "catalog.entrypoints.jobs:load_demo"},
 )

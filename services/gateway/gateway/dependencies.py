@@ -2,5 +2,9 @@
 from __future__ import annotations
 
 from chassis.nameko_adapter import RpcClient
+from gateway.service_layer.auth import AuthConfig
 
 rpc: RpcClient
+auth: AuthConfig
+# operationId -> roles allowed, from the operations' `x-roles` (absent: the default rule).
+required_roles: dict[str, list[str]] = {}

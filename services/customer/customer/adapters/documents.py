@@ -1,25 +1,109 @@
-"""MongoDB documents of the customer service."""
+"""MongoDB documents of the customer service.
+
+Reads on the hot paths (search, export) go through the collection with pymongo
+and projections; the documents declare the shape, validation and indexes.
+"""
 from __future__ import annotations
 
 from datetime import UTC, datetime
 
 import mongoengine as me
 
-from customer.domain.model import CustomerStatus
+from customer.domain.model import CustomerStatus, PaymentMethod
 
 
 def _now() -> datetime:
     return datetime.now(UTC)
 
 
+class Contact(me.EmbeddedDocument):
+    tag = me.StringField(required=True, max_length=50)
+    first_name = me.StringField(required=True, max_length=100)
+    last_name = me.StringField(required=True, max_length=100)
+    email = me.EmailField(required=True, max_length=254)
+    phone = me.StringField(required=True, max_length=30)
+    organization = me.StringField(null=True, max_length=200)
+    address = me.StringField(required=True, max_length=200)
+    city = me.StringField(required=True, max_length=100)
+    state = me.StringField(required=True, max_length=100)
+    country = me.StringField(required=True, min_length=2, max_length=2)
+    zip = me.StringField(null=True, max_length=20)
+
+
+class Address(me.EmbeddedDocument):
+    address = me.StringField(required=True, max_length=200)
+    city = me.StringField(required=True, max_length=100)
+    state = me.StringField(required=True, max_length=100)
+    country = me.StringField(required=True, min_length=2, max_length=2)
+    zip = me.StringField(null=True, max_length=20)
+
+
+class CreditCard(me.EmbeddedDocument):
+    """The card's owner and the payment gateway's token: never the card number."""
+
+    holder_name = me.StringField(required=True, max_length=200)
+    holder_email = me.EmailField(null=True, max_length=254)
+    gateway = me.StringField(null=True, max_length=50)
+    token = me.StringField(required=True, max_length=200)
+
+
+class DirectDebit(me.EmbeddedDocument):
+    mandate_id = me.StringField(required=True, max_length=35)
+    signed_on = me.DateTimeField(required=True)
+    bic = me.StringField(required=True, max_length=11)
+    iban = me.StringField(required=True, max_length=34)
+
+
+class PaymentInfo(me.EmbeddedDocument):
+    method = me.EnumField(PaymentMethod, required=True)
+    credit_card = me.EmbeddedDocumentField(CreditCard, null=True)
+    direct_debit = me.EmbeddedDocumentField(DirectDebit, null=True)
+    # None: the customer's own address is the billing address.
+    billing_address = me.EmbeddedDocumentField(Address, null=True)
+    tax_id = me.StringField(null=True, max_length=50)
+
+
 class CustomerDocument(me.Document):
-    meta = {"collection": "customers", "indexes": ["email", "status"]}
+    """One account. The first contact is the primary one; its name, email, address,
+    city and country are copied to the top level (and lower-cased for search)."""
+
+    meta = {
+        "collection": "customers",
+        "indexes": [
+            "grams",
+            ("status", "id"),
+            ("country", "id"),
+            ("customer_type", "id"),
+            ("payment_method", "id"),
+            "name_lc",
+            "email_lc",
+            "city_lc",
+            "address_lc",
+            {"fields": ["purge_after"], "partialFilterExpression": {"status": "closed"}},
+        ],
+    }
 
     id = me.IntField(primary_key=True)
     first_name = me.StringField(required=True, max_length=100)
     last_name = me.StringField(required=True, max_length=100)
     email = me.EmailField(required=True, max_length=254)
+    country = me.StringField(required=True, min_length=2, max_length=2)
+    customer_type = me.StringField(required=True, max_length=50)
+    custom_attributes = me.DictField()
     status = me.EnumField(CustomerStatus, default=CustomerStatus.ACTIVE, required=True)
+    contacts = me.EmbeddedDocumentListField(Contact, required=True)
+    payment_info = me.EmbeddedDocumentField(PaymentInfo, null=True)
+    payment_method = me.EnumField(PaymentMethod, null=True)
+    subscription_count = me.IntField(default=0, min_value=0)
+    service_count = me.IntField(default=0, min_value=0)
+    # search copies (see customer.domain.model.search_fields)
+    name_lc = me.StringField(required=True)
+    email_lc = me.StringField(required=True)
+    address_lc = me.StringField(required=True)
+    city_lc = me.StringField(required=True)
+    grams = me.ListField(me.StringField())
+    closed_at = me.DateTimeField(null=True)
+    purge_after = me.DateTimeField(null=True)
     created_at = me.DateTimeField(required=True, default=_now)
     updated_at = me.DateTimeField(required=True, default=_now)
 

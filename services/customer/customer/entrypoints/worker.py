@@ -1,22 +1,85 @@
-"""The customer worker: thin RPC methods over the use cases."""
+"""The customer worker: thin RPC methods and event handlers over the use cases."""
 from __future__ import annotations
 
 from typing import Any
 
+from chassis.envelope import CloudEvent
 from chassis.mongo import ensure_indexes
-from chassis.nameko_adapter import MongoConnection, WorkerBase, rpc
+from chassis.nameko_adapter import MongoConnection, RemoteServices, WorkerBase, cloudevent_handler, rpc
 from customer.adapters.documents import ALL_DOCUMENTS
-from customer.service_layer import customers
+from customer.service_layer import counters, customers, search
 
 
 class CustomerService(WorkerBase):
     name = "customer"
     db = MongoConnection(lambda: ensure_indexes(ALL_DOCUMENTS))
+    services = RemoteServices()
 
     @rpc
     def create_customer(self, payload: dict[str, Any]) -> dict[str, Any]:
-        return customers.create_customer(payload)
+        return customers.create_customer(payload, self.services)
 
     @rpc
     def get_customer(self, customer_id: int) -> dict[str, Any]:
         return customers.get_customer(customer_id)
+
+    @rpc
+    def update_account(self, customer_id: int, patch: dict[str, Any]) -> dict[str, Any]:
+        return customers.update_account(customer_id, patch, self.services)
+
+    @rpc
+    def discard_customer(self, customer_id: int, reason: str) -> dict[str, Any]:
+        return customers.discard_customer(customer_id, reason)
+
+    @rpc
+    def close_customer(self, customer_id: int) -> dict[str, Any]:
+        retention_days = int(self.settings.service_setting("RETENTION_DAYS", "30"))
+        return customers.close_customer(customer_id, self.services, retention_days)
+
+    @rpc
+    def list_contacts(self, customer_id: int) -> list[dict[str, Any]]:
+        return customers.list_contacts(customer_id)
+
+    @rpc
+    def add_contact(self, customer_id: int, contact: dict[str, Any]) -> dict[str, Any]:
+        return customers.add_contact(customer_id, contact)
+
+    @rpc
+    def update_contact(self, customer_id: int, tag: str, changes: dict[str, Any]) -> dict[str, Any]:
+        return customers.update_contact(customer_id, tag, changes)
+
+    @rpc
+    def delete_contact(self, customer_id: int, tag: str) -> dict[str, Any]:
+        return customers.delete_contact(customer_id, tag)
+
+    @rpc
+    def get_payment_info(self, customer_id: int) -> dict[str, Any] | None:
+        return customers.get_payment_info(customer_id)
+
+    @rpc
+    def set_payment_info(self, customer_id: int, payment_info: dict[str, Any]) -> dict[str, Any] | None:
+        return customers.set_payment_info(customer_id, payment_info)
+
+    @rpc
+    def search_customers(self, filters: dict[str, Any], offset: int = 0, limit: int = 20) -> dict[str, Any]:
+        return search.search_customers(filters, offset, limit)
+
+    @rpc
+    def export_page(self, filters: dict[str, Any], after_id: int = 0, size: int = 2000) -> dict[str, Any]:
+        return search.export_page(filters, after_id, size)
+
+    @cloudevent_handler("subscription.created")
+    def on_subscription_created(self, event: CloudEvent) -> None:
+        counters.count("customer.on_subscription_created", event)
+
+    @cloudevent_handler("subscription.cancelled")
+    def on_subscription_cancelled(self, event: CloudEvent) -> None:
+        counters.count("customer.on_subscription_cancelled", event)
+
+    @cloudevent_handler("service.created")
+    def on_service_created(self, event: CloudEvent) -> None:
+        counters.count("customer.on_service_created", event)
+
+    @cloudevent_handler("service.deleted")
+    def on_service_deleted(self, event: CloudEvent) -> None:
+        counters.count("customer.on_service_deleted", event)

@@ -1,0 +1,37 @@
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from chassis.mongo import UnitOfWork, ensure_indexes, transaction
+from customer.adapters.documents import ALL_DOCUMENTS
+from customer.domain.model import CUSTOMER_SEQUENCE
+from customer.service_layer.customers import _now, load_account, new_customer_document
+
+ACCOUNT = {"firstName": "Ann", "lastName": "Smith", "email": "ann.smith@example.com", "phone": "+49 30 1234567",
+           "address": "Main Street 1", "city": "Berlin", "state": "BE", "country": "DE", "customerType": "regular"}
+
+
+@pytest.fixture
+def customer_db(service_db: Callable[[str], Any]) -> Any:
+    db = service_db("customer")
+    ensure_indexes(ALL_DOCUMENTS, db)
+    return db
+
+
+@pytest.fixture
+def seed(customer_db: Any) -> Callable[..., int]:
+    """Store an account the way create_customer does, minus the catalog check
+    (the catalog's own tests and the end-to-end tests cover that)."""
+
+    def store(**overrides: Any) -> int:
+        data = load_account({**ACCOUNT, **overrides})
+
+        def insert(uow: UnitOfWork) -> int:
+            doc = new_customer_document(uow.next_sequence(CUSTOMER_SEQUENCE), data, {}, _now())
+            uow.insert(doc)
+            return doc.id
+
+        return transaction(insert, source="customer")
+
+    return store
