@@ -110,3 +110,15 @@ def from_marshmallow(exc: Any, prefix: str = "") -> ValidationFailed:
     walk(exc.messages, prefix)
     names = ", ".join(sorted(fields))
     return ValidationFailed(f"Invalid value for: {names}", fields)
+
+
+def load_wire(schema: Any, payload: Any) -> Any:
+    """`schema.load(payload)` (marshmallow), its errors as one ValidationFailed naming the fields."""
+    from marshmallow import ValidationError
+
+    if not isinstance(payload, dict):
+        raise ValidationFailed("the payload must be an object", {"_schema": "expected an object"})
+    try:
+        return schema.load(payload)
+    except ValidationError as exc:
+        raise from_marshmallow(exc) from exc

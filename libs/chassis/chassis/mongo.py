@@ -57,6 +57,8 @@ def ensure_indexes(documents: Iterable[type[mongoengine.Document]], db: Database
     # Published outbox records are kept a week for diagnosis, then expire.
     db[OUTBOX].create_index("published_at_ttl", expireAfterSeconds=7 * 24 * 3600)
     db["applied_events"].create_index("applied_at", expireAfterSeconds=30 * 24 * 3600)
+    # Ids discarded by saga compensations (chassis.discarded) are refused for a month.
+    db["discarded_ids"].create_index("discarded_at", expireAfterSeconds=30 * 24 * 3600)
 
 
 class UnitOfWork:

@@ -36,6 +36,7 @@ from nameko.exceptions import RemoteError, RpcTimeout, UnknownService, registry
 from nameko.extensions import ENTRYPOINT_EXTENSIONS_ATTR, DependencyProvider
 from nameko.rpc import rpc as _nameko_rpc
 from nameko.standalone.rpc import ClusterRpcProxy
+from nameko.timer import timer as _nameko_timer
 from nameko.web.handlers import http
 from opentelemetry import context as otel_context
 from opentelemetry import trace
@@ -152,6 +153,11 @@ class CloudEventHandler(EventHandler):
 
 
 cloudevent_handler = CloudEventHandler.decorator
+
+
+def timer(interval: float) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """A method run every `interval` seconds in the worker (e.g. recovery sweeps)."""
+    return _nameko_timer(interval=interval)
 
 
 def handled_event_queues(service_cls: type) -> list[kombu.Queue]:

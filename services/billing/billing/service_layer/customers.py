@@ -7,7 +7,13 @@ from chassis.envelope import CloudEvent
 from chassis.errors import NotFound
 from chassis.idempotency import apply_once
 from chassis.mongo import UnitOfWork
-from billing.adapters.documents import BillingCustomer
+from billing.adapters.documents import (
+    BillingCustomer,
+    BillingProfile,
+    HierarchyGroup,
+    HierarchyMember,
+    Invoice,
+)
 
 
 def record_customer(consumer: str, event: CloudEvent) -> bool:
@@ -17,6 +23,25 @@ def record_customer(consumer: str, event: CloudEvent) -> bool:
     def effect(uow: UnitOfWork) -> None:
         uow.insert(BillingCustomer(id=data["id"], name=f"{data['firstName']} {data['lastName']}",
                                    email=data["email"], source_event=event.id))
+
+    return apply_once(consumer, event, effect)
+
+
+def purge_customer(consumer: str, event: CloudEvent) -> bool:
+    """Apply `customer.purged` once: delete everything billing holds about the customer."""
+    customer_id = event.data["id"]
+
+    def effect(uow: UnitOfWork) -> None:
+        s = uow.session
+        owned = [g["_id"] for g in uow.collection(HierarchyGroup).find({"owner_customer_id": customer_id}, {"_id": 1},
+                                                                       session=s)]
+        # Members of a group whose owner is gone have no payer left: they leave with it.
+        uow.collection(HierarchyMember).delete_many(
+            {"$or": [{"customer_id": customer_id}, {"group_id": {"$in": owned}}]}, session=s)
+        uow.collection(HierarchyGroup).delete_many({"_id": {"$in": owned}}, session=s)
+        for document in (BillingProfile, Invoice):
+            uow.collection(document).delete_many({"customer_id": customer_id}, session=s)
+        uow.collection(BillingCustomer).delete_one({"_id": customer_id}, session=s)
 
     return apply_once(consumer, event, effect)
 

@@ -83,7 +83,8 @@ def test_configuration_entries_of_every_other_kind_are_created_and_patched(clien
         "credit-profiles": ({"code": "LOW", "name": "Low", "limits": [{"resource": "EUR", "creditLimit": "20"}]},
                             "LOW", {"name": "Low credit"}),
         "sharing-policies": ({"code": "STRICT", "name": "Strict", "onExhausted": "deny",
-                              "resources": [{"resource": "MB", "memberCap": "100"}]}, "STRICT", {"onExhausted": "fallback"}),
+                              "resources": [{"resource": "MB", "memberCap": "100"}]},
+                             "STRICT", {"onExhausted": "fallback"}),
         "coupons": ({"code": "SPRING10", "name": "Spring", "discount": {"code": "LOYALTY-10"},
                      "validFrom": "2025-03-01T00:00:00Z"}, "SPRING10", {"validTo": "2099-01-01T00:00:00Z"}),
     }
@@ -216,8 +217,8 @@ def test_bundles_and_plans_refer_to_versions_and_publish_only_when_their_parts_a
 def test_bundle_and_plan_versions_are_edited_while_drafts_and_retired_when_done(client):
     client.post(f"{API}/bundles", json={"code": "EXTRA", "name": "Extra", "addOn": True,
                                         "products": [{"code": "DATA-ADDON-FEE"}]}).raise_for_status()
-    edited = client.put(f"{API}/bundles/EXTRA/versions/1", json={"code": "EXTRA", "name": "Extra data",
-                                                                 "addOn": True, "products": [{"code": "DATA-ADDON-5GB"}]})
+    edited = client.put(f"{API}/bundles/EXTRA/versions/1", json={
+        "code": "EXTRA", "name": "Extra data", "addOn": True, "products": [{"code": "DATA-ADDON-5GB"}]})
     assert edited.status_code == 200 and edited.json()["name"] == "Extra data"
     client.post(f"{API}/bundles/EXTRA/versions/1/publish").raise_for_status()
     assert client.post(f"{API}/bundles/EXTRA/versions", json={}).json()["version"] == 2
@@ -226,8 +227,10 @@ def test_bundle_and_plan_versions_are_edited_while_drafts_and_retired_when_done(
 
     client.post(f"{API}/plans", json={"code": "TEMP", "name": "Temp", "paymentTypes": ["postpaid"],
                                       "bundles": [{"code": "MOBILE-BASIC"}]}).raise_for_status()
-    assert client.put(f"{API}/plans/TEMP/versions/1", json={"code": "TEMP", "name": "Temporary", "paymentTypes": [
-        "postpaid", "prepaid"], "bundles": [{"code": "MOBILE-BASIC"}]}).json()["paymentTypes"] == ["postpaid", "prepaid"]
+    edited_plan = client.put(f"{API}/plans/TEMP/versions/1", json={
+        "code": "TEMP", "name": "Temporary", "paymentTypes": ["postpaid", "prepaid"],
+        "bundles": [{"code": "MOBILE-BASIC"}]})
+    assert edited_plan.json()["paymentTypes"] == ["postpaid", "prepaid"]
     client.post(f"{API}/plans/TEMP/versions/1/publish").raise_for_status()
     assert client.post(f"{API}/plans/TEMP/versions", json={}).json()["version"] == 2
     assert client.delete(f"{API}/plans/TEMP/versions/2").status_code == 204

@@ -1,6 +1,123 @@
 """MongoDB documents of the rating service."""
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import mongoengine as me
 
-ALL_DOCUMENTS: list[type[me.Document]] = []
+from rating.domain.model import GroupStatus, ProductType, ServiceStatus, SubscriptionStatus
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class BalanceGroup(me.Document):
+    """Holds a customer's balances; a subscription's charges impact only its balance group."""
+
+    meta = {"collection": "balance_groups", "indexes": ["customer_id"]}
+
+    id = me.StringField(primary_key=True)
+    customer_id = me.IntField(required=True, min_value=1)
+    name = me.StringField(required=True, max_length=100)
+    billing_profile_id = me.StringField(required=True)
+    valid_from = me.DateTimeField(required=True)
+    valid_to = me.DateTimeField()
+    created_at = me.DateTimeField(required=True, default=_now)
+
+
+class PurchasedProduct(me.EmbeddedDocument):
+    """The catalog product as it was bought: later catalog versions never change a running subscription."""
+
+    bundle_code = me.StringField(required=True)
+    bundle_version = me.IntField(required=True)
+    code = me.StringField(required=True)
+    version = me.IntField(required=True)
+    name = me.StringField(required=True)
+    type = me.EnumField(ProductType, required=True)
+    service_type = me.StringField()
+    quantity = me.Decimal128Field(required=True, precision=6)
+    value = me.Decimal128Field(precision=6)
+    validity_unit = me.StringField()
+    validity_count = me.IntField()
+    purchased = me.BooleanField(required=True)
+    resource = me.StringField()
+    free_units = me.Decimal128Field(precision=6)
+    service_id = me.StringField()
+
+
+class Subscription(me.Document):
+    meta = {"collection": "subscriptions", "indexes": ["customer_id", "balance_group_id"]}
+
+    id = me.StringField(primary_key=True)
+    customer_id = me.IntField(required=True, min_value=1)
+    balance_group_id = me.StringField(required=True)
+    billing_profile_id = me.StringField(required=True)
+    plan_code = me.StringField(required=True)
+    plan_version = me.IntField(required=True)
+    plan_name = me.StringField(required=True)
+    products = me.EmbeddedDocumentListField(PurchasedProduct)
+    promo_codes = me.ListField(me.StringField())
+    status = me.EnumField(SubscriptionStatus, required=True, default=SubscriptionStatus.ACTIVE)
+    valid_from = me.DateTimeField(required=True)
+    created_at = me.DateTimeField(required=True, default=_now)
+    cancelled_at = me.DateTimeField()
+    cancel_reason = me.StringField()
+
+
+class Service(me.Document):
+    meta = {
+        "collection": "services",
+        "indexes": [
+            "customer_id",
+            "subscription_id",
+            # The seed: an identifier is unique among the service entries that are in use.
+            {"fields": ["identifier"], "unique": True, "name": "active_identifier_unique",
+             "partialFilterExpression": {"status": ServiceStatus.ACTIVE.value}},
+        ],
+    }
+
+    id = me.StringField(primary_key=True)
+    customer_id = me.IntField(required=True, min_value=1)
+    subscription_id = me.StringField(required=True)
+    product_code = me.StringField(required=True)
+    service_type = me.StringField(required=True)
+    identifier = me.StringField(required=True, min_length=1, max_length=64)
+    status = me.EnumField(ServiceStatus, required=True, default=ServiceStatus.ACTIVE)
+    valid_from = me.DateTimeField(required=True)
+    created_at = me.DateTimeField(required=True, default=_now)
+    deleted_at = me.DateTimeField()
+
+
+class SharingGroup(me.Document):
+    """The owner's subscription resources are consumed by the members in real time, under `policy`."""
+
+    meta = {"collection": "sharing_groups", "indexes": ["owner_customer_id"]}
+
+    id = me.StringField(primary_key=True)
+    name = me.StringField(required=True, max_length=100)
+    owner_customer_id = me.IntField(required=True, min_value=1)
+    subscription_id = me.StringField(required=True)
+    policy = me.StringField(required=True)
+    status = me.EnumField(GroupStatus, required=True, default=GroupStatus.ACTIVE)
+    valid_from = me.DateTimeField(required=True)
+    valid_to = me.DateTimeField()
+    created_at = me.DateTimeField(required=True, default=_now)
+
+
+class SharingMember(me.Document):
+    meta = {
+        "collection": "sharing_members",
+        "indexes": [{"fields": ["group_id", "customer_id"], "unique": True}, "customer_id"],
+    }
+
+    id = me.StringField(primary_key=True)
+    group_id = me.StringField(required=True)
+    customer_id = me.IntField(required=True, min_value=1)
+    status = me.EnumField(GroupStatus, required=True, default=GroupStatus.ACTIVE)
+    valid_from = me.DateTimeField(required=True)
+    valid_to = me.DateTimeField()
+    joined_at = me.DateTimeField(required=True, default=_now)
+
+
+ALL_DOCUMENTS: list[type[me.Document]] = [BalanceGroup, Subscription, Service, SharingGroup, SharingMember]

@@ -1,0 +1,178 @@
+"""Wire schemas of rating (camelCase, as on RPC and the HTTP API)."""
+from __future__ import annotations
+
+from typing import Any
+
+from marshmallow import Schema, ValidationError, fields, validate
+
+from chassis.money import MoneyError, to_decimal, to_wire
+from rating.domain.model import GroupStatus, ProductType, ServiceStatus, SubscriptionStatus
+
+UNITS = ("day", "week", "month", "year", "unlimited")
+
+
+class WireDecimal(fields.Field):
+    """A decimal string on the wire, Decimal in code; floats are refused (chassis.money)."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
+        try:
+            return to_decimal(value)
+        except MoneyError as exc:
+            raise ValidationError(str(exc)) from exc
+
+    def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> Any:
+        return None if value is None else to_wire(to_decimal(value))
+
+
+def _id() -> fields.UUID:
+    # Callers may choose ids (a saga does, so it can compensate a step whose reply it never got).
+    return fields.UUID(load_default=None)
+
+
+def _customer_id(key: str = "customerId") -> fields.Integer:
+    return fields.Integer(required=True, data_key=key, strict=True, validate=validate.Range(min=1))
+
+
+class ValiditySchema(Schema):
+    unit = fields.String(required=True, validate=validate.OneOf(UNITS))
+    count = fields.Integer(load_default=None, strict=True, validate=validate.Range(min=1))
+
+
+class BalanceGroupCreateSchema(Schema):
+    id = _id()
+    customer_id = _customer_id()
+    name = fields.String(load_default="Main balance group", validate=validate.Length(min=1, max=100))
+    billing_profile_id = fields.String(required=True, data_key="billingProfileId", validate=validate.Length(min=1))
+    valid_from = fields.AwareDateTime(load_default=None, data_key="validFrom")
+    valid_to = fields.AwareDateTime(load_default=None, data_key="validTo")
+
+
+class BalanceGroupSchema(Schema):
+    id = fields.String()
+    customer_id = fields.Integer(data_key="customerId")
+    name = fields.String()
+    billing_profile_id = fields.String(data_key="billingProfileId")
+    valid_from = fields.AwareDateTime(data_key="validFrom")
+    valid_to = fields.AwareDateTime(data_key="validTo", allow_none=True)
+    created_at = fields.AwareDateTime(data_key="createdAt")
+
+
+class ProductInSchema(Schema):
+    bundle_code = fields.String(required=True, data_key="bundleCode")
+    bundle_version = fields.Integer(required=True, data_key="bundleVersion", strict=True)
+    code = fields.String(required=True)
+    version = fields.Integer(required=True, strict=True)
+    name = fields.String(required=True)
+    type = fields.Enum(ProductType, by_value=True, required=True)
+    service_type = fields.String(load_default=None, allow_none=True, data_key="serviceType")
+    quantity = WireDecimal(required=True, validate=lambda q: q > 0)
+    value = WireDecimal(load_default=None, allow_none=True)
+    validity = fields.Nested(ValiditySchema, load_default=None, allow_none=True)
+    purchased = fields.Boolean(required=True)
+    resource = fields.String(load_default=None, allow_none=True)
+    free_units = WireDecimal(load_default=None, allow_none=True, data_key="freeUnits")
+    service_identifier = fields.String(load_default=None, allow_none=True, data_key="serviceIdentifier",
+                                       validate=validate.Length(min=1, max=64))
+    service_id = fields.UUID(load_default=None, allow_none=True, data_key="serviceId")
+
+
+class PlanRefSchema(Schema):
+    code = fields.String(required=True)
+    version = fields.Integer(required=True, strict=True)
+    name = fields.String(required=True)
+
+
+class SubscriptionCreateSchema(Schema):
+    id = _id()
+    customer_id = _customer_id()
+    balance_group_id = fields.String(required=True, data_key="balanceGroupId")
+    billing_profile_id = fields.String(required=True, data_key="billingProfileId")
+    plan = fields.Nested(PlanRefSchema, required=True)
+    products = fields.List(fields.Nested(ProductInSchema), required=True, validate=validate.Length(min=1))
+    promo_codes = fields.List(fields.String(), load_default=list, data_key="promoCodes")
+    valid_from = fields.AwareDateTime(load_default=None, data_key="validFrom")
+
+
+class ProductSchema(Schema):
+    bundle_code = fields.String(data_key="bundleCode")
+    bundle_version = fields.Integer(data_key="bundleVersion")
+    code = fields.String()
+    version = fields.Integer()
+    name = fields.String()
+    type = fields.Enum(ProductType, by_value=True)
+    service_type = fields.String(data_key="serviceType", allow_none=True)
+    quantity = WireDecimal()
+    value = WireDecimal(allow_none=True)
+    validity_unit = fields.String(data_key="validityUnit", allow_none=True)
+    validity_count = fields.Integer(data_key="validityCount", allow_none=True)
+    purchased = fields.Boolean()
+    resource = fields.String(allow_none=True)
+    free_units = WireDecimal(data_key="freeUnits", allow_none=True)
+    service_id = fields.String(data_key="serviceId", allow_none=True)
+
+
+class SubscriptionSchema(Schema):
+    id = fields.String()
+    customer_id = fields.Integer(data_key="customerId")
+    balance_group_id = fields.String(data_key="balanceGroupId")
+    billing_profile_id = fields.String(data_key="billingProfileId")
+    plan_code = fields.String(data_key="planCode")
+    plan_version = fields.Integer(data_key="planVersion")
+    plan_name = fields.String(data_key="planName")
+    products = fields.List(fields.Nested(ProductSchema))
+    promo_codes = fields.List(fields.String(), data_key="promoCodes")
+    status = fields.Enum(SubscriptionStatus, by_value=True)
+    valid_from = fields.AwareDateTime(data_key="validFrom")
+    created_at = fields.AwareDateTime(data_key="createdAt")
+    cancelled_at = fields.AwareDateTime(data_key="cancelledAt", allow_none=True)
+    cancel_reason = fields.String(data_key="cancelReason", allow_none=True)
+
+
+class ServiceSchema(Schema):
+    id = fields.String()
+    customer_id = fields.Integer(data_key="customerId")
+    subscription_id = fields.String(data_key="subscriptionId")
+    product_code = fields.String(data_key="productCode")
+    service_type = fields.String(data_key="serviceType")
+    identifier = fields.String()
+    status = fields.Enum(ServiceStatus, by_value=True)
+    valid_from = fields.AwareDateTime(data_key="validFrom")
+    created_at = fields.AwareDateTime(data_key="createdAt")
+
+
+class SharingGroupCreateSchema(Schema):
+    id = _id()
+    name = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    owner_customer_id = _customer_id("ownerCustomerId")
+    subscription_id = fields.String(required=True, data_key="subscriptionId")
+    policy = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    status = fields.Enum(GroupStatus, by_value=True, load_default=GroupStatus.ACTIVE)
+    valid_from = fields.AwareDateTime(load_default=None, data_key="validFrom")
+    valid_to = fields.AwareDateTime(load_default=None, data_key="validTo")
+
+
+class SharingGroupSchema(Schema):
+    id = fields.String()
+    name = fields.String()
+    owner_customer_id = fields.Integer(data_key="ownerCustomerId")
+    subscription_id = fields.String(data_key="subscriptionId")
+    policy = fields.String()
+    status = fields.Enum(GroupStatus, by_value=True)
+    valid_from = fields.AwareDateTime(data_key="validFrom")
+    valid_to = fields.AwareDateTime(data_key="validTo", allow_none=True)
+
+
+class SharingJoinSchema(Schema):
+    id = _id()
+    group_id = fields.String(required=True, data_key="groupId")
+    customer_id = _customer_id()
+
+
+class SharingMemberSchema(Schema):
+    id = fields.String()
+    group_id = fields.String(data_key="groupId")
+    customer_id = fields.Integer(data_key="customerId")
+    status = fields.Enum(GroupStatus, by_value=True)
+    valid_from = fields.AwareDateTime(data_key="validFrom")
+    valid_to = fields.AwareDateTime(data_key="validTo", allow_none=True)
+    joined_at = fields.AwareDateTime(data_key="joinedAt")

@@ -1,0 +1,58 @@
+"""Balance-group use cases (rating owns balance groups: it charges them in real time; see decision 0401)."""
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from chassis.discarded import discard, existing_or_refused
+from chassis.errors import Conflict, NotFound, load_wire
+from chassis.mongo import UnitOfWork, transaction
+from chassis.periods import check_validity
+from rating.adapters.documents import BalanceGroup, Subscription
+from rating.domain.model import SubscriptionStatus
+from rating.schemas import BalanceGroupCreateSchema, BalanceGroupSchema
+
+SOURCE = "rating"
+KIND = "balance_group"
+_in = BalanceGroupCreateSchema()
+_out = BalanceGroupSchema()
+
+
+def create_balance_group(payload: dict[str, Any]) -> dict[str, Any]:
+    data = load_wire(_in, payload)
+    data["valid_from"] = data["valid_from"] or datetime.now(UTC)
+    check_validity(data["valid_from"], data["valid_to"])
+    data["id"] = str(data["id"] or uuid.uuid4())
+
+    def store(uow: UnitOfWork) -> dict[str, Any]:
+        existing = existing_or_refused(uow, BalanceGroup, KIND, data["id"])
+        if existing is not None:
+            if existing.customer_id != data["customer_id"]:
+                raise Conflict(f"balance group {data['id']} belongs to another customer")
+            return _out.dump(existing)
+        group = BalanceGroup(**data)
+        uow.insert(group)
+        return _out.dump(uow.find_one(BalanceGroup, {"_id": group.id}))
+
+    return transaction(store, source=SOURCE)
+
+
+def get_balance_group(group_id: str) -> dict[str, Any]:
+    group = BalanceGroup.objects(id=group_id).first()
+    if group is None:
+        raise NotFound(f"balance group {group_id} does not exist")
+    return _out.dump(group)
+
+
+def delete_balance_group(group_id: str) -> bool:
+    """Compensation (and operator removal of an unused group). Idempotent; returns whether it existed."""
+
+    def remove(uow: UnitOfWork) -> bool:
+        in_use = uow.collection(Subscription).find_one(
+            {"balance_group_id": group_id, "status": SubscriptionStatus.ACTIVE.value}, session=uow.session)
+        if in_use is not None:
+            raise Conflict(f"balance group {group_id} is used by subscription {in_use['_id']}")
+        return discard(uow, BalanceGroup, KIND, group_id)
+
+    return transaction(remove, source=SOURCE)
