@@ -120,19 +120,40 @@ def search_fields(contact: dict[str, Any]) -> dict[str, Any]:
             "city_lc": texts["city"], "grams": grams}
 
 
-def search_query(filters: dict[str, Any]) -> dict[str, Any]:
-    """The MongoDB filter for the customer list (filters already validated, snake_case keys)."""
+# Rough letter frequencies in European names and addresses (most common first); anything else
+# (digits, accented letters) counts as rare, separators as very common.
+_COMMON = "eainrtoslducmhgkbvzpfwjyxq"
+_SEPARATORS = " .@-_"
+
+
+def _commonness(gram: str) -> int:
+    return sum(100 if char in _SEPARATORS else len(_COMMON) - _COMMON.index(char) if char in _COMMON else 0
+               for char in gram)
+
+
+def text_grams(filters: dict[str, Any], per_field: int = 2) -> list[str]:
+    """Candidate trigrams to narrow a text search through the index: per text filter, the
+    `per_field` made of the rarest letters (texts shorter than a trigram have none)."""
+    grams: list[str] = []
+    for key in TEXT_FILTERS:
+        ranked = sorted(trigrams(filters.get(key) or ""), key=lambda gram: (_commonness(gram), gram))
+        grams.extend(f"{key[0]}:{gram}" for gram in ranked[:per_field])
+    return grams
+
+
+def search_query(filters: dict[str, Any], gram: str | None = None) -> dict[str, Any]:
+    """The MongoDB filter for the customer list (filters already validated, snake_case keys).
+
+    `gram`: one of `text_grams(filters)`, the most selective one, which narrows the candidates
+    through the trigram index; the regexes keep only true substrings.
+    """
     query: dict[str, Any] = {}
-    grams: set[str] = set()
+    if gram:
+        query["grams"] = gram
     for key in TEXT_FILTERS:
         text = normalise(filters.get(key))
-        if not text:
-            continue
-        query[f"{key}_lc"] = {"$regex": re.escape(text)}
-        grams.update(f"{key[0]}:{gram}" for gram in trigrams(text))
-    if grams:
-        # The trigrams narrow the candidates through the index; the regex keeps only true substrings.
-        query["grams"] = {"$all": sorted(grams)}
+        if text:
+            query[f"{key}_lc"] = {"$regex": re.escape(text)}
     if filters.get("country"):
         query["country"] = filters["country"].upper()
     if filters.get("status"):

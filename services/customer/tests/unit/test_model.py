@@ -44,12 +44,17 @@ def test_search_fields_hold_lowercase_copies_and_prefixed_trigrams():
 
 
 def test_a_search_query_combines_substring_and_exact_filters():
-    query = model.search_query({"name": "Mit", "country": "de", "payment_method": "directDebit"})
+    query = model.search_query({"name": "Mit", "country": "de", "payment_method": "directDebit"}, "n:mit")
     assert query["name_lc"] == {"$regex": "mit"}
-    assert query["grams"] == {"$all": ["n:mit"]}
+    assert query["grams"] == "n:mit"
     assert query["country"] == "DE"
     assert query["payment_method"] == "directDebit"
     assert query["status"] == {"$in": ["active", "inactive"]}
+
+
+def test_the_trigrams_with_the_rarest_letters_of_each_text_filter_are_candidates_for_the_index():
+    assert model.text_grams({"name": "Zoe Durand", "city": "ab", "email": "x@y.io"}) == [
+        "n:zoe", "n:dur", "e:x@y", "e:y.i"]
 
 
 def test_a_short_or_special_text_filter_is_escaped_and_uses_no_trigrams():
