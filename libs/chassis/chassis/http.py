@@ -34,7 +34,9 @@ def problem_response(error: PlatformError, instance: str | None = None) -> Conne
     )
 
 
-def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> tuple[Any, int, dict[str, str]]:
+def json_response(
+    body: Any, status: int = 200, headers: dict[str, str] | None = None
+) -> tuple[Any, int, dict[str, str]]:
     """A JSON result; explicit because operations also declare problem+json responses."""
     return body, status, {"Content-Type": "application/json", **(headers or {})}
 
@@ -73,7 +75,9 @@ class RequestObservability:
 
         started = time.perf_counter()
         with telemetry.tracer().start_as_current_span(
-            f"{method} {scope['path']}", context=telemetry.context_from(headers.get("traceparent")), kind=SpanKind.SERVER
+            f"{method} {scope['path']}",
+            context=telemetry.context_from(headers.get("traceparent")),
+            kind=SpanKind.SERVER,
         ) as span:
             try:
                 await self.app(scope, receive, capture)

@@ -1,1 +1,5 @@
-"""The catalog service: the offering catalog and business configuration: resources, service types, plans, bundles, products, promotions, credit profiles, taxes. (database `<prefix>catalog`)."""
+"""The catalog service (database `<prefix>catalog`).
+
+The offering catalog and business configuration: resources, service types, plans,
+bundles, products, promotions, credit profiles, taxes.
+"""

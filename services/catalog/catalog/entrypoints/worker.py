@@ -1,9 +1,9 @@
 """The catalog worker."""
 from __future__ import annotations
 
+from catalog.adapters.documents import ALL_DOCUMENTS
 from chassis.mongo import ensure_indexes
 from chassis.nameko_adapter import MongoConnection, WorkerBase
-from catalog.adapters.documents import ALL_DOCUMENTS
 
 
 class CatalogService(WorkerBase):
