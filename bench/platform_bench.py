@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import argparse
 import time
+from datetime import UTC, datetime
 
-import httpx
 import pymongo
 
+from chassis.envelope import new_event
 from chassis.testing import operator_client, start_platform
+
 from support import infrastructure, peak_rss_mb, percentiles
 
 
@@ -56,8 +58,6 @@ def bench_customers(platform, count: int) -> None:
 def bench_outbox(platform, count: int) -> None:
     """Events committed by a burst of writes, drained by the running customer worker's relay."""
     db = pymongo.MongoClient(platform.env["MONGODB_URI"])[f"{platform.env['MONGODB_DB_PREFIX']}customer"]
-    from chassis.envelope import new_event
-
     now = time.time()
     records = []
     for i in range(count):
@@ -65,8 +65,7 @@ def bench_outbox(platform, count: int) -> None:
                           {"id": 10_000_000 + i, "firstName": "O", "lastName": "B", "email": f"o{i}@example.com",
                            "status": "active", "createdAt": "2026-01-01T00:00:00+00:00"})
         records.append({"_id": event.id, "type": event.type, "envelope": event.to_dict(),
-                        "created_at": __import__("datetime").datetime.fromtimestamp(now + i / 1e6,
-                                                                                   __import__("datetime").UTC),
+                        "created_at": datetime.fromtimestamp(now + i / 1e6, UTC),
                         "published_at": None, "attempts": 0})
     db.outbox.insert_many(records)
     started = time.perf_counter()
@@ -84,5 +83,4 @@ def bench_outbox(platform, count: int) -> None:
 
 
 if __name__ == "__main__":
-    httpx  # noqa: B018  (imported so a missing dev install fails fast)
     main()
