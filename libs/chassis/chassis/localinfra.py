@@ -64,7 +64,7 @@ class MongoReplicaSet:
     """A single-node replica set (so transactions work) on 127.0.0.1."""
 
     def __init__(self, dbpath: Path, port: int | None = None, daemon: bool = False):
-        self.dbpath = Path(dbpath)
+        self.dbpath = Path(dbpath).resolve()  # a forked mongod runs from /
         self.port = port or free_port()
         self.daemon = daemon
         self.process: subprocess.Popen[bytes] | None = None

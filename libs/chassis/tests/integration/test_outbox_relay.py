@@ -47,13 +47,19 @@ def test_events_wait_in_the_outbox_while_the_broker_is_away_and_flow_when_it_ret
     vhost, uri = scratch_vhost
     localinfra.delete_vhost(vhost)  # the broker is unreachable for this relay
     relay = OutboxRelay(chassis_db, uri, poll_seconds=0.05)
-    stop = threading.Event()
-    worker = threading.Thread(target=relay.run, args=(stop,), daemon=True)
-    worker.start()
+
+    def start():
+        stop = threading.Event()
+        thread = threading.Thread(target=relay.run, args=(stop,), daemon=True)
+        thread.start()
+        return lambda: (stop.set(), thread.join(10))
+
+    stop_relay = start()
     try:
         events = [publish_one(i) for i in (1, 2, 3)]  # the business writes still succeed
         time.sleep(1.0)
         assert relay.pending_count() == 3
+        stop_relay()  # pause while the broker comes back with its queue bound (as `migrate` does)
 
         localinfra.create_vhost(vhost)
         import pika
@@ -63,11 +69,11 @@ def test_events_wait_in_the_outbox_while_the_broker_is_away_and_flow_when_it_ret
         channel.exchange_declare("customer.events", exchange_type="topic", durable=True)
         channel.queue_declare("back", auto_delete=True)
         channel.queue_bind("back", "customer.events", routing_key="#")
+        stop_relay = start()
         received = read_messages(channel, "back", 3, timeout=20)
         connection.close()
     finally:
-        stop.set()
-        worker.join(10)
+        stop_relay()
     assert [body["id"] for _, _, body in received] == [e.id for e in events]  # in commit order
     assert relay.pending_count() == 0
 
