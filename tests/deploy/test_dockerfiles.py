@@ -193,3 +193,20 @@ def test_dockerignore_keeps_what_the_images_need(path: str) -> None:
 ])
 def test_dockerignore_keeps_junk_and_secrets_out(path: str) -> None:
     assert ignored(path, DOCKERIGNORE)
+
+
+def test_every_image_follows_the_same_recipe_so_the_copies_cannot_drift() -> None:
+    """One Dockerfile per service is required; they must stay one recipe with the service's name in it."""
+    import re
+
+    def recipe(service: str) -> str:
+        text = (REPO_ROOT / "services" / service / "Dockerfile").read_text().replace(service, "SVC")
+        lines = [line for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")]
+        normalised = "\n".join(lines)
+        normalised = normalised.replace('"./libs/chassis[http]"', "./libs/chassis")  # API images add the HTTP extra
+        return re.sub(r"EXPOSE [\d ]+", "EXPOSE ports", normalised)
+
+    services = sorted(p.parent.name for p in (REPO_ROOT / "services").glob("*/Dockerfile"))
+    assert len(services) == 7
+    recipes = {service: recipe(service) for service in services}
+    assert len(set(recipes.values())) == 1, "Dockerfiles differ beyond name, HTTP extra and ports"
