@@ -85,8 +85,15 @@ def test_invalid_input_gets_a_problem_naming_the_field_and_stores_nothing(platfo
     response = api.post("/api/v1/customers", json=body)
     assert response.status_code == 400
     assert response.headers["Content-Type"].startswith("application/problem+json")
-    assert field in response.json()["detail"]
+    problem = response.json()
+    assert field in problem["detail"]
+    assert field in [param["name"] for param in problem["invalid_params"]]
     assert platform.database("customer").customers.count_documents({}) == before
+
+
+def test_every_bad_field_is_reported_at_once(api):
+    problem = api.post("/api/v1/customers", json={"firstName": "", "email": "nope", "extra": 1}).json()
+    assert {p["name"] for p in problem["invalid_params"]} == {"firstName", "lastName", "email", "extra"}
 
 
 def test_an_unknown_customer_is_a_404_problem(api):
