@@ -19,20 +19,21 @@ def apply_once(
 ) -> bool:
     """Apply `effect` unless `consumer` already applied `event`. Returns whether it ran."""
 
+    key = f"{consumer}:{event.id}"
+
     def run(uow: UnitOfWork) -> bool:
-        try:
-            uow.collection(APPLIED).insert_one(
-                {"_id": f"{consumer}:{event.id}", "consumer": consumer, "type": event.type,
-                 "applied_at": datetime.now(UTC)},
-                session=uow.session,
-            )
-        except DuplicateKeyError:
+        # Check first: a failed write would abort the whole transaction server-side.
+        if uow.collection(APPLIED).find_one({"_id": key}, session=uow.session) is not None:
             return False
+        uow.collection(APPLIED).insert_one(
+            {"_id": key, "consumer": consumer, "type": event.type, "applied_at": datetime.now(UTC)},
+            session=uow.session,
+        )
         effect(uow)
         return True
 
     try:
         return transaction(run, source=consumer.split(".", 1)[0], db=db)
     except DuplicateKeyError:
-        # A concurrent delivery of the same event committed first.
+        # A concurrent delivery of the same event committed between our check and insert.
         return False

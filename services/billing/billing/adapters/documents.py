@@ -1,13 +1,9 @@
 """MongoDB documents of the billing service."""
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 import mongoengine as me
 
-
-def _now() -> datetime:
-    return datetime.now(UTC)
+from chassis.clock import utc_now
 
 
 class BillingCustomer(me.Document):
@@ -19,7 +15,7 @@ class BillingCustomer(me.Document):
     name = me.StringField(required=True)
     email = me.StringField(required=True)
     source_event = me.StringField(required=True)
-    recorded_at = me.DateTimeField(required=True, default=_now)
+    recorded_at = me.DateTimeField(required=True, default=utc_now)
 
 
 ALL_DOCUMENTS: list[type[me.Document]] = [BillingCustomer]

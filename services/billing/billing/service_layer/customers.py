@@ -3,11 +3,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from billing.adapters.documents import BillingCustomer
 from chassis.envelope import CloudEvent
 from chassis.errors import NotFound
 from chassis.idempotency import apply_once
 from chassis.mongo import UnitOfWork
-from billing.adapters.documents import BillingCustomer
 
 
 def record_customer(consumer: str, event: CloudEvent) -> bool:

@@ -1,15 +1,10 @@
 """MongoDB documents of the customer service."""
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 import mongoengine as me
 
+from chassis.clock import utc_now
 from customer.domain.model import CustomerStatus
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 class CustomerDocument(me.Document):
@@ -20,8 +15,8 @@ class CustomerDocument(me.Document):
     last_name = me.StringField(required=True, max_length=100)
     email = me.EmailField(required=True, max_length=254)
     status = me.EnumField(CustomerStatus, default=CustomerStatus.ACTIVE, required=True)
-    created_at = me.DateTimeField(required=True, default=_now)
-    updated_at = me.DateTimeField(required=True, default=_now)
+    created_at = me.DateTimeField(required=True, default=utc_now)
+    updated_at = me.DateTimeField(required=True, default=utc_now)
 
 
 ALL_DOCUMENTS: list[type[me.Document]] = [CustomerDocument]

@@ -1,11 +1,11 @@
 """Customer use cases. Each takes wire data, returns wire data, raises typed errors."""
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from marshmallow import ValidationError
 
+from chassis.clock import utc_now
 from chassis.errors import NotFound, from_marshmallow
 from chassis.mongo import UnitOfWork, transaction
 from customer.adapters.documents import CustomerDocument
@@ -24,7 +24,7 @@ def create_customer(payload: dict[str, Any]) -> dict[str, Any]:
         raise from_marshmallow(exc) from exc
 
     def store(uow: UnitOfWork) -> dict[str, Any]:
-        now = datetime.now(UTC)
+        now = utc_now()
         customer = CustomerDocument(id=uow.next_sequence(CUSTOMER_SEQUENCE), created_at=now, updated_at=now, **data)
         uow.insert(customer)
         wire = _out.dump(customer)
