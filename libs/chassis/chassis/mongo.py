@@ -136,4 +136,4 @@ def next_sequence(db: Database, name: str, session: ClientSession | None = None)
         return_document=ReturnDocument.AFTER,
         session=session,
     )
-    return int(doc["value"])
+    return int(doc["value"])  # type: ignore[index]  # upsert + AFTER always returns the document

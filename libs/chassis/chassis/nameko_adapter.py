@@ -22,15 +22,12 @@ import logging
 import queue
 import threading
 import time
-import warnings
 from collections.abc import Callable
 from typing import Any
 
-# eventlet announces its own deprecation on import; we know (see docs/decisions).
-warnings.filterwarnings("ignore", message=r"\s*Eventlet is deprecated")
-import eventlet  # noqa: E402
-import kombu  # noqa: E402
-import kombu.serialization  # noqa: E402
+import eventlet
+import kombu
+import kombu.serialization
 from nameko.events import EventHandler
 from nameko.exceptions import RemoteError, RpcTimeout, UnknownService, registry
 from nameko.extensions import ENTRYPOINT_EXTENSIONS_ATTR, DependencyProvider
@@ -126,7 +123,8 @@ class CloudEventHandler(EventHandler):
             message.reject(requeue=False)
             return
         context_data = self.unpack_message_headers(message)
-        context_data["traceparent"] = event.traceparent
+        if event.traceparent:
+            context_data["traceparent"] = event.traceparent
         context_data["event_type"] = event.type
         handle_result = lambda worker_ctx, result=None, exc_info=None: self._done(  # noqa: E731
             message, result, exc_info
@@ -160,7 +158,7 @@ def timer(interval: float) -> Callable[[Callable[..., Any]], Callable[..., Any]]
     return _nameko_timer(interval=interval)
 
 
-def handled_event_queues(service_cls: type) -> list[kombu.Queue]:
+def handled_event_queues(service_cls: type[WorkerBase]) -> list[kombu.Queue]:
     """The queues a worker class consumes from (for `migrate` to declare ahead of time)."""
     queues = []
     for name in dir(service_cls):
@@ -170,7 +168,7 @@ def handled_event_queues(service_cls: type) -> list[kombu.Queue]:
     return queues
 
 
-def declare_topology(service_cls: type, amqp_uri: str) -> list[str]:
+def declare_topology(service_cls: type[WorkerBase], amqp_uri: str) -> list[str]:
     """Declare every exchange and queue the worker consumes from, so events
     published before its first start are kept. Idempotent."""
     declared = []
@@ -181,6 +179,15 @@ def declare_topology(service_cls: type, amqp_uri: str) -> list[str]:
             dead_letter_queue(q.name)(channel).declare()
             declared.append(q.name)
     return declared
+
+
+def _set_traceparent(context_data: dict[str, Any]) -> None:
+    """Carry the current trace in nameko context data (headers can't hold None)."""
+    traceparent = telemetry.current_traceparent()
+    if traceparent:
+        context_data["traceparent"] = traceparent
+    else:
+        context_data.pop("traceparent", None)
 
 
 # -- dependencies every worker gets ----------------------------------------------
@@ -201,7 +208,7 @@ class Observability(DependencyProvider):
         )
         token = otel_context.attach(trace.set_span_in_context(span))
         # Outgoing RPC calls and events of this worker become children of its span.
-        worker_ctx.data["traceparent"] = telemetry.current_traceparent()
+        _set_traceparent(worker_ctx.data)
         self._active[worker_ctx] = (span, token, time.perf_counter())
 
     def worker_result(self, worker_ctx: Any, result: Any = None, exc_info: Any = None) -> None:
@@ -299,9 +306,9 @@ class WorkerBase:
         return (200 if ok else 503), {"Content-Type": "application/json"}, body
 
     @http("GET", "/metrics")
-    def metrics(self, request: Any) -> tuple[int, dict[str, str], bytes]:
+    def metrics(self, request: Any) -> tuple[int, dict[str, str], str]:
         body, content_type = metrics.render()
-        return 200, {"Content-Type": content_type}, body
+        return 200, {"Content-Type": content_type}, body.decode()  # nameko's http wants str
 
 
 def run_worker(import_path: str, service: str) -> None:
@@ -342,7 +349,7 @@ class RpcClient:
                 runner = self._acquire()
                 healthy = False
                 try:
-                    runner._worker_ctx.data["traceparent"] = telemetry.current_traceparent()
+                    _set_traceparent(runner._worker_ctx.data)
                     result = getattr(getattr(runner._proxy, service), method)(*args, **kwargs)
                     healthy = True
                     return result
@@ -357,7 +364,7 @@ class RpcClient:
                 except RemoteError as exc:
                     healthy = True
                     raise PlatformError(f"{service}.{method} failed: {exc.exc_type}") from exc
-                except (OSError, IOError, kombu.exceptions.KombuError) as exc:
+                except (OSError, kombu.exceptions.KombuError) as exc:
                     raise Unavailable(f"message broker unreachable: {exc}") from exc
                 finally:
                     self._release(runner, healthy)

@@ -172,7 +172,9 @@ def start_platform(
 
 
 @pytest.fixture(scope="module")
-def start_services(mongo_uri: str, amqp_uri: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[..., Platform]]:
+def start_services(
+    mongo_uri: str, amqp_uri: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Callable[..., Platform]]:
     started: list[Platform] = []
 
     def start(*processes: str, env: dict[str, str] | None = None) -> Platform:
@@ -205,3 +207,77 @@ def operator_client(
     client = httpx.Client(base_url=platform[api].url, timeout=30,
                           headers={"Authorization": f"Bearer {response.json()['accessToken']}"})
     return client
+
+
+def assert_serves_health(process: ServiceProcess) -> None:
+    """A process answers its probes and exports metrics (what Kubernetes and Prometheus rely on)."""
+    import httpx
+
+    assert httpx.get(f"{process.url}/health/live", timeout=5).status_code == 200
+    ready = httpx.get(f"{process.url}/health/ready", timeout=5)
+    assert ready.status_code == 200, ready.text
+    assert ready.json()["checks"] == {"mongodb": "ok", "amqp": "ok"}
+    metrics = httpx.get(f"{process.url}/metrics", timeout=5)
+    assert metrics.status_code == 200 and "python_info" in metrics.text
+
+
+class OtlpReceiver:
+    """A real OTLP/HTTP trace endpoint on 127.0.0.1 that keeps the spans it receives.
+
+    Point processes at it with OTEL_EXPORTER_OTLP_ENDPOINT=receiver.endpoint.
+    """
+
+    def __init__(self) -> None:
+        import gzip
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
+            ExportTraceServiceRequest,
+            ExportTraceServiceResponse,
+        )
+
+        self.spans: list[dict[str, Any]] = []
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                if self.headers.get("Content-Encoding") == "gzip":
+                    body = gzip.decompress(body)
+                if self.path == "/v1/traces":
+                    receiver._collect(ExportTraceServiceRequest.FromString(body))
+                reply = ExportTraceServiceResponse().SerializeToString()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/x-protobuf")
+                self.send_header("Content-Length", str(len(reply)))
+                self.end_headers()
+                self.wfile.write(reply)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+
+    @property
+    def endpoint(self) -> str:
+        return f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    def _collect(self, request: Any) -> None:
+        for resource_spans in request.resource_spans:
+            attributes = {a.key: a.value.string_value for a in resource_spans.resource.attributes}
+            for scope_spans in resource_spans.scope_spans:
+                for span in scope_spans.spans:
+                    self.spans.append({
+                        "service": attributes.get("service.name"),
+                        "name": span.name,
+                        "trace_id": span.trace_id.hex(),
+                        "span_id": span.span_id.hex(),
+                        "parent_span_id": span.parent_span_id.hex(),
+                    })
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()

@@ -1,1 +1,4 @@
-"""The billing service: owns billing accounts, bills, invoices and payments (database `<prefix>billing`)."""
+"""The billing service (database `<prefix>billing`).
+
+Owns billing accounts, bills, invoices and payments
+"""

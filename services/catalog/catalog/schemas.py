@@ -32,6 +32,14 @@ class Audited(Base):
     updated_at = fields.AwareDateTime(data_key="updatedAt", dump_only=True)
 
 
+class Described(Audited):
+    """An entry identified by its code, with a name and an optional description."""
+
+    code = _code(required=True)
+    name = fields.String(required=True, validate=NAME)
+    description = fields.String(load_default=None, allow_none=True)
+
+
 # -- business configuration ------------------------------------------------------------------
 
 class ResourceSchema(Audited):
@@ -56,17 +64,12 @@ class FieldDefinitionSchema(Base):
     description = fields.String(load_default=None, allow_none=True)
 
 
-class ServiceTypeSchema(Audited):
-    code = _code(required=True)
-    name = fields.String(required=True, validate=NAME)
-    description = fields.String(load_default=None, allow_none=True)
+class ServiceTypeSchema(Described):
     fields = fields.List(fields.Nested(FieldDefinitionSchema), required=True, validate=validate.Length(min=1))
 
 
-class CustomerTypeSchema(Audited):
-    code = _code(required=True)
-    name = fields.String(required=True, validate=NAME)
-    description = fields.String(load_default=None, allow_none=True)
+class CustomerTypeSchema(Described):
+    pass
 
 
 class CustomAttributeSchema(Audited):
@@ -99,10 +102,7 @@ class CreditLimitSchema(Base):
     thresholds = fields.List(fields.Nested(ThresholdSchema), load_default=list)
 
 
-class CreditProfileSchema(Audited):
-    code = _code(required=True)
-    name = fields.String(required=True, validate=NAME)
-    description = fields.String(load_default=None, allow_none=True)
+class CreditProfileSchema(Described):
     limits = fields.List(fields.Nested(CreditLimitSchema), required=True, validate=validate.Length(min=1))
 
 
@@ -112,22 +112,16 @@ class SharedResourceSchema(Base):
                                metadata={"description": "per member and billing cycle; null: no cap"})
 
 
-class SharingPolicySchema(Audited):
-    code = _code(required=True)
-    name = fields.String(required=True, validate=NAME)
-    description = fields.String(load_default=None, allow_none=True)
+class SharingPolicySchema(Described):
     resources = fields.List(fields.Nested(SharedResourceSchema), required=True, validate=validate.Length(min=1))
     on_exhausted = fields.String(data_key="onExhausted", required=True, validate=_one_of(m.EXHAUSTION_POLICIES))
 
 
 # -- versioned offerings ---------------------------------------------------------------------
 
-class Versioned(Audited):
-    code = _code(required=True)
+class Versioned(Described):
     version = fields.Integer(dump_only=True)
     status = fields.String(dump_only=True)
-    name = fields.String(required=True, validate=NAME)
-    description = fields.String(load_default=None, allow_none=True)
     published_at = fields.AwareDateTime(data_key="publishedAt", dump_only=True)
     retired_at = fields.AwareDateTime(data_key="retiredAt", dump_only=True)
 

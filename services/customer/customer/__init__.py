@@ -1,1 +1,4 @@
-"""The customer service: owns customer accounts (database `<prefix>customer`)."""
+"""The customer service (database `<prefix>customer`).
+
+Owns customer accounts
+"""

@@ -1,1 +1,4 @@
-"""The gateway service: the operators' HTTP API and web console, operator users and roles, multi-service orchestration. (database `<prefix>gateway`)."""
+"""The gateway service (database `<prefix>gateway`).
+
+The operators' HTTP API and web console, operator users and roles, multi-service orchestration.
+"""

@@ -1,1 +1,4 @@
-"""The notification service: threshold notifications and their delivery by email, SMS and JSON webhook. (database `<prefix>notification`)."""
+"""The notification service (database `<prefix>notification`).
+
+Threshold notifications and their delivery by email, SMS and JSON webhook.
+"""

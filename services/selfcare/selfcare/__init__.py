@@ -1,1 +1,4 @@
-"""The selfcare service: portal users and the customers' self-care portal. (database `<prefix>selfcare`)."""
+"""The selfcare service (database `<prefix>selfcare`).
+
+Portal users and the customers' self-care portal.
+"""

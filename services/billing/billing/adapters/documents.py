@@ -1,17 +1,13 @@
 """MongoDB documents of the billing service."""
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 import mongoengine as me
+
+from chassis.clock import utc_now
 
 from billing.domain.hierarchy import GroupStatus
 from billing.domain.invoices import InvoiceStatus
 from billing.domain.profiles import Interval, PaymentType
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 class BillingCustomer(me.Document):
@@ -23,7 +19,7 @@ class BillingCustomer(me.Document):
     name = me.StringField(required=True)
     email = me.StringField(required=True)
     source_event = me.StringField(required=True)
-    recorded_at = me.DateTimeField(required=True, default=_now)
+    recorded_at = me.DateTimeField(required=True, default=utc_now)
 
 
 class BillingProfile(me.Document):
@@ -40,7 +36,7 @@ class BillingProfile(me.Document):
     billing_day = me.IntField(required=True, min_value=1, max_value=31)
     valid_from = me.DateTimeField(required=True)
     valid_to = me.DateTimeField()
-    created_at = me.DateTimeField(required=True, default=_now)
+    created_at = me.DateTimeField(required=True, default=utc_now)
 
 
 class Invoice(me.Document):
@@ -56,7 +52,7 @@ class Invoice(me.Document):
     total = me.Decimal128Field(required=True, precision=6)
     currency = me.StringField(required=True)
     issued_at = me.DateTimeField()
-    created_at = me.DateTimeField(required=True, default=_now)
+    created_at = me.DateTimeField(required=True, default=utc_now)
 
 
 class HierarchyGroup(me.Document):
@@ -71,7 +67,7 @@ class HierarchyGroup(me.Document):
     status = me.EnumField(GroupStatus, required=True, default=GroupStatus.ACTIVE)
     valid_from = me.DateTimeField(required=True)
     valid_to = me.DateTimeField()
-    created_at = me.DateTimeField(required=True, default=_now)
+    created_at = me.DateTimeField(required=True, default=utc_now)
 
 
 class HierarchyMember(me.Document):
@@ -87,7 +83,7 @@ class HierarchyMember(me.Document):
     status = me.EnumField(GroupStatus, required=True, default=GroupStatus.ACTIVE)
     valid_from = me.DateTimeField(required=True)
     valid_to = me.DateTimeField()
-    joined_at = me.DateTimeField(required=True, default=_now)
+    joined_at = me.DateTimeField(required=True, default=utc_now)
 
 
 ALL_DOCUMENTS: list[type[me.Document]] = [BillingCustomer, BillingProfile, Invoice, HierarchyGroup, HierarchyMember]

@@ -22,6 +22,15 @@ class Audited(me.Document):
     updated_at = me.DateTimeField(required=True, default=_now)
 
 
+class Described(Audited):
+    """An entry identified by a unique code, with a name and an optional description."""
+
+    meta = {"abstract": True, "indexes": [{"fields": ["code"], "unique": True}]}
+    code = me.StringField(required=True)
+    name = me.StringField(required=True)
+    description = me.StringField()
+
+
 # -- business configuration ---------------------------------------------------------------------
 
 class Resource(Audited):
@@ -43,19 +52,13 @@ class FieldDefinition(me.EmbeddedDocument):
     description = me.StringField()
 
 
-class ServiceType(Audited):
-    meta = {"collection": "service_types", "indexes": [{"fields": ["code"], "unique": True}]}
-    code = me.StringField(required=True)
-    name = me.StringField(required=True)
-    description = me.StringField()
+class ServiceType(Described):
+    meta = {"collection": "service_types"}
     fields = me.ListField(me.EmbeddedDocumentField(FieldDefinition))
 
 
-class CustomerType(Audited):
-    meta = {"collection": "customer_types", "indexes": [{"fields": ["code"], "unique": True}]}
-    code = me.StringField(required=True)
-    name = me.StringField(required=True)
-    description = me.StringField()
+class CustomerType(Described):
+    meta = {"collection": "customer_types"}
 
 
 class CustomAttribute(Audited):
@@ -88,11 +91,8 @@ class CreditLimit(me.EmbeddedDocument):
     thresholds = me.ListField(me.EmbeddedDocumentField(Threshold))
 
 
-class CreditProfile(Audited):
-    meta = {"collection": "credit_profiles", "indexes": [{"fields": ["code"], "unique": True}]}
-    code = me.StringField(required=True)
-    name = me.StringField(required=True)
-    description = me.StringField()
+class CreditProfile(Described):
+    meta = {"collection": "credit_profiles"}
     limits = me.ListField(me.EmbeddedDocumentField(CreditLimit))
 
 
@@ -101,11 +101,8 @@ class SharedResource(me.EmbeddedDocument):
     member_cap = me.Decimal128Field(min_value=0)
 
 
-class SharingPolicy(Audited):
-    meta = {"collection": "sharing_policies", "indexes": [{"fields": ["code"], "unique": True}]}
-    code = me.StringField(required=True)
-    name = me.StringField(required=True)
-    description = me.StringField()
+class SharingPolicy(Described):
+    meta = {"collection": "sharing_policies"}
     resources = me.ListField(me.EmbeddedDocumentField(SharedResource))
     on_exhausted = me.StringField(required=True, choices=m.EXHAUSTION_POLICIES)
 
@@ -206,11 +203,8 @@ class PromotionCode(me.Document):
     kind = me.StringField(required=True, choices=["coupon", "voucher"])
 
 
-class Coupon(Audited):
-    meta = {"collection": "coupons", "indexes": [{"fields": ["code"], "unique": True}]}
-    code = me.StringField(required=True)
-    name = me.StringField(required=True)
-    description = me.StringField()
+class Coupon(Described):
+    meta = {"collection": "coupons"}
     discount = me.EmbeddedDocumentField(Ref, required=True)
     valid_from = me.DateTimeField(required=True)
     valid_to = me.DateTimeField()

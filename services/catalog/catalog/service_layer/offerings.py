@@ -144,7 +144,7 @@ def publish(kind: str, code: str, version: int) -> dict[str, Any]:
         if previous is not None:
             coll.update_one({"_id": previous["_id"]}, {"$set": {"status": Status.RETIRED, "retired_at": now,
                                                                 "updated_at": now}}, session=uow.session)
-            uow.publish(f"catalog.{kind}.retired", {"code": code, "version": previous["version"],
+            uow.publish(f"catalog.{kind}_retired", {"code": code, "version": previous["version"],
                                                     "name": previous["name"], "reason": "superseded",
                                                     "retiredAt": now.isoformat()}, subject=code)
         result = coll.update_one({"_id": doc.pk, "status": Status.DRAFT},
@@ -152,7 +152,7 @@ def publish(kind: str, code: str, version: int) -> dict[str, Any]:
                                  session=uow.session)
         if result.modified_count != 1:
             raise Conflict(f"{kind} {code} version {version} was published meanwhile")
-        uow.publish(f"catalog.{kind}.published", {
+        uow.publish(f"catalog.{kind}_published", {
             "code": code, "version": version, "name": doc.name, "publishedAt": now.isoformat(),
             "supersedes": None if previous is None else previous["version"]}, subject=code)
 
@@ -172,7 +172,7 @@ def retire(kind: str, code: str, version: int) -> dict[str, Any]:
             {"$set": {"status": Status.RETIRED, "retired_at": now, "updated_at": now}}, session=uow.session)
         if result.modified_count != 1:
             raise Conflict(f"{kind} {code} version {version} changed meanwhile")
-        uow.publish(f"catalog.{kind}.retired", {"code": code, "version": version, "name": doc.name,
+        uow.publish(f"catalog.{kind}_retired", {"code": code, "version": version, "name": doc.name,
                                                 "reason": "retired", "retiredAt": now.isoformat()}, subject=code)
 
     commit(write, "")

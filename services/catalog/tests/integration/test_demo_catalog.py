@@ -22,7 +22,7 @@ def test_the_demo_catalog_loads_into_an_empty_catalog_and_sells_a_mobile_plan(ca
     assert {t["code"] for t in config.list_customer_types()} == {"regular", "commercial"}
     assert len(promotions.list_vouchers(1)["items"]) == 10
     # Every publish went to the outbox with its state change.
-    assert catalog_db.outbox.count_documents({"type": "catalog.plan.published"}) == 1
+    assert catalog_db.outbox.count_documents({"type": "catalog.plan_published"}) == 1
 
 
 def test_loading_the_demo_twice_changes_nothing_the_second_time(demo_catalog):

@@ -5,15 +5,10 @@ and projections; the documents declare the shape, validation and indexes.
 """
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 import mongoengine as me
 
+from chassis.clock import utc_now
 from customer.domain.model import CustomerStatus, PaymentMethod
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 class Contact(me.EmbeddedDocument):
@@ -106,8 +101,8 @@ class CustomerDocument(me.Document):
     grams = me.ListField(me.StringField())
     closed_at = me.DateTimeField(null=True)
     purge_after = me.DateTimeField(null=True)
-    created_at = me.DateTimeField(required=True, default=_now)
-    updated_at = me.DateTimeField(required=True, default=_now)
+    created_at = me.DateTimeField(required=True, default=utc_now)
+    updated_at = me.DateTimeField(required=True, default=utc_now)
 
 
 ALL_DOCUMENTS: list[type[me.Document]] = [CustomerDocument]

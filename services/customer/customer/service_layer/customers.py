@@ -12,6 +12,7 @@ from typing import Any, Protocol
 
 from marshmallow import Schema, ValidationError
 
+from chassis.clock import utc_now
 from chassis.errors import Conflict, NotFound, ValidationFailed, from_marshmallow
 from chassis.mongo import UnitOfWork, transaction
 from customer.adapters.documents import Address, Contact, CreditCard, CustomerDocument, DirectDebit, PaymentInfo
@@ -34,12 +35,6 @@ _contact_out = ContactOut()
 
 class Services(Protocol):
     def call(self, service: str, method: str, *args: Any) -> Any: ...
-
-
-def _now() -> datetime:
-    # MongoDB keeps milliseconds: answer with what a later read returns.
-    now = datetime.now(UTC)
-    return now.replace(microsecond=now.microsecond // 1000 * 1000)
 
 
 def _load(schema: Schema, payload: Any, prefix: str = "", partial: bool = False) -> dict[str, Any]:
@@ -136,7 +131,7 @@ def create_customer(payload: dict[str, Any], services: Services) -> dict[str, An
     attributes = _check_catalog(services, data["customer_type"], data["custom_attributes"])
 
     def store(uow: UnitOfWork) -> dict[str, Any]:
-        customer = new_customer_document(uow.next_sequence(CUSTOMER_SEQUENCE), data, attributes, _now())
+        customer = new_customer_document(uow.next_sequence(CUSTOMER_SEQUENCE), data, attributes, utc_now())
         uow.insert(customer)
         wire = _out.dump(customer.to_mongo().to_dict())
         uow.publish("customer.created", {k: wire[k] for k in (
@@ -159,7 +154,7 @@ def discard_customer(customer_id: int, reason: str) -> dict[str, Any]:
 def _purge(uow: UnitOfWork, query: dict[str, Any], customer_id: int, reason: str) -> dict[str, Any]:
     deleted = uow.collection(CustomerDocument).delete_one(query, session=uow.session).deleted_count
     if deleted:
-        uow.publish("customer.purged", {"id": customer_id, "reason": reason, "purgedAt": _now().isoformat()},
+        uow.publish("customer.purged", {"id": customer_id, "reason": reason, "purgedAt": utc_now().isoformat()},
                     subject=str(customer_id))
     return {"id": customer_id, "purged": bool(deleted)}
 
@@ -188,7 +183,7 @@ def _change(customer_id: int, compute: Callable[[dict[str, Any]], dict[str, Any]
     def run(uow: UnitOfWork) -> dict[str, Any]:
         raw = _raw(customer_id, uow)
         model.ensure_open(raw["status"], customer_id)
-        changes = {**compute(raw), "updated_at": _now()}
+        changes = {**compute(raw), "updated_at": utc_now()}
         uow.collection(CustomerDocument).update_one({"_id": customer_id}, {"$set": changes}, session=uow.session)
         raw.update(changes)
         _updated_event(uow, raw, changed)
@@ -267,7 +262,7 @@ def close_customer(customer_id: int, services: Services, retention_days: int) ->
     def run(uow: UnitOfWork) -> dict[str, Any]:
         raw = _raw(customer_id, uow)
         model.ensure_open(raw["status"], customer_id)
-        now = _now()
+        now = utc_now()
         changes = {"status": CustomerStatus.CLOSED.value, "closed_at": now,
                    "purge_after": model.purge_after(now, retention_days), "updated_at": now}
         uow.collection(CustomerDocument).update_one({"_id": customer_id}, {"$set": changes}, session=uow.session)
@@ -282,7 +277,7 @@ def close_customer(customer_id: int, services: Services, retention_days: int) ->
 def purge_closed_accounts(now: datetime | None = None, batch: int = 500) -> int:
     """Delete accounts whose retention has passed, one transaction (and one
     `customer.purged`) each, so a crash part-way loses nothing. Returns how many."""
-    now = now or _now()
+    now = now or utc_now()
     due = {"status": CustomerStatus.CLOSED.value, "purge_after": {"$lte": now}}
     purged = 0
     while True:

@@ -6,7 +6,8 @@ import pytest
 from chassis.mongo import UnitOfWork, ensure_indexes, transaction
 from customer.adapters.documents import ALL_DOCUMENTS
 from customer.domain.model import CUSTOMER_SEQUENCE
-from customer.service_layer.customers import _now, load_account, new_customer_document
+from chassis.clock import utc_now
+from customer.service_layer.customers import load_account, new_customer_document
 
 ACCOUNT = {"firstName": "Ann", "lastName": "Smith", "email": "ann.smith@example.com", "phone": "+49 30 1234567",
            "address": "Main Street 1", "city": "Berlin", "state": "BE", "country": "DE", "customerType": "regular"}
@@ -28,7 +29,7 @@ def seed(customer_db: Any) -> Callable[..., int]:
         data = load_account({**ACCOUNT, **overrides})
 
         def insert(uow: UnitOfWork) -> int:
-            doc = new_customer_document(uow.next_sequence(CUSTOMER_SEQUENCE), data, {}, _now())
+            doc = new_customer_document(uow.next_sequence(CUSTOMER_SEQUENCE), data, {}, utc_now())
             uow.insert(doc)
             return doc.id
 

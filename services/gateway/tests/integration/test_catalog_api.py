@@ -147,7 +147,7 @@ def test_a_product_goes_from_draft_to_active_to_a_new_version_while_the_sold_one
     assert client.get(f"{API}/products", params={"status": "active", "productType": "service"}).headers[
         "X-Total-Count"] == "5"  # four in the demo catalog
     events = [e["type"] for e in platform.database("catalog").outbox.find({"envelope.subject": "VOICE-XL"})]
-    assert sorted(events) == ["catalog.product.published", "catalog.product.published", "catalog.product.retired"]
+    assert sorted(events) == ["catalog.product_published", "catalog.product_published", "catalog.product_retired"]
 
     third = client.post(f"{API}/products/VOICE-XL/versions")  # an empty body copies the newest version
     assert third.status_code == 201 and third.json()["freeUnits"] == "1000"

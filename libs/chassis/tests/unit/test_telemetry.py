@@ -1,0 +1,31 @@
+import json
+import logging
+
+from opentelemetry import trace
+from opentelemetry.sdk.trace import TracerProvider
+
+from chassis import telemetry
+
+
+def test_traceparent_round_trips_through_a_string():
+    tracer = TracerProvider().get_tracer("t")
+    with tracer.start_as_current_span("parent") as span:
+        carried = telemetry.current_traceparent()
+    assert carried and carried.startswith("00-")
+    context = telemetry.context_from(carried)
+    restored = trace.get_current_span(context).get_span_context()
+    assert restored.trace_id == span.get_span_context().trace_id
+    assert restored.span_id == span.get_span_context().span_id
+    assert telemetry.context_from(None) is None
+
+
+def test_json_logs_carry_the_trace_id_of_the_current_span():
+    formatter = telemetry.JsonFormatter("customer")
+    tracer = TracerProvider().get_tracer("t")
+    with tracer.start_as_current_span("work") as span:
+        record = logging.makeLogRecord({"msg": "hello %s", "args": ("world",), "levelname": "INFO", "order": 5})
+        line = json.loads(formatter.format(record))
+    assert line["msg"] == "hello world"
+    assert line["service"] == "customer"
+    assert line["order"] == 5
+    assert line["trace_id"] == format(span.get_span_context().trace_id, "032x")
