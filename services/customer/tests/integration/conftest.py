@@ -13,6 +13,21 @@ ACCOUNT = {"firstName": "Ann", "lastName": "Smith", "email": "ann.smith@example.
            "address": "Main Street 1", "city": "Berlin", "state": "BE", "country": "DE", "customerType": "regular"}
 
 
+@pytest.fixture(scope="module")
+def catalog(start_services: Callable[..., Any], amqp_uri: str) -> Any:
+    """A real catalog worker knowing the customer type `regular` and the attribute `segment`;
+    yields the RPC client the use cases call it with (as the worker's `services`)."""
+    from chassis.nameko_adapter import RpcClient
+
+    start_services("catalog")
+    client = RpcClient(amqp_uri, timeout=20)
+    client.call("catalog", "create_entry", "customer_type", {"code": "regular", "name": "Regular"})
+    client.call("catalog", "create_entry", "custom_attribute", {
+        "entity": "customer", "name": "segment", "type": "enum", "allowedValues": ["consumer", "smb"]})
+    yield client
+    client.close()
+
+
 @pytest.fixture
 def customer_db(service_db: Callable[[str], Any]) -> Any:
     db = service_db("customer")

@@ -3,32 +3,55 @@ import pytest
 from chassis.errors import NotFound, ValidationFailed
 from customer.service_layer import customers
 
+ADA = {"firstName": "Ada", "lastName": "Lovelace", "email": "ada@example.com", "phone": "+44 20 7946 0000",
+       "address": "12 St James's Square", "city": "London", "state": "LND", "country": "GB",
+       "customerType": "regular"}
 
-def test_customers_get_consecutive_numbers_and_a_created_event(service_db):
-    db = service_db("customer")
-    first = customers.create_customer({"firstName": "Ada", "lastName": "Lovelace", "email": "ada@example.com"})
-    second = customers.create_customer({"firstName": "Alan", "lastName": "Turing", "email": "alan@example.com"})
+
+def test_customers_get_consecutive_numbers_and_a_created_event(customer_db, catalog):
+    first = customers.create_customer({**ADA, "customAttributes": {"segment": "smb"}}, catalog)
+    second = customers.create_customer({**ADA, "firstName": "Alan", "lastName": "Turing",
+                                        "email": "alan@example.com"}, catalog)
     assert (first["id"], second["id"]) == (1, 2)
     assert first["status"] == "active"
     assert first["createdAt"] == first["updatedAt"]
-    events = list(db.outbox.find().sort("created_at", 1))
+    assert first["customAttributes"] == {"segment": "smb"}
+    events = list(customer_db.outbox.find().sort("created_at", 1))
     assert [e["envelope"]["type"] for e in events] == ["customer.created", "customer.created"]
     assert events[0]["envelope"]["subject"] == "1"
     assert events[0]["envelope"]["data"]["email"] == "ada@example.com"
+    assert events[0]["envelope"]["data"]["customerType"] == "regular"
     assert customers.get_customer(2)["lastName"] == "Turing"
+    assert customers.get_customer(1) == first
 
 
-def test_invalid_input_stores_nothing_and_sends_nothing(service_db):
-    db = service_db("customer")
+@pytest.mark.parametrize(("overrides", "fields"), [
+    ({"email": "nope"}, {"email"}),
+    ({"customerType": "martian", "customAttributes": {"segment": "galactic", "shoe": "42"}},
+     {"customerType", "customAttributes.segment", "customAttributes.shoe"}),
+    ({"organization": "4111 1111 1111 1111"}, {"organization"}),
+])
+def test_invalid_input_stores_nothing_and_sends_nothing(customer_db, catalog, overrides, fields):
     with pytest.raises(ValidationFailed) as caught:
-        customers.create_customer({"firstName": "Ada", "lastName": "Lovelace", "email": "nope"})
+        customers.create_customer({**ADA, **overrides}, catalog)
+    assert set(caught.value.fields) == fields
+    assert customer_db.customers.count_documents({}) == 0
+    assert customer_db.outbox.count_documents({}) == 0
+    assert customer_db.counters.count_documents({}) == 0
+
+
+def test_only_the_type_and_attributes_of_an_account_can_be_edited(customer_db, catalog):
+    cid = customers.create_customer(ADA, catalog)["id"]
+    edited = customers.update_account(cid, {"customAttributes": {"segment": "consumer"}}, catalog)
+    assert edited["customAttributes"] == {"segment": "consumer"}
+    with pytest.raises(ValidationFailed) as caught:
+        customers.update_account(cid, {"email": "x@example.com"}, catalog)
     assert "email" in caught.value.fields
-    assert db.customers.count_documents({}) == 0
-    assert db.outbox.count_documents({}) == 0
-    assert db.counters.count_documents({}) == 0
+    with pytest.raises(ValidationFailed):
+        customers.update_account(cid, {"customerType": "martian"}, catalog)
+    assert customers.get_customer(cid)["customerType"] == "regular"
 
 
-def test_an_unknown_customer_is_not_found(service_db):
-    service_db("customer")
+def test_an_unknown_customer_is_not_found(customer_db):
     with pytest.raises(NotFound):
         customers.get_customer(404)
