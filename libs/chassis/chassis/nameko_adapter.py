@@ -266,7 +266,7 @@ class RemoteServices(DependencyProvider):
     def stop(self) -> None:
         self.client.close()
 
-    def get_dependency(self, worker_ctx: Any) -> "RpcClient":
+    def get_dependency(self, worker_ctx: Any) -> RpcClient:
         return self.client
 
 

@@ -177,7 +177,8 @@ def update_account(customer_id: int, patch: dict[str, Any], services: Services) 
         {"customer_type": "customerType", "custom_attributes": "customAttributes"}[k] for k in changes])
 
 
-def _change(customer_id: int, compute: Callable[[dict[str, Any]], dict[str, Any]], changed: list[str]) -> dict[str, Any]:
+def _change(customer_id: int, compute: Callable[[dict[str, Any]], dict[str, Any]],
+            changed: list[str]) -> dict[str, Any]:
     """Read, compute the `$set`, write and publish `customer.updated`, in one transaction."""
 
     def run(uow: UnitOfWork) -> dict[str, Any]:

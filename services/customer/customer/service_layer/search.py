@@ -68,7 +68,8 @@ def _row(raw: dict[str, Any]) -> dict[str, Any]:
 
 def search_customers(filters: dict[str, Any] | None, offset: int = 0, limit: int = 20) -> dict[str, Any]:
     if offset < 0 or not 1 <= limit <= MAX_LIMIT:
-        raise ValidationFailed("Bad paging", {"offset" if offset < 0 else "limit": f"offset >= 0, 1 <= limit <= {MAX_LIMIT}"})
+        field = "offset" if offset < 0 else "limit"
+        raise ValidationFailed("Bad paging", {field: f"offset >= 0, 1 <= limit <= {MAX_LIMIT}"})
     query = _query(filters)
     if query is None:
         return {"items": [], "total": 0}

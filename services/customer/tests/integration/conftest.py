@@ -3,10 +3,10 @@ from typing import Any
 
 import pytest
 
+from chassis.clock import utc_now
 from chassis.mongo import UnitOfWork, ensure_indexes, transaction
 from customer.adapters.documents import ALL_DOCUMENTS
 from customer.domain.model import CUSTOMER_SEQUENCE
-from chassis.clock import utc_now
 from customer.service_layer.customers import load_account, new_customer_document
 
 ACCOUNT = {"firstName": "Ann", "lastName": "Smith", "email": "ann.smith@example.com", "phone": "+49 30 1234567",

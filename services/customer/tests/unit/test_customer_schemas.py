@@ -4,7 +4,6 @@ from marshmallow import ValidationError
 from customer.domain.model import full_name
 from customer.schemas import CustomerCreateSchema
 
-
 ADA = {"firstName": "Ada", "lastName": "Lovelace", "email": "ada@example.com", "phone": "+44 20 7946 0000",
        "address": "12 St James's Square", "city": "London", "state": "LND", "country": "GB",
        "customerType": "regular"}
