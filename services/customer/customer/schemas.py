@@ -26,20 +26,18 @@ class CountryCode(fields.String):
         return code
 
 
-class IbanField(fields.String):
+class BankCode(fields.String):
+    """An IBAN or a BIC, validated and normalised (compact, upper-case) by schwifty."""
+
+    def __init__(self, kind: type[IBAN] | type[BIC], **kwargs: Any):
+        super().__init__(**kwargs)
+        self.kind = kind
+
     def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> str:
         try:
-            return str(IBAN(super()._deserialize(value, attr, data, **kwargs)).compact)
+            return str(self.kind(super()._deserialize(value, attr, data, **kwargs)).compact)
         except SchwiftyException as exc:
-            raise ValidationError(f"Not a valid IBAN: {exc}") from exc
-
-
-class BicField(fields.String):
-    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> str:
-        try:
-            return str(BIC(super()._deserialize(value, attr, data, **kwargs)).compact)
-        except SchwiftyException as exc:
-            raise ValidationError(f"Not a valid BIC: {exc}") from exc
+            raise ValidationError(f"Not a valid {self.kind.__name__}: {exc}") from exc
 
 
 class AddressFields(Schema):
@@ -77,8 +75,8 @@ def _not_in_future(signed_on: date) -> None:
 class DirectDebitSchema(Schema):
     mandate_id = fields.String(required=True, data_key="mandateId", validate=validate.Length(min=1, max=35))
     signed_on = fields.Date(required=True, data_key="signedOn", validate=lambda signed: _not_in_future(signed))
-    bic = BicField(required=True)
-    iban = IbanField(required=True)
+    bic = BankCode(BIC, required=True)
+    iban = BankCode(IBAN, required=True)
 
 
 class PaymentInfoSchema(Schema):
@@ -134,26 +132,21 @@ class _Out(Schema):
     """Dumps raw MongoDB documents (snake_case keys)."""
 
 
-class ContactOut(_Out):
-    tag = fields.String()
-    first_name = fields.String(data_key="firstName")
-    last_name = fields.String(data_key="lastName")
-    email = fields.String()
-    phone = fields.String()
-    organization = fields.String(allow_none=True)
-    address = fields.String()
-    city = fields.String()
-    state = fields.String()
-    country = fields.String()
-    zip = fields.String(allow_none=True)
-
-
 class AddressOut(_Out):
     address = fields.String()
     city = fields.String()
     state = fields.String()
     country = fields.String()
     zip = fields.String(allow_none=True)
+
+
+class ContactOut(AddressOut):
+    tag = fields.String()
+    first_name = fields.String(data_key="firstName")
+    last_name = fields.String(data_key="lastName")
+    email = fields.String()
+    phone = fields.String()
+    organization = fields.String(allow_none=True)
 
 
 class CreditCardOut(_Out):

@@ -11,26 +11,27 @@ from chassis.clock import utc_now
 from customer.domain.model import CustomerStatus, PaymentMethod
 
 
-class Contact(me.EmbeddedDocument):
+class _Place(me.EmbeddedDocument):
+    meta = {"abstract": True}
+
+    address = me.StringField(required=True, max_length=200)
+    city = me.StringField(required=True, max_length=100)
+    state = me.StringField(required=True, max_length=100)
+    country = me.StringField(required=True, min_length=2, max_length=2)
+    zip = me.StringField(null=True, max_length=20)
+
+
+class Address(_Place):
+    pass
+
+
+class Contact(_Place):
     tag = me.StringField(required=True, max_length=50)
     first_name = me.StringField(required=True, max_length=100)
     last_name = me.StringField(required=True, max_length=100)
     email = me.EmailField(required=True, max_length=254)
     phone = me.StringField(required=True, max_length=30)
     organization = me.StringField(null=True, max_length=200)
-    address = me.StringField(required=True, max_length=200)
-    city = me.StringField(required=True, max_length=100)
-    state = me.StringField(required=True, max_length=100)
-    country = me.StringField(required=True, min_length=2, max_length=2)
-    zip = me.StringField(null=True, max_length=20)
-
-
-class Address(me.EmbeddedDocument):
-    address = me.StringField(required=True, max_length=200)
-    city = me.StringField(required=True, max_length=100)
-    state = me.StringField(required=True, max_length=100)
-    country = me.StringField(required=True, min_length=2, max_length=2)
-    zip = me.StringField(null=True, max_length=20)
 
 
 class CreditCard(me.EmbeddedDocument):
