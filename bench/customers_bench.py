@@ -18,17 +18,13 @@ import argparse
 import random
 import statistics
 import sys
-import tempfile
 import time
-import uuid
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
-import pymongo
-
-from chassis import localinfra
 from chassis.testing import operator_client, settings_for, start_platform
+
+from support import infrastructure, peak_rss_mb, percentiles
 
 FIRST = ["Anna", "Ben", "Clara", "David", "Elena", "Felix", "Greta", "Hannes", "Ida", "Jonas", "Klara", "Lukas",
          "Mia", "Noah", "Olga", "Paul", "Quirin", "Rosa", "Simon", "Tara", "Uwe", "Vera", "Wolf", "Xenia", "Yusuf",
@@ -115,20 +111,6 @@ def queries(rng: random.Random, n: int) -> list[dict[str, Any]]:
     return [makers[i % len(makers)]() for i in range(n)]
 
 
-def percentiles(samples: list[float]) -> str:
-    ordered = sorted(samples)
-    p95 = ordered[max(0, int(len(ordered) * 0.95) - 1)]
-    return (f"p50 {statistics.median(ordered) * 1000:6.1f} ms   p95 {p95 * 1000:6.1f} ms   "
-            f"max {ordered[-1] * 1000:6.1f} ms   (n={len(ordered)})")
-
-
-def vm_hwm_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--customers", type=int, default=100_000)
@@ -138,71 +120,61 @@ def main() -> int:
     from chassis.mongo import connect
     from customer.service_layer import search
 
-    with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
-        mongo = localinfra.MongoReplicaSet(Path(tmp) / "db")
-        mongo.start()
-        amqp_base = "amqp://guest:guest@127.0.0.1:5672/"
-        localinfra.ensure_rabbitmq(amqp_base)
-        vhost = f"bench-{uuid.uuid4().hex[:8]}"
-        localinfra.create_vhost(vhost)
-        amqp = localinfra.with_vhost(amqp_base, vhost)
-        prefix = f"b{uuid.uuid4().hex[:8]}_"
+    with infrastructure() as (mongo_uri, amqp, log_dir):
+        prefix = "bench_"
         platform = None
         try:
-            db = connect(settings_for("customer", mongo.uri, amqp, prefix))
+            db = connect(settings_for("customer", mongo_uri, amqp, prefix))
+            db.client.drop_database(db.name)
             print(f"loading {args.customers:,} customers ...", flush=True)
             print(f"  loaded and indexed in {load(db, args.customers):.1f} s")
             rng = random.Random(7)
             mix = queries(rng, args.queries)
 
-            service_times, totals = [], []
+            service_ms, totals = [], []
             for filters in mix:
                 started = time.perf_counter()
                 page = search.search_customers(filters, rng.choice([0, 0, 20, 40]), 20)
-                service_times.append(time.perf_counter() - started)
+                service_ms.append((time.perf_counter() - started) * 1000)
                 totals.append(page["total"])
-            print(f"search at the service:     {percentiles(service_times)}")
+            print(f"search at the service:      {percentiles(service_ms)}")
             kinds: dict[str, list[float]] = {}
-            for filters, took in zip(mix, service_times, strict=True):
+            for filters, took in zip(mix, service_ms, strict=True):
                 kinds.setdefault("+".join(sorted(filters)) or "(no filter)", []).append(took)
             for kind, times in sorted(kinds.items()):
-                print(f"  {kind:32s} p50 {statistics.median(times) * 1000:6.1f} ms   max {max(times) * 1000:6.1f} ms")
+                print(f"  {kind:32s} p50 {statistics.median(times):6.1f} ms   max {max(times):6.1f} ms")
             print(f"  matches per query: median {int(statistics.median(totals)):,}, max {max(totals):,}")
 
-            platform = start_platform(["customer", "gateway:api"], mongo.uri, amqp, Path(tmp),
+            platform = start_platform(["customer", "gateway:api"], mongo_uri, amqp, log_dir,
                                       {"MONGODB_DB_PREFIX": prefix, "LOG_LEVEL": "WARNING"})
             client = operator_client(platform)
             for filters in mix[:20]:  # warm the RPC pool and the worker
                 client.get("/api/v1/customers", params=filters)
-            gateway_times = []
+            gateway_ms = []
             for filters in mix:
                 params = {**filters, "offset": rng.choice([0, 0, 20, 40]), "limit": 20}
                 started = time.perf_counter()
                 response = client.get("/api/v1/customers", params=params)
-                gateway_times.append(time.perf_counter() - started)
+                gateway_ms.append((time.perf_counter() - started) * 1000)
                 assert response.status_code == 200, response.text
-            print(f"search through the gateway: {percentiles(gateway_times)}")
+            print(f"search through the gateway: {percentiles(gateway_ms)}")
 
             started = time.perf_counter()
             rows = 0
-            with client.stream("GET", "/api/v1/customers",
-                               headers={"Accept": "text/csv"}, timeout=120) as response:
+            with client.stream("GET", "/api/v1/customers", headers={"Accept": "text/csv"}, timeout=120) as response:
                 assert response.status_code == 200
                 for line in response.iter_lines():
                     rows += 1 if line else 0
             elapsed = time.perf_counter() - started
             print(f"CSV export of {rows - 1:,} customers (all of them): {elapsed:.2f} s")
             for name in ("gateway:api", "customer"):
-                print(f"  peak RSS (VmHWM) {name:12s} {vm_hwm_mb(platform[name].process.pid):6.1f} MB")
+                print(f"  peak RSS (VmHWM) {name:12s} {peak_rss_mb(platform[name].process.pid):6.1f} MB")
             client.close()
             return 0
         finally:
             if platform is not None:
                 platform.stop()
-            localinfra.delete_vhost(vhost)
-            pymongo.MongoClient(mongo.uri).close()
-            mongo.stop()
-
+            db.client.drop_database(db.name)
 
 if __name__ == "__main__":
     sys.exit(main())
