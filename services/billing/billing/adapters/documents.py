@@ -3,11 +3,10 @@ from __future__ import annotations
 
 import mongoengine as me
 
-from chassis.clock import utc_now
-
 from billing.domain.hierarchy import GroupStatus
 from billing.domain.invoices import InvoiceStatus
 from billing.domain.profiles import Interval, PaymentType
+from chassis.clock import utc_now
 
 
 class BillingCustomer(me.Document):
