@@ -55,7 +55,7 @@ def _merge_section(target: dict[str, Any], entries: dict[str, Any], source: str,
         target[key] = value
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _event_validator(event_type: str, version: int) -> jsonschema.protocols.Validator:
     path = contracts_dir() / "events" / f"{event_type}.v{version}.json"
     if not path.exists():

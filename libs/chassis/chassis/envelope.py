@@ -45,7 +45,7 @@ class CloudEvent:
         return encode(self.to_dict())
 
     @classmethod
-    def from_dict(cls, raw: Any) -> "CloudEvent":
+    def from_dict(cls, raw: Any) -> CloudEvent:
         if not isinstance(raw, dict):
             raise EnvelopeError("an event envelope must be a JSON object")
         missing = [k for k in _REQUIRED if not raw.get(k)]
@@ -69,7 +69,7 @@ class CloudEvent:
         )
 
     @classmethod
-    def from_json(cls, body: bytes | str) -> "CloudEvent":
+    def from_json(cls, body: bytes | str) -> CloudEvent:
         try:
             return cls.from_dict(json.loads(body))
         except json.JSONDecodeError as exc:

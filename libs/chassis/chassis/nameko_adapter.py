@@ -259,7 +259,7 @@ class RemoteServices(DependencyProvider):
     def stop(self) -> None:
         self.client.close()
 
-    def get_dependency(self, worker_ctx: Any) -> "RpcClient":
+    def get_dependency(self, worker_ctx: Any) -> RpcClient:
         return self.client
 
 
@@ -357,7 +357,7 @@ class RpcClient:
                 except RemoteError as exc:
                     healthy = True
                     raise PlatformError(f"{service}.{method} failed: {exc.exc_type}") from exc
-                except (OSError, IOError, kombu.exceptions.KombuError) as exc:
+                except (OSError, kombu.exceptions.KombuError) as exc:
                     raise Unavailable(f"message broker unreachable: {exc}") from exc
                 finally:
                     self._release(runner, healthy)

@@ -57,7 +57,7 @@ class Settings:
         return f"{self.mongodb_db_prefix}{self.service}"
 
     @classmethod
-    def from_env(cls, service: str) -> "Settings":
+    def from_env(cls, service: str) -> Settings:
         return cls(
             service=_env("SERVICE_NAME", service),
             mongodb_uri=_env("MONGODB_URI", "mongodb://127.0.0.1:27017/?replicaSet=rs0"),

@@ -3,11 +3,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from billing.adapters.documents import ALL_DOCUMENTS
+from billing.service_layer import customers, hierarchy, invoices, profiles
 from chassis.envelope import CloudEvent
 from chassis.mongo import ensure_indexes
 from chassis.nameko_adapter import MongoConnection, WorkerBase, cloudevent_handler, rpc
-from billing.adapters.documents import ALL_DOCUMENTS
-from billing.service_layer import customers, hierarchy, invoices, profiles
 
 
 class BillingService(WorkerBase):

@@ -3,10 +3,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from chassis.envelope import CloudEvent
-from chassis.errors import NotFound
-from chassis.idempotency import apply_once
-from chassis.mongo import UnitOfWork
 from billing.adapters.documents import (
     BillingCustomer,
     BillingProfile,
@@ -14,6 +10,10 @@ from billing.adapters.documents import (
     HierarchyMember,
     Invoice,
 )
+from chassis.envelope import CloudEvent
+from chassis.errors import NotFound
+from chassis.idempotency import apply_once
+from chassis.mongo import UnitOfWork
 
 
 def record_customer(consumer: str, event: CloudEvent) -> bool:

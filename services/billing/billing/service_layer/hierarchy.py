@@ -7,13 +7,13 @@ from typing import Any
 
 from pymongo.errors import DuplicateKeyError
 
+from billing.adapters.documents import BillingProfile, HierarchyGroup, HierarchyMember
+from billing.domain.hierarchy import GroupStatus
+from billing.schemas import HierarchyGroupCreateSchema, HierarchyGroupSchema, HierarchyJoinSchema, HierarchyMemberSchema
 from chassis.discarded import discard, existing_or_refused
 from chassis.errors import Conflict, NotFound, ValidationFailed, load_wire
 from chassis.mongo import UnitOfWork, transaction
 from chassis.periods import check_validity
-from billing.adapters.documents import BillingProfile, HierarchyGroup, HierarchyMember
-from billing.domain.hierarchy import GroupStatus
-from billing.schemas import HierarchyGroupCreateSchema, HierarchyGroupSchema, HierarchyJoinSchema, HierarchyMemberSchema
 
 SOURCE = "billing"
 MEMBER_KIND = "hierarchy_member"

@@ -5,13 +5,13 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
+from billing.adapters.documents import BillingProfile
+from billing.domain.profiles import check_billing_day
+from billing.schemas import BillingProfileCreateSchema, BillingProfileSchema
 from chassis.discarded import discard, existing_or_refused
 from chassis.errors import Conflict, NotFound, load_wire
 from chassis.mongo import UnitOfWork, transaction
 from chassis.periods import check_validity
-from billing.adapters.documents import BillingProfile
-from billing.domain.profiles import check_billing_day
-from billing.schemas import BillingProfileCreateSchema, BillingProfileSchema
 
 SOURCE = "billing"
 KIND = "billing_profile"

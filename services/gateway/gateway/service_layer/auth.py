@@ -36,7 +36,7 @@ class AuthConfig:
     admin_password: str
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> "AuthConfig":
+    def from_settings(cls, settings: Settings) -> AuthConfig:
         """Local defaults make `make up` work out of the box; with GATEWAY_ENV=production the
         secret and the admin password must be given explicitly (docs/decisions/0303)."""
         production = settings.service_setting("ENV", "development").lower() == "production"
