@@ -1,0 +1,48 @@
+"""Shared by the benchmarks: real infrastructure and figures."""
+from __future__ import annotations
+
+import contextlib
+import os
+import statistics
+import tempfile
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+from chassis import localinfra
+
+
+@contextlib.contextmanager
+def infrastructure() -> Iterator[tuple[str, str, Path]]:
+    """(mongo_uri, amqp_uri, log_dir): a fresh mongod unless MONGODB_URI is set, and an own vhost."""
+    with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
+        base = Path(tmp)
+        amqp_base = os.environ.get("AMQP_URI") or "amqp://guest:guest@127.0.0.1:5672/"
+        localinfra.ensure_rabbitmq(amqp_base)
+        vhost = f"bench-{uuid.uuid4().hex[:8]}"
+        localinfra.create_vhost(vhost)
+        mongo = None
+        try:
+            if os.environ.get("MONGODB_URI"):
+                mongo_uri = os.environ["MONGODB_URI"]
+            else:
+                mongo = localinfra.MongoReplicaSet(base / "mongo")
+                mongo_uri = mongo.start()
+            yield mongo_uri, localinfra.with_vhost(amqp_base, vhost), base
+        finally:
+            if mongo is not None:
+                mongo.stop()
+            localinfra.delete_vhost(vhost)
+
+
+def percentiles(samples_ms: list[float]) -> str:
+    ordered = sorted(samples_ms)
+    q = statistics.quantiles(ordered, n=100, method="inclusive")
+    return f"p50 {q[49]:.1f} ms  p95 {q[94]:.1f} ms  p99 {q[98]:.1f} ms  max {ordered[-1]:.1f} ms  (n={len(ordered)})"
+
+
+def peak_rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
