@@ -1,1 +1,4 @@
-"""The rating service: subscriptions, services, balance groups and balances, sharing groups, usage events and real-time rating. (database `<prefix>rating`)."""
+"""The rating service (database `<prefix>rating`).
+
+Subscriptions, services, balance groups and balances, sharing groups, usage events and real-time rating.
+"""

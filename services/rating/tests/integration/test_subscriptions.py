@@ -118,7 +118,8 @@ def test_customer_purged_deletes_all_rating_data_of_that_customer_once(rating_db
     shared = sharing.create_sharing_group({"name": "F", "ownerCustomerId": 3, "subscriptionId": mine["id"],
                                            "policy": "p"})
     sharing.join_sharing_group({"groupId": shared["id"], "customerId": 4})
-    event = new_event("customer.purged", "customer", {"id": 3, "reason": "t", "purgedAt": datetime.now(UTC).isoformat()})
+    event = new_event("customer.purged", "customer",
+                      {"id": 3, "reason": "t", "purgedAt": datetime.now(UTC).isoformat()})
     assert customers.purge_customer("rating.on_customer_purged", event) is True
     assert customers.purge_customer("rating.on_customer_purged", event) is False
     for collection in ("subscriptions", "services", "balance_groups"):
