@@ -47,7 +47,8 @@ def wait_for_status(client, onboarding_id, status, timeout=30.0):
 def restart_worker(platform, service):
     port = localinfra.free_port()
     process = subprocess.Popen([sys.executable, "-m", service, "worker"],
-                               env={**platform.env, "HEALTH_PORT": str(port)}, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+                               env={**platform.env, "HEALTH_PORT": str(port)},
+                               stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
     localinfra.wait_http([f"http://127.0.0.1:{port}/health/ready"], timeout=60, alive=process)
     return process
 
