@@ -196,12 +196,12 @@ def operator_client(
     """
     import httpx
 
-    client = httpx.Client(base_url=platform[api].url, timeout=30)
     credentials = {"username": username or platform.env["GATEWAY_ADMIN_USERNAME"],
                    "password": password or platform.env["GATEWAY_ADMIN_PASSWORD"]}
-    response = client.post("/api/v1/auth/token", json=credentials)
+    response = httpx.post(f"{platform[api].url}/api/v1/auth/token", json=credentials, timeout=30)
     if response.status_code != 200:
-        client.close()
         raise RuntimeError(f"cannot log in as {credentials['username']!r}: {response.status_code} {response.text}")
-    client.headers["Authorization"] = f"Bearer {response.json()['accessToken']}"
+    # Not opened here, so callers may still use it as a context manager.
+    client = httpx.Client(base_url=platform[api].url, timeout=30,
+                          headers={"Authorization": f"Bearer {response.json()['accessToken']}"})
     return client

@@ -41,14 +41,14 @@ def create_user(body: dict[str, Any]) -> tuple[Any, int, dict[str, str]]:
     return json_response(created, 201, {"Location": f"/api/v1/users/{created['username']}"})
 
 
-def update_user(username: str, body: dict[str, Any], context_: dict[str, Any]) -> tuple[Any, int, dict[str, str]]:
+def update_user(username: str, body: dict[str, Any]) -> tuple[Any, int, dict[str, str]]:
     before = users.get_user(username)
-    after = users.update_user(username, body, context_["user"])
+    after = users.update_user(username, body, audit.actor() or "")
     audit.note(target=f"user/{username}", before=before, after=after)
     return json_response(after)
 
 
-def delete_user(username: str, context_: dict[str, Any]) -> tuple[Any, int, dict[str, str]]:
-    before = users.delete_user(username, context_["user"])
+def delete_user(username: str) -> tuple[Any, int, dict[str, str]]:
+    before = users.delete_user(username, audit.actor() or "")
     audit.note(target=f"user/{username}", before=before, after=None)
     return None, 204, {}

@@ -13,7 +13,7 @@ from chassis.nameko_adapter import RpcClient
 from chassis.settings import Settings
 from gateway import dependencies
 from gateway.adapters.documents import ALL_DOCUMENTS
-from gateway.entrypoints.audit_trail import AuditTrail
+from gateway.entrypoints.audit_trail import AuditTrail, DropSecurityContext
 from gateway.service_layer.auth import AuthConfig, ensure_initial_admin
 
 log = logging.getLogger(__name__)
@@ -31,6 +31,7 @@ def create_app() -> connexion.AsyncApp:
     dependencies.rpc = RpcClient(settings.amqp_uri, timeout=settings.rpc_timeout)
     app = build_app(settings, ["gateway"])
     app.add_middleware(AuditTrail, position=MiddlewarePosition.BEFORE_EXCEPTION)
+    app.add_middleware(DropSecurityContext, position=MiddlewarePosition.BEFORE_VALIDATION)
     return app
 
 

@@ -15,17 +15,38 @@ UNAUDITED = frozenset({"/api/v1/auth/token"})
 MAX_CAPTURED = 256 * 1024
 
 
+class DropSecurityContext:
+    """Runs after the bearer check: removes `token_info`/`user` from connexion's context,
+    which connexion would otherwise pass into every handler taking `**kwargs` as if they
+    were query parameters. Handlers learn who calls from `audit.actor()`."""
+
+    def __init__(self, app: Any):
+        self.app = app
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        context = scope.get("extensions", {}).get("connexion_context")
+        if context is not None:
+            context.pop("token_info", None)
+            context.pop("user", None)
+        await self.app(scope, receive, send)
+
+
 class AuditTrail:
     def __init__(self, app: Any):
         self.app = app
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        if (scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS")
-                or not scope["path"].startswith("/api/") or scope["path"] in UNAUDITED):
+        if scope["type"] != "http" or not scope["path"].startswith("/api/"):
             await self.app(scope, receive, send)
             return
-        captured: dict[str, Any] = {"status": 500, "body": bytearray(), "json": False}
         note, token = audit.open_note()
+        if scope["method"] in ("GET", "HEAD", "OPTIONS") or scope["path"] in UNAUDITED:
+            try:
+                await self.app(scope, receive, send)
+            finally:
+                audit.close_note(token)
+            return
+        captured: dict[str, Any] = {"status": 500, "body": bytearray(), "json": False}
 
         async def capture(message: dict[str, Any]) -> None:
             if message["type"] == "http.response.start":

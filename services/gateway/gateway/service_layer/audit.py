@@ -33,6 +33,12 @@ def note(**facts: Any) -> None:
         current.update(facts)
 
 
+def actor() -> str | None:
+    """The operator making the current request (set by the bearer check)."""
+    current = _NOTE.get()
+    return current.get("actor") if current else None
+
+
 def record(note_: dict[str, Any], *, method: str, path: str, status: int, response: Any) -> None:
     AuditEntry(
         at=datetime.now(UTC), actor=note_["actor"], role=note_.get("role", ""),
