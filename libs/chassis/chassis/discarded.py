@@ -42,3 +42,16 @@ def discard(uow: UnitOfWork, document: Any, kind: str, entity_id: str) -> bool:
     """Compensation: delete the document and remember its id. Idempotent; returns whether it existed."""
     record_discarded(uow, kind, entity_id)
     return uow.collection(document).delete_one({"_id": entity_id}, session=uow.session).deleted_count == 1
+
+
+def create_once(uow: UnitOfWork, entity: Any, kind: str, owner_field: str | None = None) -> Any:
+    """Insert `entity` (its id chosen by the caller) unless a previous attempt made it, and return the stored
+    document. Conflict when the id was discarded, or belongs to another owner."""
+    existing = existing_or_refused(uow, type(entity), kind, entity.pk)
+    if existing is not None:
+        if owner_field and getattr(existing, owner_field) != getattr(entity, owner_field):
+            raise Conflict(f"{kind} {entity.pk} belongs to another {owner_field.removesuffix('_id')}")
+        return existing
+    uow.insert(entity)
+    # Read back: MongoDB keeps milliseconds, so the answer shows what a later read will show.
+    return uow.find_one(type(entity), {"_id": entity.pk})

@@ -58,8 +58,9 @@ class BalanceGroupSchema(Schema):
 
 
 class ProductInSchema(Schema):
-    bundle_code = fields.String(required=True, data_key="bundleCode")
-    bundle_version = fields.Integer(required=True, data_key="bundleVersion", strict=True)
+    bundle_code = fields.String(load_default=None, allow_none=True, data_key="bundleCode")
+    bundle_version = fields.Integer(load_default=None, allow_none=True, data_key="bundleVersion", strict=True)
+    promo_code = fields.String(load_default=None, allow_none=True, data_key="promoCode")
     code = fields.String(required=True)
     version = fields.Integer(required=True, strict=True)
     name = fields.String(required=True)
@@ -94,8 +95,9 @@ class SubscriptionCreateSchema(Schema):
 
 
 class ProductSchema(Schema):
-    bundle_code = fields.String(data_key="bundleCode")
-    bundle_version = fields.Integer(data_key="bundleVersion")
+    bundle_code = fields.String(data_key="bundleCode", allow_none=True)
+    bundle_version = fields.Integer(data_key="bundleVersion", allow_none=True)
+    promo_code = fields.String(data_key="promoCode", allow_none=True)
     code = fields.String()
     version = fields.Integer()
     name = fields.String()

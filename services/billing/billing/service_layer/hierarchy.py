@@ -7,13 +7,13 @@ from typing import Any
 
 from pymongo.errors import DuplicateKeyError
 
-from chassis.discarded import discard, existing_or_refused
-from chassis.errors import Conflict, NotFound, ValidationFailed, load_wire
-from chassis.mongo import UnitOfWork, transaction
-from chassis.periods import check_validity
 from billing.adapters.documents import BillingProfile, HierarchyGroup, HierarchyMember
 from billing.domain.hierarchy import GroupStatus
 from billing.schemas import HierarchyGroupCreateSchema, HierarchyGroupSchema, HierarchyJoinSchema, HierarchyMemberSchema
+from chassis.discarded import discard, existing_or_refused
+from chassis.errors import Conflict, NotFound, ValidationFailed, load_wire
+from chassis.mongo import UnitOfWork, transaction
+from chassis.periods import check_validity, start_period
 
 SOURCE = "billing"
 MEMBER_KIND = "hierarchy_member"
@@ -24,9 +24,7 @@ _member_out = HierarchyMemberSchema()
 
 
 def create_hierarchy_group(payload: dict[str, Any]) -> dict[str, Any]:
-    data = load_wire(_group_in, payload)
-    data["valid_from"] = data["valid_from"] or datetime.now(UTC)
-    check_validity(data["valid_from"], data["valid_to"])
+    data = start_period(load_wire(_group_in, payload))
     data["id"] = str(data["id"] or uuid.uuid4())
 
     def store(uow: UnitOfWork) -> dict[str, Any]:

@@ -2,16 +2,15 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
 from typing import Any
 
-from chassis.discarded import discard, existing_or_refused
-from chassis.errors import Conflict, NotFound, load_wire
-from chassis.mongo import UnitOfWork, transaction
-from chassis.periods import check_validity
 from billing.adapters.documents import BillingProfile
 from billing.domain.profiles import check_billing_day
 from billing.schemas import BillingProfileCreateSchema, BillingProfileSchema
+from chassis.discarded import create_once, discard
+from chassis.errors import NotFound, load_wire
+from chassis.mongo import transaction
+from chassis.periods import start_period
 
 SOURCE = "billing"
 KIND = "billing_profile"
@@ -20,24 +19,12 @@ _out = BillingProfileSchema()
 
 
 def create_billing_profile(payload: dict[str, Any]) -> dict[str, Any]:
-    data = load_wire(_create, payload)
+    data = start_period(load_wire(_create, payload))
     check_billing_day(data["interval"], data["billing_day"])
-    data["valid_from"] = data["valid_from"] or datetime.now(UTC)
-    check_validity(data["valid_from"], data["valid_to"])
     data["id"] = str(data["id"] or uuid.uuid4())
-
-    def store(uow: UnitOfWork) -> dict[str, Any]:
-        existing = existing_or_refused(uow, BillingProfile, KIND, data["id"])
-        if existing is not None:
-            # A retried create with the same id returns what the first one made.
-            if existing.customer_id != data["customer_id"]:
-                raise Conflict(f"billing profile {data['id']} belongs to another customer")
-            return _out.dump(existing)
-        profile = BillingProfile(**data)
-        uow.insert(profile)
-        return _out.dump(uow.find_one(BillingProfile, {"_id": profile.id}))
-
-    return transaction(store, source=SOURCE)
+    # A retried create with the same id returns what the first one made.
+    return transaction(lambda uow: _out.dump(create_once(uow, BillingProfile(**data), KIND, "customer_id")),
+                       source=SOURCE)
 
 
 def get_billing_profile(profile_id: str) -> dict[str, Any]:

@@ -1,7 +1,7 @@
 import pytest
 
-from chassis.mongo import ensure_indexes
 from billing.adapters.documents import ALL_DOCUMENTS
+from chassis.mongo import ensure_indexes
 
 
 @pytest.fixture

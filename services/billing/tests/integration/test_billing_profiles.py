@@ -3,12 +3,13 @@ from datetime import UTC, datetime
 
 import pytest
 
+from billing.service_layer import customers, hierarchy, invoices, profiles
 from chassis.envelope import new_event
 from chassis.errors import Conflict, NotFound, ValidationFailed
-from billing.service_layer import customers, hierarchy, invoices, profiles
 
 
-def test_a_billing_profile_is_stored_with_its_payment_type_resource_interval_and_billing_day(billing_db, profile_payload):
+def test_a_billing_profile_is_stored_with_its_payment_type_resource_interval_and_billing_day(
+        billing_db, profile_payload):
     created = profiles.create_billing_profile(profile_payload(name="Postpaid EUR"))
     stored = billing_db.billing_profiles.find_one({"_id": created["id"]})
     assert stored["payment_type"] == "postpaid" and stored["resource"] == "EUR"

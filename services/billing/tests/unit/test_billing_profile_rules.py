@@ -2,8 +2,8 @@ from datetime import date
 
 import pytest
 
-from chassis.errors import ValidationFailed
 from billing.domain.profiles import Interval, billing_date, check_billing_day, next_billing_date
+from chassis.errors import ValidationFailed
 
 
 def test_a_billing_day_past_the_month_end_falls_back_to_the_last_day():

@@ -44,4 +44,6 @@ class AuditEntry(me.Document):
     after = me.DynamicField(null=True)
 
 
-ALL_DOCUMENTS: list[type[me.Document]] = [OperatorUser, AuditEntry]
+from gateway.adapters.sagas import OnboardingSaga  # noqa: E402  (its own module: the saga's state and store)
+
+ALL_DOCUMENTS: list[type[me.Document]] = [OperatorUser, AuditEntry, OnboardingSaga]

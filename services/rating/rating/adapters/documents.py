@@ -29,8 +29,10 @@ class BalanceGroup(me.Document):
 class PurchasedProduct(me.EmbeddedDocument):
     """The catalog product as it was bought: later catalog versions never change a running subscription."""
 
-    bundle_code = me.StringField(required=True)
-    bundle_version = me.IntField(required=True)
+    # No bundle for a coupon's discount product; `promo_code` names the coupon or voucher a product came from.
+    bundle_code = me.StringField()
+    bundle_version = me.IntField()
+    promo_code = me.StringField()
     code = me.StringField(required=True)
     version = me.IntField(required=True)
     name = me.StringField(required=True)
@@ -71,8 +73,9 @@ class Service(me.Document):
         "indexes": [
             "customer_id",
             "subscription_id",
-            # The seed: an identifier is unique among the service entries that are in use.
-            {"fields": ["identifier"], "unique": True, "name": "active_identifier_unique",
+            # The seed: an identifier is unique among the service entries in use. Per service type, so one
+            # phone number can identify a customer's voice, data and SMS services (the seed's global identifier).
+            {"fields": ["service_type", "identifier"], "unique": True, "name": "active_identifier_unique",
              "partialFilterExpression": {"status": ServiceStatus.ACTIVE.value}},
         ],
     }

@@ -2,13 +2,12 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
 from typing import Any
 
-from chassis.discarded import discard, existing_or_refused
+from chassis.discarded import create_once, discard
 from chassis.errors import Conflict, NotFound, load_wire
 from chassis.mongo import UnitOfWork, transaction
-from chassis.periods import check_validity
+from chassis.periods import start_period
 from rating.adapters.documents import BalanceGroup, Subscription
 from rating.domain.model import SubscriptionStatus
 from rating.schemas import BalanceGroupCreateSchema, BalanceGroupSchema
@@ -20,22 +19,10 @@ _out = BalanceGroupSchema()
 
 
 def create_balance_group(payload: dict[str, Any]) -> dict[str, Any]:
-    data = load_wire(_in, payload)
-    data["valid_from"] = data["valid_from"] or datetime.now(UTC)
-    check_validity(data["valid_from"], data["valid_to"])
+    data = start_period(load_wire(_in, payload))
     data["id"] = str(data["id"] or uuid.uuid4())
-
-    def store(uow: UnitOfWork) -> dict[str, Any]:
-        existing = existing_or_refused(uow, BalanceGroup, KIND, data["id"])
-        if existing is not None:
-            if existing.customer_id != data["customer_id"]:
-                raise Conflict(f"balance group {data['id']} belongs to another customer")
-            return _out.dump(existing)
-        group = BalanceGroup(**data)
-        uow.insert(group)
-        return _out.dump(uow.find_one(BalanceGroup, {"_id": group.id}))
-
-    return transaction(store, source=SOURCE)
+    return transaction(lambda uow: _out.dump(create_once(uow, BalanceGroup(**data), KIND, "customer_id")),
+                       source=SOURCE)
 
 
 def get_balance_group(group_id: str) -> dict[str, Any]:

@@ -10,7 +10,7 @@ from pymongo.errors import DuplicateKeyError
 from chassis.discarded import discard, existing_or_refused
 from chassis.errors import Conflict, NotFound, ValidationFailed, load_wire
 from chassis.mongo import UnitOfWork, transaction
-from chassis.periods import check_validity
+from chassis.periods import start_period
 from rating.adapters.documents import SharingGroup, SharingMember, Subscription
 from rating.domain.model import GroupStatus, SubscriptionStatus
 from rating.schemas import SharingGroupCreateSchema, SharingGroupSchema, SharingJoinSchema, SharingMemberSchema
@@ -24,9 +24,7 @@ _member_out = SharingMemberSchema()
 
 
 def create_sharing_group(payload: dict[str, Any]) -> dict[str, Any]:
-    data = load_wire(_group_in, payload)
-    data["valid_from"] = data["valid_from"] or datetime.now(UTC)
-    check_validity(data["valid_from"], data["valid_to"])
+    data = start_period(load_wire(_group_in, payload))
     data["id"] = str(data["id"] or uuid.uuid4())
 
     def store(uow: UnitOfWork) -> dict[str, Any]:

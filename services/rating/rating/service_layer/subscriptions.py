@@ -44,18 +44,25 @@ def create_subscription(payload: dict[str, Any]) -> dict[str, Any]:
         if group is None or group.customer_id != data["customer_id"]:
             raise ValidationFailed("the subscription needs a balance group of the same customer",
                                    {"balanceGroupId": "is not a balance group of this customer"})
-        products, services = [], []
-        for product in data["products"]:
+        products, services, by_key, positions = [], [], {}, []
+        for index, product in enumerate(data["products"]):
             validity = product.get("validity") or {}
             service_id = None
             if product["purchased"] and product["type"] is ProductType.SERVICE:
-                service_id = str(product.get("service_id") or uuid.uuid4())
-                services.append(Service(id=service_id, customer_id=data["customer_id"], subscription_id=data["id"],
-                                        product_code=product["code"], service_type=product["service_type"],
-                                        identifier=product["service_identifier"], valid_from=valid_from,
-                                        created_at=now))
+                # Products of one service type under one identifier (e.g. minutes from the plan and from a
+                # voucher's add-on) are rated on the same service.
+                key = (product["service_type"], product["service_identifier"])
+                if key not in by_key:
+                    by_key[key] = Service(
+                        id=str(product.get("service_id") or uuid.uuid4()), customer_id=data["customer_id"],
+                        subscription_id=data["id"], product_code=product["code"], service_type=key[0],
+                        identifier=key[1], valid_from=valid_from, created_at=now)
+                    services.append(by_key[key])
+                    positions.append(index)
+                service_id = by_key[key].id
             products.append(PurchasedProduct(
-                bundle_code=product["bundle_code"], bundle_version=product["bundle_version"], code=product["code"],
+                bundle_code=product["bundle_code"], bundle_version=product["bundle_version"],
+                promo_code=product["promo_code"], code=product["code"],
                 version=product["version"], name=product["name"], type=product["type"],
                 service_type=product["service_type"], quantity=product["quantity"], value=product["value"],
                 validity_unit=validity.get("unit"), validity_count=validity.get("count"),
@@ -67,7 +74,7 @@ def create_subscription(payload: dict[str, Any]) -> dict[str, Any]:
             plan_version=data["plan"]["version"], plan_name=data["plan"]["name"], products=products,
             promo_codes=data["promo_codes"], valid_from=valid_from, created_at=now)
         uow.insert(subscription)
-        for index, service in enumerate(services):
+        for index, service in zip(positions, services, strict=True):
             _insert_service(uow, service, index)
         uow.publish("subscription.created", {
             "id": subscription.id, "customerId": subscription.customer_id, "planCode": subscription.plan_code,
@@ -89,7 +96,7 @@ def _insert_service(uow: UnitOfWork, service: Service, index: int) -> None:
         uow.insert(service)
     except DuplicateKeyError as exc:
         # The partial unique index on active identifiers decides, so concurrent onboardings cannot both win.
-        raise Conflict(f"service identifier {service.identifier!r} is already in use",
+        raise Conflict(f"service identifier {service.identifier!r} is already in use for {service.service_type}",
                        {f"products.{index}.serviceIdentifier": "is already used by an active service"}) from exc
 
 

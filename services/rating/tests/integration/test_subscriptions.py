@@ -118,10 +118,23 @@ def test_customer_purged_deletes_all_rating_data_of_that_customer_once(rating_db
     shared = sharing.create_sharing_group({"name": "F", "ownerCustomerId": 3, "subscriptionId": mine["id"],
                                            "policy": "p"})
     sharing.join_sharing_group({"groupId": shared["id"], "customerId": 4})
-    event = new_event("customer.purged", "customer", {"id": 3, "reason": "t", "purgedAt": datetime.now(UTC).isoformat()})
+    event = new_event("customer.purged", "customer",
+                      {"id": 3, "reason": "t", "purgedAt": datetime.now(UTC).isoformat()})
     assert customers.purge_customer("rating.on_customer_purged", event) is True
     assert customers.purge_customer("rating.on_customer_purged", event) is False
     for collection in ("subscriptions", "services", "balance_groups"):
         assert rating_db[collection].count_documents({"customer_id": 3}) == 0
         assert rating_db[collection].count_documents({"customer_id": 4}) == 1
     assert rating_db.sharing_groups.count_documents({}) == 0 and rating_db.sharing_members.count_documents({}) == 0
+
+
+def test_one_identifier_serves_each_service_type_once_and_products_of_a_type_share_its_service(
+        rating_db, balance_group, subscription_payload):
+    group = balance_group(1)
+    payload = subscription_payload(1, group["id"], identifier="500")
+    payload["products"][1].update(type="service", serviceType="data", serviceIdentifier="500")
+    payload["products"][2].update(purchased=True, serviceIdentifier="500")
+    created = subscriptions.create_subscription(payload)
+    assert sorted(s["serviceType"] for s in created["services"]) == ["data", "voice"]
+    data_service = next(s for s in created["services"] if s["serviceType"] == "data")
+    assert created["products"][1]["serviceId"] == created["products"][2]["serviceId"] == data_service["id"]

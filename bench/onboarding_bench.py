@@ -1,0 +1,97 @@
+"""Onboarding benchmark: POST /api/v1/onboardings end to end (gateway API -> saga over customer, catalog,
+billing and rating workers), real processes, real mongod and RabbitMQ, the demo catalog loaded.
+
+Sequential onboardings first, then the same with a few concurrent clients. Each onboarding buys the demo
+plan MOBILE-S (three services) with the coupon WELCOME5.
+
+    .venv/bin/python bench/onboarding_bench.py [--onboardings 300] [--clients 4]
+
+Target (issue 4): onboarding p95 <= 300 ms.
+"""
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import threading
+import time
+import uuid
+
+from support import infrastructure, peak_rss_mb, percentiles
+
+from chassis.testing import operator_client, start_platform
+
+PROCESSES = ["customer", "catalog", "rating", "billing", "gateway", "gateway:api"]
+
+
+def request(i: int) -> dict:
+    return {
+        "account": {"firstName": "Bench", "lastName": f"N{i}", "email": f"b{uuid.uuid4().hex[:12]}@example.com",
+                    "phone": "+386 40 111 222", "address": "Slovenska 1", "city": "Ljubljana",
+                    "state": "Osrednjeslovenska", "country": "SI", "customerType": "regular"},
+        "paymentInfo": {"method": "invoice"},
+        "subscription": {"paymentType": "postpaid", "resource": "EUR", "interval": "monthly", "billingDay": 1,
+                         "promoCodes": ["WELCOME5"],
+                         "serviceIdentifier": f"{uuid.uuid4().int % 10**15:015d}",
+                         "plan": {"code": "MOBILE-S", "products": [{"code": "SIM-ACTIVATION", "purchase": True}]}},
+    }
+
+
+def run(api, count: int, offset: int, samples: list[float], errors: list[str]) -> None:
+    for i in range(count):
+        started = time.perf_counter()
+        response = api.post("/api/v1/onboardings", json=request(offset + i))
+        elapsed = (time.perf_counter() - started) * 1000
+        if response.status_code != 201:
+            errors.append(f"{response.status_code} {response.text[:200]}")
+        else:
+            samples.append(elapsed)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--onboardings", type=int, default=300)
+    parser.add_argument("--clients", type=int, default=4)
+    args = parser.parse_args()
+    with infrastructure() as (mongo_uri, amqp_uri, logs):
+        platform = start_platform(PROCESSES, mongo_uri, amqp_uri, logs, {"LOG_LEVEL": "WARNING"})
+        try:
+            done = subprocess.run([sys.executable, "-m", "catalog", "load-demo"], env=platform.env,
+                                  capture_output=True, text=True, timeout=120)
+            assert done.returncode == 0, done.stderr
+            api = operator_client(platform)
+            run(api, 10, 10**6, [], [])  # warm-up: connection pools, code paths
+            samples: list[float] = []
+            errors: list[str] = []
+            started = time.perf_counter()
+            run(api, args.onboardings, 0, samples, errors)
+            elapsed = time.perf_counter() - started
+            print(f"sequential onboardings (1 client):  {percentiles(samples)}  "
+                  f"throughput {len(samples) / elapsed:.1f}/s  errors {len(errors)}")
+
+            samples, errors = [], []
+            clients = [operator_client(platform) for _ in range(args.clients)]
+            per_client = args.onboardings // args.clients
+            threads = [threading.Thread(target=run, args=(c, per_client, (n + 1) * 10**5, samples, errors))
+                       for n, c in enumerate(clients)]
+            started = time.perf_counter()
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+            elapsed = time.perf_counter() - started
+            print(f"concurrent onboardings ({args.clients} clients): {percentiles(samples)}  "
+                  f"throughput {len(samples) / elapsed:.1f}/s  errors {len(errors)}")
+            for error in errors[:5]:
+                print("  error:", error)
+            rating = platform.database("rating")
+            print(f"stored: {rating.subscriptions.count_documents({})} subscriptions, "
+                  f"{rating.services.count_documents({})} services")
+            for name, process in platform.processes.items():
+                print(f"peak RSS {name:14s} {peak_rss_mb(process.process.pid):7.1f} MB")
+        finally:
+            platform.stop()
+
+
+if __name__ == "__main__":
+    main()
