@@ -17,9 +17,9 @@ import threading
 import time
 import uuid
 
-from support import infrastructure, peak_rss_mb, percentiles
-
 from chassis.testing import operator_client, start_platform
+
+from support import infrastructure, peak_rss_mb, percentiles
 
 PROCESSES = ["customer", "catalog", "rating", "billing", "gateway", "gateway:api"]
 

@@ -1,13 +1,12 @@
-from nameko.extensions import ENTRYPOINT_EXTENSIONS_ATTR
-
 from billing.entrypoints.worker import BillingService
-from chassis.nameko_adapter import CloudEventHandler, handled_event_queues
+from chassis.nameko_adapter import handled_event_queues
 
 
-def test_billing_listens_to_customer_created_on_a_dead_lettered_queue():
-    [queue] = handled_event_queues(BillingService)
-    assert queue.name == "evt-customer-customer.created--billing.on_customer_created"
-    assert queue.exchange.name == "customer.events"
-    assert queue.queue_arguments["x-dead-letter-routing-key"] == queue.name
-    [handler] = getattr(BillingService.on_customer_created, ENTRYPOINT_EXTENSIONS_ATTR)
-    assert isinstance(handler, CloudEventHandler)
+def test_billing_consumes_customer_events_on_dead_lettered_queues_of_its_own():
+    queues = {queue.routing_key: queue for queue in handled_event_queues(BillingService)}
+    assert {"customer.created", "customer.purged"} <= set(queues)
+    for event_type, queue in queues.items():
+        assert queue.name.startswith(f"evt-{event_type.split('.')[0]}-{event_type}--billing.")
+        assert queue.exchange.name == f"{event_type.split('.')[0]}.events"
+        assert queue.durable
+        assert queue.queue_arguments["x-dead-letter-routing-key"] == queue.name
