@@ -36,6 +36,7 @@ up: install
 	@echo "Monetization platform is up."
 	@echo "  Operator API (gateway):  http://127.0.0.1:8080"
 	@echo "  Swagger UI:              http://127.0.0.1:8080/ui/"
+	@echo "  Log in (admin):          $${GATEWAY_ADMIN_USERNAME:-admin} / $${GATEWAY_ADMIN_PASSWORD:-admin-dev-password}  -> POST /api/v1/auth/token"
 	@echo "  Self-care portal:        http://127.0.0.1:8081"
 	@echo "  Logs:                    $(STATE)/platform.log"
 	@echo "  Stop everything:         make down"
