@@ -25,9 +25,13 @@ def record_discarded(uow: UnitOfWork, kind: str, entity_id: str) -> None:
     )
 
 
+def was_discarded(uow: UnitOfWork, kind: str, entity_id: str) -> bool:
+    return uow.collection(DISCARDED).find_one({"_id": f"{kind}:{entity_id}"}, session=uow.session) is not None
+
+
 def refuse_discarded(uow: UnitOfWork, kind: str, entity_id: str) -> None:
     """Raise Conflict when `entity_id` was discarded before this create arrived."""
-    if uow.collection(DISCARDED).find_one({"_id": f"{kind}:{entity_id}"}, session=uow.session) is not None:
+    if was_discarded(uow, kind, entity_id):
         raise Conflict(f"{kind} {entity_id} was discarded by a compensation and cannot be created again")
 
 

@@ -10,10 +10,13 @@ from billing.adapters.documents import (
     HierarchyMember,
     Invoice,
 )
+from chassis.discarded import record_discarded, was_discarded
 from chassis.envelope import CloudEvent
 from chassis.errors import NotFound
 from chassis.idempotency import apply_once
 from chassis.mongo import UnitOfWork
+
+PURGED = "purged-customer"
 
 
 def record_customer(consumer: str, event: CloudEvent) -> bool:
@@ -21,6 +24,10 @@ def record_customer(consumer: str, event: CloudEvent) -> bool:
     data = event.data
 
     def effect(uow: UnitOfWork) -> None:
+        # Events of different types travel on different queues: `customer.purged` may overtake
+        # `customer.created`. Customer numbers are never reused, so a purged one stays purged.
+        if was_discarded(uow, PURGED, str(data["id"])):
+            return
         uow.insert(BillingCustomer(id=data["id"], name=f"{data['firstName']} {data['lastName']}",
                                    email=data["email"], source_event=event.id))
 
@@ -42,6 +49,7 @@ def purge_customer(consumer: str, event: CloudEvent) -> bool:
         for document in (BillingProfile, Invoice):
             uow.collection(document).delete_many({"customer_id": customer_id}, session=s)
         uow.collection(BillingCustomer).delete_one({"_id": customer_id}, session=s)
+        record_discarded(uow, PURGED, str(customer_id))
 
     return apply_once(consumer, event, effect)
 

@@ -24,3 +24,15 @@ def test_billing_does_not_invent_customers(service_db):
     service_db("billing")
     with pytest.raises(NotFound):
         customers.get_customer(1)
+
+
+def test_a_purge_that_overtakes_the_creation_is_not_undone_by_it(service_db):
+    db = service_db("billing")
+    created = new_event("customer.created", "customer", {**DATA, "id": 77}, subject="77")
+    purged = new_event("customer.purged", "customer",
+                       {"id": 77, "reason": "onboarding compensated", "purgedAt": "2026-01-01T00:00:01+00:00"})
+    assert customers.purge_customer("billing.on_customer_purged", purged) is True
+    customers.record_customer("billing.on_customer_created", created)  # arrives late, on its own queue
+    assert db.customers.count_documents({"_id": 77}) == 0
+    customers.record_customer("billing.on_customer_created", new_event("customer.created", "customer", DATA))
+    assert db.customers.count_documents({"_id": 12}) == 1  # other customers are unaffected

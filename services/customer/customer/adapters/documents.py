@@ -78,10 +78,13 @@ class CustomerDocument(me.Document):
             ("city_lc", "status"),
             ("address_lc", "status"),
             {"fields": ["purge_after"], "partialFilterExpression": {"status": "closed"}},
+            # A caller's request id makes a create idempotent (sagas retry and compensate by it).
+            {"fields": ["request_id"], "unique": True, "partialFilterExpression": {"request_id": {"$type": "string"}}},
         ],
     }
 
     id = me.IntField(primary_key=True)
+    request_id = me.StringField(null=True, max_length=100)
     first_name = me.StringField(required=True, max_length=100)
     last_name = me.StringField(required=True, max_length=100)
     email = me.EmailField(required=True, max_length=254)

@@ -16,8 +16,8 @@ class CustomerService(WorkerBase):
     services = RemoteServices()
 
     @rpc
-    def create_customer(self, payload: dict[str, Any]) -> dict[str, Any]:
-        return customers.create_customer(payload, self.services)
+    def create_customer(self, payload: dict[str, Any], request_id: str | None = None) -> dict[str, Any]:
+        return customers.create_customer(payload, self.services, request_id)
 
     @rpc
     def get_customer(self, customer_id: int) -> dict[str, Any]:
@@ -30,6 +30,10 @@ class CustomerService(WorkerBase):
     @rpc
     def discard_customer(self, customer_id: int, reason: str) -> dict[str, Any]:
         return customers.discard_customer(customer_id, reason)
+
+    @rpc
+    def discard_customer_request(self, request_id: str, reason: str) -> dict[str, Any]:
+        return customers.discard_customer_request(request_id, reason)
 
     @rpc
     def close_customer(self, customer_id: int) -> dict[str, Any]:

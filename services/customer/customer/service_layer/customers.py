@@ -13,6 +13,7 @@ from typing import Any, Protocol
 from marshmallow import Schema, ValidationError
 
 from chassis.clock import utc_now
+from chassis.discarded import record_discarded, refuse_discarded
 from chassis.errors import Conflict, NotFound, ValidationFailed, from_marshmallow
 from chassis.mongo import UnitOfWork, transaction
 from customer.adapters.documents import Address, Contact, CreditCard, CustomerDocument, DirectDebit, PaymentInfo
@@ -29,6 +30,7 @@ from customer.schemas import (
 )
 
 SOURCE = "customer"
+REQUEST_KIND = "customer-request"  # discarded request ids, see discard_customer_request
 _out = CustomerOut()
 _contact_out = ContactOut()
 
@@ -126,12 +128,19 @@ def new_customer_document(customer_id: int, data: dict[str, Any], attributes: di
     )
 
 
-def create_customer(payload: dict[str, Any], services: Services) -> dict[str, Any]:
+def create_customer(payload: dict[str, Any], services: Services, request_id: str | None = None) -> dict[str, Any]:
+    """Create an account. With a caller's `request_id` (a saga's id) a repeated call returns the customer
+    the first one made, and a request already discarded by `discard_customer_request` is refused."""
     data = load_account(payload)
     attributes = _check_catalog(services, data["customer_type"], data["custom_attributes"])
 
     def store(uow: UnitOfWork) -> dict[str, Any]:
+        if request_id is not None:
+            existing = _existing_request(uow, request_id)
+            if existing is not None:
+                return _out.dump(existing)
         customer = new_customer_document(uow.next_sequence(CUSTOMER_SEQUENCE), data, attributes, utc_now())
+        customer.request_id = request_id
         uow.insert(customer)
         wire = _out.dump(customer.to_mongo().to_dict())
         uow.publish("customer.created", {k: wire[k] for k in (
@@ -149,6 +158,26 @@ def get_customer(customer_id: int) -> dict[str, Any]:
 def discard_customer(customer_id: int, reason: str) -> dict[str, Any]:
     """Saga compensation: remove a customer created moments ago. Idempotent."""
     return transaction(lambda uow: _purge(uow, {"_id": customer_id}, customer_id, reason), source=SOURCE)
+
+
+def discard_customer_request(request_id: str, reason: str) -> dict[str, Any]:
+    """Saga compensation when the caller may not know the id (its reply was lost): remove whatever
+    `create_customer(..., request_id)` made, and refuse that request from now on, so a create still
+    queued behind a stopped worker cannot bring the customer back. Idempotent."""
+
+    def run(uow: UnitOfWork) -> dict[str, Any]:
+        record_discarded(uow, REQUEST_KIND, request_id)
+        raw = uow.collection(CustomerDocument).find_one({"request_id": request_id}, {"_id": 1}, session=uow.session)
+        if raw is None:
+            return {"id": None, "purged": False}
+        return _purge(uow, {"_id": raw["_id"]}, raw["_id"], reason)
+
+    return transaction(run, source=SOURCE)
+
+
+def _existing_request(uow: UnitOfWork, request_id: str) -> dict[str, Any] | None:
+    refuse_discarded(uow, REQUEST_KIND, request_id)
+    return uow.collection(CustomerDocument).find_one({"request_id": request_id}, session=uow.session)
 
 
 def _purge(uow: UnitOfWork, query: dict[str, Any], customer_id: int, reason: str) -> dict[str, Any]:

@@ -1,6 +1,6 @@
 import pytest
 
-from chassis.errors import NotFound, ValidationFailed
+from chassis.errors import Conflict, NotFound, ValidationFailed
 from customer.service_layer import customers
 
 ADA = {"firstName": "Ada", "lastName": "Lovelace", "email": "ada@example.com", "phone": "+44 20 7946 0000",
@@ -55,3 +55,33 @@ def test_only_the_type_and_attributes_of_an_account_can_be_edited(customer_db, c
 def test_an_unknown_customer_is_not_found(customer_db):
     with pytest.raises(NotFound):
         customers.get_customer(404)
+
+
+def test_a_create_repeated_with_the_same_request_id_returns_the_first_customer(customer_db, catalog):
+    first = customers.create_customer(ADA, catalog, "saga-1")
+    again = customers.create_customer(ADA, catalog, "saga-1")
+    other = customers.create_customer(ADA, catalog, "saga-2")
+    assert again == first
+    assert other["id"] == first["id"] + 1
+    assert customer_db.customers.count_documents({}) == 2
+    assert customer_db.outbox.count_documents({"type": "customer.created"}) == 2
+
+
+def test_a_discarded_request_removes_its_customer_and_refuses_a_late_create(customer_db, catalog):
+    made = customers.create_customer(ADA, catalog, "saga-lost-reply")  # the caller never saw this reply
+    assert customers.discard_customer_request("saga-lost-reply", "onboarding compensated") == {
+        "id": made["id"], "purged": True}
+    assert customer_db.customers.count_documents({}) == 0
+    purged = customer_db.outbox.find_one({"type": "customer.purged"})["envelope"]["data"]
+    assert (purged["id"], purged["reason"]) == (made["id"], "onboarding compensated")
+
+    assert customers.discard_customer_request("saga-lost-reply", "again") == {"id": None, "purged": False}
+    with pytest.raises(Conflict, match="discarded"):
+        customers.create_customer(ADA, catalog, "saga-lost-reply")  # a create still queued arrives late
+    assert customer_db.customers.count_documents({}) == 0
+
+
+def test_discarding_a_request_that_never_arrived_still_blocks_it(customer_db, catalog):
+    assert customers.discard_customer_request("saga-never-arrived", "timeout")["purged"] is False
+    with pytest.raises(Conflict):
+        customers.create_customer(ADA, catalog, "saga-never-arrived")

@@ -133,7 +133,8 @@ def _run(rpc: Rpc, store: SagaStore, saga: dict[str, Any], plan: dict[str, Any],
 
     try:
         account = {**body["account"], "paymentInfo": body["paymentInfo"]}
-        customer = step(CUSTOMER, lambda: rpc.call("customer", "create_customer", account))
+        # The saga id as request id: a retried or lost create is found (and undone) by it.
+        customer = step(CUSTOMER, lambda: rpc.call("customer", "create_customer", account, saga["_id"]))
         store.update(saga, {"customer_id": customer["id"]})
         customer_id = customer["id"]
         summary["customer"] = customer
@@ -252,11 +253,8 @@ def _undo(rpc: Rpc, name: str, saga: dict[str, Any], ids: dict[str, str]) -> Non
     elif name == BILLING_PROFILE:
         rpc.call("billing", "delete_billing_profile", ids["billingProfile"])
     elif name == CUSTOMER:
-        if saga.get("customer_id") is None:
-            # The customer service takes no client-chosen id: a create whose reply was lost cannot be found
-            # here (known gap, see docs/onboarding.md).
-            return
-        rpc.call("customer", "discard_customer", saga["customer_id"], REASON)
+        # By request id, so a customer whose create reply was lost is found and removed too.
+        rpc.call("customer", "discard_customer_request", saga["_id"], REASON)
 
 
 def recover_stale(rpc: Rpc, store: SagaStore, owner: str, limit: int = 20) -> int:

@@ -100,3 +100,32 @@ def test_a_gateway_that_dies_mid_saga_is_compensated_by_the_worker(platform, cli
         rpc.close()
         rating.terminate()
         rating.wait(15)
+
+
+def test_a_customer_whose_create_reply_was_lost_is_found_and_removed(platform, client, onboarding_request, kit):
+    rpc = RpcClient(platform.env["AMQP_URI"])
+
+    class Crash(BaseException):
+        """The gateway dies after the customer service committed, before the reply reached the saga."""
+
+    class LosesTheReply:
+        def call(self, service, method, *args):
+            result = rpc.call(service, method, *args)
+            if (service, method) == ("customer", "create_customer"):
+                raise Crash()
+            return result
+
+    store = SagaStore(platform.database("gateway").onboardings, lease_seconds=3)
+    try:
+        with pytest.raises(Crash):
+            onboarding.onboard(LosesTheReply(), store, onboarding_request(kit.unique_identifier()), None,
+                               "api:lost-reply")
+        saga = store.collection.find_one({"owner": "api:lost-reply"})
+        assert saga.get("customer_id") is None  # the saga never learnt the customer's number
+        orphan = platform.database("customer").customers.find_one({"request_id": saga["_id"]})
+        assert orphan is not None
+        record = wait_for_status(client, saga["_id"], "compensated")
+        assert record["status"] == "compensated"
+        kit.assert_nothing_left(platform, orphan["_id"])
+    finally:
+        rpc.close()
