@@ -17,6 +17,7 @@ DISCARDED = "discarded_ids"
 
 
 def record_discarded(uow: UnitOfWork, kind: str, entity_id: str) -> None:
+    uow.lock(f"{kind}:{entity_id}")
     uow.collection(DISCARDED).update_one(
         {"_id": f"{kind}:{entity_id}"},
         {"$setOnInsert": {"kind": kind, "discarded_at": datetime.now(UTC)}},
@@ -26,6 +27,9 @@ def record_discarded(uow: UnitOfWork, kind: str, entity_id: str) -> None:
 
 
 def was_discarded(uow: UnitOfWork, kind: str, entity_id: str) -> bool:
+    """Whether `entity_id` was discarded; also locks it, so a discard committing meanwhile makes this
+    transaction retry instead of acting on a stale answer."""
+    uow.lock(f"{kind}:{entity_id}")
     return uow.collection(DISCARDED).find_one({"_id": f"{kind}:{entity_id}"}, session=uow.session) is not None
 
 

@@ -28,6 +28,7 @@ from chassis.telemetry import current_traceparent
 T = TypeVar("T")
 OUTBOX = "outbox"
 COUNTERS = "counters"
+LOCKS = "entity_locks"
 
 
 def connect(settings: Settings, alias: str = "default") -> Database:
@@ -57,6 +58,7 @@ def ensure_indexes(documents: Iterable[type[mongoengine.Document]], db: Database
     # Published outbox records are kept a week for diagnosis, then expire.
     db[OUTBOX].create_index("published_at_ttl", expireAfterSeconds=7 * 24 * 3600)
     db["applied_events"].create_index("applied_at", expireAfterSeconds=30 * 24 * 3600)
+    db[LOCKS].create_index("at", expireAfterSeconds=30 * 24 * 3600)
     # Ids discarded by saga compensations (chassis.discarded) are refused for a month.
     db["discarded_ids"].create_index("discarded_at", expireAfterSeconds=30 * 24 * 3600)
 
@@ -90,6 +92,17 @@ class UnitOfWork:
         if raw is None or isinstance(target, str):
             return raw
         return target._from_son(raw)
+
+    def lock(self, key: str) -> None:
+        """Serialise transactions about one entity (e.g. `customer:42`).
+
+        Snapshot isolation lets two concurrent transactions each check something the other is
+        writing (a create checking for a tombstone, a purge writing it) and both commit: write skew.
+        Writing the same lock document makes them conflict; the driver retries the later one, which
+        then sees what the first committed.
+        """
+        self.db[LOCKS].update_one({"_id": key}, {"$inc": {"writes": 1}, "$currentDate": {"at": True}},
+                                  upsert=True, session=self.session)
 
     def next_sequence(self, name: str) -> int:
         return next_sequence(self.db, name, self.session)
