@@ -11,8 +11,6 @@ Target (issue 4): onboarding p95 <= 300 ms.
 from __future__ import annotations
 
 import argparse
-import subprocess
-import sys
 import threading
 import time
 import uuid
@@ -56,9 +54,7 @@ def main() -> None:
     with infrastructure() as (mongo_uri, amqp_uri, logs):
         platform = start_platform(PROCESSES, mongo_uri, amqp_uri, logs, {"LOG_LEVEL": "WARNING"})
         try:
-            done = subprocess.run([sys.executable, "-m", "catalog", "load-demo"], env=platform.env,
-                                  capture_output=True, text=True, timeout=120)
-            assert done.returncode == 0, done.stderr
+            platform.run_job("catalog", "load-demo")
             api = operator_client(platform)
             run(api, 10, 10**6, [], [])  # warm-up: connection pools, code paths
             samples: list[float] = []

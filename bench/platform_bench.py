@@ -23,9 +23,10 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=5000)
     args = parser.parse_args()
     with infrastructure() as (mongo_uri, amqp_uri, logs):
-        platform = start_platform(["customer", "billing", "gateway:api"], mongo_uri, amqp_uri, logs,
+        platform = start_platform(["catalog", "customer", "billing", "gateway:api"], mongo_uri, amqp_uri, logs,
                                   {"LOG_LEVEL": "WARNING"})
         try:
+            platform.run_job("catalog", "load-demo")  # customer types live in the catalog
             bench_customers(platform, args.customers)
             bench_outbox(platform, args.events)
             for name, process in platform.processes.items():
@@ -34,16 +35,20 @@ def main() -> None:
             platform.stop()
 
 
+def account(i: int) -> dict[str, str]:
+    return {"firstName": "Bench", "lastName": f"N{i}", "email": f"b{i}@example.com", "phone": "+386 1 234 5678",
+            "address": f"Trg {i}", "city": "Ljubljana", "state": "LJ", "country": "SI", "customerType": "regular"}
+
+
 def bench_customers(platform, count: int) -> None:
     billing = platform.database("billing").customers
     create_ms, delivery_ms = [], []
     with operator_client(platform) as api:
         for i in range(10):  # warm-up: connections, pools, code paths
-            api.post("/api/v1/customers", json={"firstName": "W", "lastName": "U", "email": f"w{i}@example.com"})
+            api.post("/api/v1/customers", json=account(-i - 1))
         for i in range(count):
             started = time.perf_counter()
-            response = api.post("/api/v1/customers",
-                                json={"firstName": "Bench", "lastName": f"N{i}", "email": f"b{i}@example.com"})
+            response = api.post("/api/v1/customers", json=account(i))
             created = time.perf_counter()
             assert response.status_code == 201, response.text
             customer_id = response.json()["id"]

@@ -76,7 +76,10 @@ def _field_names(error: Any) -> list[str]:
     base = ".".join(str(part) for part in error.absolute_path)
     prefix = f"{base}." if base else ""
     if error.validator == "required" and isinstance(error.instance, dict):
-        return [f"{prefix}{name}" for name in error.validator_value if name not in error.instance]
+        # jsonschema reports each missing property as its own error, named in the message.
+        missing = [name for name in error.validator_value if name not in error.instance]
+        named = [name for name in missing if f"'{name}'" in error.message]
+        return [f"{prefix}{name}" for name in (named or missing)]
     if error.validator == "additionalProperties" and isinstance(error.instance, dict):
         allowed = set(error.schema.get("properties", {}))
         return [f"{prefix}{name}" for name in error.instance if name not in allowed]

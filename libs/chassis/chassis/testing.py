@@ -126,6 +126,14 @@ class Platform:
         client: pymongo.MongoClient[Any] = pymongo.MongoClient(self.env["MONGODB_URI"], tz_aware=True)
         return client[f"{self.env['MONGODB_DB_PREFIX']}{service}"]
 
+    def run_job(self, service: str, command: str, timeout: float = 120) -> str:
+        """Run `python -m <service> <command>` (a migration, a job, the demo loader) against this platform."""
+        done = subprocess.run([sys.executable, "-m", service, command], env={**self.env, "LOG_LEVEL": "WARNING"},
+                              capture_output=True, text=True, timeout=timeout)
+        if done.returncode != 0:
+            raise RuntimeError(f"{service} {command} failed:\n{done.stdout}{done.stderr}")
+        return done.stdout
+
     def stop(self) -> None:
         for proc in reversed(list(self.processes.values())):
             proc.stop()
