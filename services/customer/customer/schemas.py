@@ -1,7 +1,7 @@
 """Wire schemas (camelCase, as on the HTTP API and RPC)."""
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Any
 
 import pycountry
@@ -9,6 +9,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 from schwifty import BIC, IBAN
 from schwifty.exceptions import SchwiftyException
 
+from chassis.clock import utc_now
 from customer.domain.model import CustomerStatus, PaymentMethod, mandate_signed_in_future
 
 _name = validate.Length(min=1, max=100)
@@ -68,7 +69,7 @@ class CreditCardSchema(Schema):
 
 
 def _not_in_future(signed_on: date) -> None:
-    if mandate_signed_in_future(signed_on, datetime.now(UTC).date()):
+    if mandate_signed_in_future(signed_on, utc_now().date()):
         raise ValidationError("A mandate cannot be signed in the future.")
 
 

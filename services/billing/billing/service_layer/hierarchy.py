@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
 from typing import Any
 
 from pymongo.errors import DuplicateKeyError
@@ -10,6 +9,7 @@ from pymongo.errors import DuplicateKeyError
 from billing.adapters.documents import BillingProfile, HierarchyGroup, HierarchyMember
 from billing.domain.hierarchy import GroupStatus
 from billing.schemas import HierarchyGroupCreateSchema, HierarchyGroupSchema, HierarchyJoinSchema, HierarchyMemberSchema
+from chassis.clock import utc_now
 from chassis.discarded import discard, existing_or_refused
 from chassis.errors import Conflict, NotFound, ValidationFailed, load_wire
 from chassis.mongo import UnitOfWork, transaction
@@ -55,7 +55,7 @@ def join_hierarchy_group(payload: dict[str, Any]) -> dict[str, Any]:
             raise Conflict(f"hierarchy group {group.id} is {group.status.value}", {"groupId": "group is not active"})
         if group.owner_customer_id == data["customer_id"]:
             raise ValidationFailed("the owner cannot be a member of its own group", {"customerId": "is the owner"})
-        now = datetime.now(UTC)
+        now = utc_now()
         member = HierarchyMember(id=data["id"], group_id=group.id, customer_id=data["customer_id"],
                                  valid_from=data["valid_from"] or max(now, group.valid_from),
                                  valid_to=data["valid_to"] or group.valid_to, joined_at=now)

@@ -5,21 +5,16 @@ payload becomes a document with `Document._from_son(data)`. Amounts are Decimal1
 """
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 import mongoengine as me
 
 from catalog.domain import model as m
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
+from chassis.clock import utc_now
 
 
 class Audited(me.Document):
     meta = {"abstract": True}
-    created_at = me.DateTimeField(required=True, default=_now)
-    updated_at = me.DateTimeField(required=True, default=_now)
+    created_at = me.DateTimeField(required=True, default=utc_now)
+    updated_at = me.DateTimeField(required=True, default=utc_now)
 
 
 class Described(Audited):

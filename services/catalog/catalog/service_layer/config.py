@@ -3,7 +3,6 @@ credit profiles, sharing policies (plain entries keyed by code, edited in place)
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import Any
 
 from catalog.adapters.documents import CONFIG_DOCUMENTS, CustomAttribute, PromotionCode
@@ -11,6 +10,7 @@ from catalog.adapters.repository import MongoReferences, plain
 from catalog.domain import rules
 from catalog.schemas import CONFIG_SCHEMAS
 from catalog.service_layer.common import commit, load, page
+from chassis.clock import utc_now
 from chassis.errors import NotFound, ValidationFailed
 from chassis.mongo import UnitOfWork
 
@@ -94,7 +94,7 @@ def update(kind: str, key: str, patch: dict[str, Any]) -> dict[str, Any]:
               if v is not None and k not in ("createdAt", "updatedAt")}
     data = _CHECKS[kind](load(schema, merged), MongoReferences())
     replacement = CONFIG_DOCUMENTS[kind]._from_son({**data, "created_at": doc.created_at,
-                                                    "updated_at": datetime.now(UTC)})
+                                                    "updated_at": utc_now()})
     replacement.pk = doc.pk
 
     def write(uow: UnitOfWork) -> None:

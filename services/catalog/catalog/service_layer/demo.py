@@ -2,11 +2,11 @@
 part of the catalog. Loaded through the same use cases as the API, so it obeys every rule."""
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from catalog.adapters.documents import ALL_DOCUMENTS, PromotionCode
 from catalog.service_layer import config, offerings, promotions
+from chassis.clock import utc_now
 
 SINCE = "2024-01-01T00:00:00+00:00"
 RATE = {"unitSize": "1", "rounding": "up"}
@@ -128,4 +128,4 @@ def load_demo() -> str:
     batches = [promotions.create_voucher_batch(batch) for batch in VOUCHER_BATCHES]
     loaded: dict[str, Any] = {"plans": len(PLANS), "bundles": len(BUNDLES), "products": len(PRODUCTS),
                               "vouchers": sum(b["count"] for b in batches)}
-    return f"catalog: demo catalog loaded at {datetime.now(UTC).isoformat()}: {loaded}"
+    return f"catalog: demo catalog loaded at {utc_now().isoformat()}: {loaded}"

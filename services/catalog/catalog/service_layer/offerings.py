@@ -15,6 +15,7 @@ from catalog.domain import rules
 from catalog.domain.model import OfferingKind, ProductType, Status
 from catalog.schemas import OFFERING_SCHEMAS
 from catalog.service_layer.common import commit, load, page
+from chassis.clock import utc_now
 from chassis.errors import Conflict, NotFound, ValidationFailed
 from chassis.mongo import UnitOfWork
 
@@ -89,7 +90,7 @@ def update(kind: str, code: str, version: int, payload: dict[str, Any]) -> dict[
     data = _validated(kind, payload, code)
     replacement = OFFERING_DOCUMENTS[kind]._from_son({**data, "version": version, "status": Status.DRAFT,
                                                       "created_at": current.created_at,
-                                                      "updated_at": datetime.now(UTC)})
+                                                      "updated_at": utc_now()})
     replacement.pk = current.pk
 
     def write(uow: UnitOfWork) -> None:
@@ -135,7 +136,7 @@ def publish(kind: str, code: str, version: int) -> dict[str, Any]:
     """Draft → active; the version it replaces (if any) → retired. Events in the same transaction."""
     doc = find(kind, code, version)
     rules.ensure_publishable(kind, plain(doc), _parts(kind, doc))
-    now = datetime.now(UTC)
+    now = utc_now()
     collection_doc = OFFERING_DOCUMENTS[kind]
 
     def write(uow: UnitOfWork) -> None:
@@ -164,7 +165,7 @@ def retire(kind: str, code: str, version: int) -> dict[str, Any]:
     """Active → retired: no longer sold; subscriptions that bought it keep it."""
     doc = find(kind, code, version)
     rules.ensure_retirable(kind, plain(doc))
-    now = datetime.now(UTC)
+    now = utc_now()
 
     def write(uow: UnitOfWork) -> None:
         result = uow.collection(OFFERING_DOCUMENTS[kind]).update_one(

@@ -4,7 +4,7 @@ entries); codes of both kinds share one namespace (`promotion_codes`)."""
 from __future__ import annotations
 
 import secrets
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from pymongo import ReturnDocument
@@ -15,6 +15,7 @@ from catalog.domain import rules
 from catalog.schemas import VoucherBatchSchema, VoucherSchema
 from catalog.service_layer import offerings
 from catalog.service_layer.common import commit, load, page
+from chassis.clock import utc_now
 from chassis.errors import Conflict, NotFound
 from chassis.mongo import UnitOfWork, database
 
@@ -87,7 +88,7 @@ def get_voucher(code: str) -> dict[str, Any]:
 
 def resolve_promotion(code: str, now: datetime | None = None) -> dict[str, Any]:
     """What a promotion code gives: a coupon's discount product or a voucher's bundle."""
-    now = now or datetime.now(UTC)
+    now = now or utc_now()
     coupon = Coupon.objects(code=code).first()
     if coupon is not None:
         problem = rules.promotion_window_problem(coupon.valid_from, coupon.valid_to, now)
@@ -117,7 +118,7 @@ def redeem_voucher(code: str, customer_id: int, subscription_id: str) -> dict[st
     if not isinstance(subscription_id, str) or not subscription_id:
         problems.add("subscriptionId", "must be a non-empty string")
     problems.raise_if_any("voucher redemption")
-    now = datetime.now(UTC)
+    now = utc_now()
     redeemed = Voucher._get_collection().find_one_and_update(
         {"code": code, "redeemed_at": None, "valid_from": {"$lte": now},
          "$or": [{"valid_to": None}, {"valid_to": {"$gt": now}}]},

@@ -1,15 +1,10 @@
 """MongoDB documents of the gateway service."""
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 import mongoengine as me
 
+from chassis.clock import utc_now
 from gateway.domain.auth import Role
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 class OperatorUser(me.Document):
@@ -22,9 +17,9 @@ class OperatorUser(me.Document):
     role = me.EnumField(Role, required=True)
     enabled = me.BooleanField(default=True)
     # Tokens issued before this instant are refused (password change, disabling).
-    tokens_valid_after = me.DateTimeField(required=True, default=_now)
-    created_at = me.DateTimeField(required=True, default=_now)
-    updated_at = me.DateTimeField(required=True, default=_now)
+    tokens_valid_after = me.DateTimeField(required=True, default=utc_now)
+    created_at = me.DateTimeField(required=True, default=utc_now)
+    updated_at = me.DateTimeField(required=True, default=utc_now)
 
 
 class AuditEntry(me.Document):
@@ -32,7 +27,7 @@ class AuditEntry(me.Document):
 
     meta = {"collection": "audit", "indexes": [("-at",), ("actor", "-at"), ("target", "-at")]}
 
-    at = me.DateTimeField(required=True, default=_now)
+    at = me.DateTimeField(required=True, default=utc_now)
     actor = me.StringField(required=True)
     role = me.StringField(required=True)
     operation = me.StringField(required=True)

@@ -6,12 +6,14 @@ saga's `owner`: when the sweep takes over a stale saga, the original process can
 """
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import mongoengine as me
 from pymongo import ReturnDocument
 from pymongo.collection import Collection
+
+from chassis.clock import utc_now
 
 # Saga status.
 RUNNING, COMPLETED, COMPENSATING, COMPENSATED, COMPENSATION_FAILED = (
@@ -19,9 +21,6 @@ RUNNING, COMPLETED, COMPENSATING, COMPENSATED, COMPENSATION_FAILED = (
 # Step status.
 STARTED, DONE, FAILED, UNDONE, UNDO_FAILED = "started", "done", "failed", "compensated", "compensation_failed"
 
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 class OnboardingSaga(me.Document):
@@ -47,8 +46,8 @@ class OnboardingSaga(me.Document):
     response = me.DictField()
     owner = me.StringField(required=True)
     lease_until = me.DateTimeField(required=True)
-    created_at = me.DateTimeField(required=True, default=_now)
-    updated_at = me.DateTimeField(required=True, default=_now)
+    created_at = me.DateTimeField(required=True, default=utc_now)
+    updated_at = me.DateTimeField(required=True, default=utc_now)
 
 
 class LostOwnership(Exception):
@@ -62,7 +61,7 @@ class SagaStore:
 
     def create(self, saga: dict[str, Any]) -> None:
         """Insert a new saga; DuplicateKeyError when its Idempotency-Key is taken."""
-        now = _now()
+        now = utc_now()
         self.collection.insert_one({**saga, "status": RUNNING, "steps": {}, "lease_until": now + self.lease,
                                     "created_at": now, "updated_at": now})
 
@@ -73,7 +72,7 @@ class SagaStore:
         return self.collection.find_one({"_id": saga_id})
 
     def update(self, saga: dict[str, Any], changes: dict[str, Any], unset: list[str] | None = None) -> None:
-        now = _now()
+        now = utc_now()
         update: dict[str, Any] = {"$set": {**changes, "updated_at": now, "lease_until": now + self.lease}}
         if unset:
             update["$unset"] = {name: "" for name in unset}
@@ -88,7 +87,7 @@ class SagaStore:
 
     def claim_stale(self, owner: str, now: datetime | None = None) -> dict[str, Any] | None:
         """Take over one saga whose owner stopped renewing its lease (crashed, or compensation to retry)."""
-        now = now or _now()
+        now = now or utc_now()
         return self.collection.find_one_and_update(
             {"status": {"$in": [RUNNING, COMPENSATING, COMPENSATION_FAILED]}, "lease_until": {"$lt": now}},
             {"$set": {"owner": owner, "status": COMPENSATING, "lease_until": now + self.lease, "updated_at": now}},

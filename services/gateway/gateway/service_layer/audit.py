@@ -8,9 +8,9 @@ nothing is still audited: its response body stands as "after".
 from __future__ import annotations
 
 import contextvars
-from datetime import UTC, datetime
 from typing import Any
 
+from chassis.clock import utc_now
 from gateway.adapters.documents import AuditEntry
 
 _NOTE: contextvars.ContextVar[dict[str, Any] | None] = contextvars.ContextVar("audit_note", default=None)
@@ -41,7 +41,7 @@ def actor() -> str | None:
 
 def record(note_: dict[str, Any], *, method: str, path: str, status: int, response: Any) -> None:
     AuditEntry(
-        at=datetime.now(UTC), actor=note_["actor"], role=note_.get("role", ""),
+        at=utc_now(), actor=note_["actor"], role=note_.get("role", ""),
         operation=note_.get("operation") or "unknown", method=method, path=path,
         target=note_.get("target") or path, status=status, before=note_.get("before"),
         after=note_["after"] if "after" in note_ else response,

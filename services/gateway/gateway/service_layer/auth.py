@@ -4,7 +4,7 @@ from __future__ import annotations
 import logging
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import jwt
@@ -12,6 +12,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from mongoengine.errors import NotUniqueError
 
+from chassis.clock import utc_now
 from chassis.errors import Conflict, NotFound, Unauthorized, ValidationFailed
 from chassis.settings import Settings
 from gateway.adapters.documents import OperatorUser
@@ -91,7 +92,7 @@ def issue_token(config: AuthConfig, username: Any, password: Any) -> dict[str, A
         user = None
     if user is None or not user.enabled:
         raise Unauthorized("Invalid username or password")
-    now = datetime.now(UTC)
+    now = utc_now()
     claims = {"sub": user.username, "role": user.role.value, "iat": int(now.timestamp()),
               "exp": int((now + config.ttl).timestamp()), "jti": uuid.uuid4().hex}
     return {"accessToken": jwt.encode(claims, config.secret, algorithm=ALGORITHM), "tokenType": "Bearer",
@@ -141,7 +142,7 @@ def create_user(body: dict[str, Any]) -> dict[str, Any]:
 
 def update_user(username: str, body: dict[str, Any], acting: str) -> dict[str, Any]:
     user = _find(username)
-    now = datetime.now(UTC)
+    now = utc_now()
     if username == acting and (body.get("enabled") is False or body.get("role", user.role.value) != Role.ADMIN):
         raise Conflict("An admin cannot disable or demote themselves", {"username": "is you"})
     if "password" in body:

@@ -1,15 +1,10 @@
 """MongoDB documents of the rating service."""
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 import mongoengine as me
 
+from chassis.clock import utc_now
 from rating.domain.model import GroupStatus, ProductType, ServiceStatus, SubscriptionStatus
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 class BalanceGroup(me.Document):
@@ -23,7 +18,7 @@ class BalanceGroup(me.Document):
     billing_profile_id = me.StringField(required=True)
     valid_from = me.DateTimeField(required=True)
     valid_to = me.DateTimeField()
-    created_at = me.DateTimeField(required=True, default=_now)
+    created_at = me.DateTimeField(required=True, default=utc_now)
 
 
 class PurchasedProduct(me.EmbeddedDocument):
@@ -62,7 +57,7 @@ class Subscription(me.Document):
     promo_codes = me.ListField(me.StringField())
     status = me.EnumField(SubscriptionStatus, required=True, default=SubscriptionStatus.ACTIVE)
     valid_from = me.DateTimeField(required=True)
-    created_at = me.DateTimeField(required=True, default=_now)
+    created_at = me.DateTimeField(required=True, default=utc_now)
     cancelled_at = me.DateTimeField()
     cancel_reason = me.StringField()
 
@@ -88,7 +83,7 @@ class Service(me.Document):
     identifier = me.StringField(required=True, min_length=1, max_length=64)
     status = me.EnumField(ServiceStatus, required=True, default=ServiceStatus.ACTIVE)
     valid_from = me.DateTimeField(required=True)
-    created_at = me.DateTimeField(required=True, default=_now)
+    created_at = me.DateTimeField(required=True, default=utc_now)
     deleted_at = me.DateTimeField()
 
 
@@ -105,7 +100,7 @@ class SharingGroup(me.Document):
     status = me.EnumField(GroupStatus, required=True, default=GroupStatus.ACTIVE)
     valid_from = me.DateTimeField(required=True)
     valid_to = me.DateTimeField()
-    created_at = me.DateTimeField(required=True, default=_now)
+    created_at = me.DateTimeField(required=True, default=utc_now)
 
 
 class SharingMember(me.Document):
@@ -120,7 +115,7 @@ class SharingMember(me.Document):
     status = me.EnumField(GroupStatus, required=True, default=GroupStatus.ACTIVE)
     valid_from = me.DateTimeField(required=True)
     valid_to = me.DateTimeField()
-    joined_at = me.DateTimeField(required=True, default=_now)
+    joined_at = me.DateTimeField(required=True, default=utc_now)
 
 
 ALL_DOCUMENTS: list[type[me.Document]] = [BalanceGroup, Subscription, Service, SharingGroup, SharingMember]

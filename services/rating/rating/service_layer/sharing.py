@@ -2,11 +2,11 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
 from typing import Any
 
 from pymongo.errors import DuplicateKeyError
 
+from chassis.clock import utc_now
 from chassis.discarded import discard, existing_or_refused
 from chassis.errors import Conflict, NotFound, ValidationFailed, load_wire
 from chassis.mongo import UnitOfWork, transaction
@@ -64,7 +64,7 @@ def join_sharing_group(payload: dict[str, Any]) -> dict[str, Any]:
             raise Conflict(f"sharing group {group.id} is {group.status.value}", {"groupId": "group is not active"})
         if group.owner_customer_id == data["customer_id"]:
             raise ValidationFailed("the owner cannot be a member of its own group", {"customerId": "is the owner"})
-        now = datetime.now(UTC)
+        now = utc_now()
         member = SharingMember(id=data["id"], group_id=group.id, customer_id=data["customer_id"],
                                valid_from=max(now, group.valid_from), valid_to=group.valid_to, joined_at=now)
         try:

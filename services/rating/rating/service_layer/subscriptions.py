@@ -2,11 +2,11 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
 from typing import Any
 
 from pymongo.errors import DuplicateKeyError
 
+from chassis.clock import utc_now
 from chassis.discarded import discard, existing_or_refused
 from chassis.errors import Conflict, NotFound, ValidationFailed, load_wire
 from chassis.mongo import UnitOfWork, transaction
@@ -31,7 +31,7 @@ def create_subscription(payload: dict[str, Any]) -> dict[str, Any]:
     data = load_wire(_in, payload)
     check_products(data["products"])
     data["id"] = str(data["id"] or uuid.uuid4())
-    now = datetime.now(UTC)
+    now = utc_now()
     valid_from = data["valid_from"] or now
 
     def store(uow: UnitOfWork) -> dict[str, Any]:
@@ -113,7 +113,7 @@ def list_subscriptions(customer_id: int) -> list[dict[str, Any]]:
 
 
 def _end_services(uow: UnitOfWork, subscription: dict[str, Any], reason: str, *, delete: bool) -> None:
-    now = datetime.now(UTC)
+    now = utc_now()
     query: dict[str, Any] = {"subscription_id": subscription["_id"]}
     if not delete:
         query["status"] = ServiceStatus.ACTIVE.value
@@ -148,7 +148,7 @@ def cancel_subscription(subscription_id: str, reason: str) -> dict[str, Any]:
         if raw["status"] == SubscriptionStatus.ACTIVE.value:
             _end_services(uow, raw, reason, delete=False)
             uow.collection(Subscription).update_one({"_id": subscription_id}, {"$set": {
-                "status": SubscriptionStatus.CANCELLED.value, "cancelled_at": datetime.now(UTC),
+                "status": SubscriptionStatus.CANCELLED.value, "cancelled_at": utc_now(),
                 "cancel_reason": reason}}, session=uow.session)
         return {"id": subscription_id}
 
