@@ -22,6 +22,7 @@ from pymongo.write_concern import WriteConcern
 
 from chassis.contracts import validate_event_data
 from chassis.envelope import CloudEvent, new_event
+from chassis.errors import NotFound
 from chassis.settings import Settings
 from chassis.telemetry import current_traceparent
 
@@ -47,6 +48,14 @@ def connect(settings: Settings, alias: str = "default") -> Database:
 
 def database(alias: str = "default") -> Database:
     return mongoengine.get_db(alias)
+
+
+def get_or_not_found(document: type[mongoengine.Document], entity_id: Any, what: str) -> Any:
+    """The document with this id, or `NotFound("<what> <id> does not exist")`."""
+    found = document.objects(id=entity_id).first()
+    if found is None:
+        raise NotFound(f"{what} {entity_id} does not exist")
+    return found
 
 
 def ensure_indexes(documents: Iterable[type[mongoengine.Document]], db: Database | None = None) -> None:

@@ -12,7 +12,7 @@ from billing.schemas import HierarchyGroupCreateSchema, HierarchyGroupSchema, Hi
 from chassis.clock import utc_now
 from chassis.discarded import discard, existing_or_refused
 from chassis.errors import Conflict, NotFound, ValidationFailed, load_wire
-from chassis.mongo import UnitOfWork, transaction
+from chassis.mongo import UnitOfWork, get_or_not_found, transaction
 from chassis.periods import check_validity, start_period
 
 SOURCE = "billing"
@@ -77,9 +77,7 @@ def leave_hierarchy_group(member_id: str) -> bool:
 
 
 def get_hierarchy_group(group_id: str) -> dict[str, Any]:
-    group = HierarchyGroup.objects(id=group_id).first()
-    if group is None:
-        raise NotFound(f"hierarchy group {group_id} does not exist")
+    group = get_or_not_found(HierarchyGroup, group_id, "hierarchy group")
     result = _group_out.dump(group)
     result["members"] = [_member_out.dump(m) for m in HierarchyMember.objects(group_id=group_id)]
     return result

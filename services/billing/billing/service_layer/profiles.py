@@ -8,8 +8,8 @@ from billing.adapters.documents import BillingProfile
 from billing.domain.profiles import check_billing_day
 from billing.schemas import BillingProfileCreateSchema, BillingProfileSchema
 from chassis.discarded import create_once, discard
-from chassis.errors import NotFound, load_wire
-from chassis.mongo import transaction
+from chassis.errors import load_wire
+from chassis.mongo import get_or_not_found, transaction
 from chassis.periods import start_period
 
 SOURCE = "billing"
@@ -28,9 +28,7 @@ def create_billing_profile(payload: dict[str, Any]) -> dict[str, Any]:
 
 
 def get_billing_profile(profile_id: str) -> dict[str, Any]:
-    profile = BillingProfile.objects(id=profile_id).first()
-    if profile is None:
-        raise NotFound(f"billing profile {profile_id} does not exist")
+    profile = get_or_not_found(BillingProfile, profile_id, "billing profile")
     return _out.dump(profile)
 
 

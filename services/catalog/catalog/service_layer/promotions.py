@@ -17,7 +17,7 @@ from catalog.service_layer import offerings
 from catalog.service_layer.common import commit, load, page
 from chassis.clock import utc_now
 from chassis.errors import Conflict, NotFound
-from chassis.mongo import UnitOfWork, database
+from chassis.mongo import UnitOfWork, database, get_or_not_found
 
 # No 0/O or 1/I: codes are read aloud and typed from paper.
 ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
@@ -61,9 +61,7 @@ def create_voucher_batch(payload: dict[str, Any]) -> dict[str, Any]:
 
 
 def get_voucher_batch(batch_id: int) -> dict[str, Any]:
-    batch = VoucherBatch.objects(id=batch_id).first()
-    if batch is None:
-        raise NotFound(f"voucher batch {batch_id} does not exist")
+    batch = get_or_not_found(VoucherBatch, batch_id, "voucher batch")
     return _dump_batch(batch)
 
 

@@ -5,8 +5,8 @@ import uuid
 from typing import Any
 
 from chassis.discarded import create_once, discard
-from chassis.errors import Conflict, NotFound, load_wire
-from chassis.mongo import UnitOfWork, transaction
+from chassis.errors import Conflict, load_wire
+from chassis.mongo import UnitOfWork, get_or_not_found, transaction
 from chassis.periods import start_period
 from rating.adapters.documents import BalanceGroup, Subscription
 from rating.domain.model import SubscriptionStatus
@@ -26,9 +26,7 @@ def create_balance_group(payload: dict[str, Any]) -> dict[str, Any]:
 
 
 def get_balance_group(group_id: str) -> dict[str, Any]:
-    group = BalanceGroup.objects(id=group_id).first()
-    if group is None:
-        raise NotFound(f"balance group {group_id} does not exist")
+    group = get_or_not_found(BalanceGroup, group_id, "balance group")
     return _out.dump(group)
 
 

@@ -9,7 +9,7 @@ from pymongo.errors import DuplicateKeyError
 from chassis.clock import utc_now
 from chassis.discarded import discard, existing_or_refused
 from chassis.errors import Conflict, NotFound, ValidationFailed, load_wire
-from chassis.mongo import UnitOfWork, transaction
+from chassis.mongo import UnitOfWork, get_or_not_found, transaction
 from chassis.periods import start_period
 from rating.adapters.documents import SharingGroup, SharingMember, Subscription
 from rating.domain.model import GroupStatus, SubscriptionStatus
@@ -41,9 +41,7 @@ def create_sharing_group(payload: dict[str, Any]) -> dict[str, Any]:
 
 
 def get_sharing_group(group_id: str) -> dict[str, Any]:
-    group = SharingGroup.objects(id=group_id).first()
-    if group is None:
-        raise NotFound(f"sharing group {group_id} does not exist")
+    group = get_or_not_found(SharingGroup, group_id, "sharing group")
     result = _group_out.dump(group)
     result["members"] = [_member_out.dump(m) for m in SharingMember.objects(group_id=group_id)]
     return result

@@ -9,7 +9,7 @@ from pymongo.errors import DuplicateKeyError
 from chassis.clock import utc_now
 from chassis.discarded import discard, existing_or_refused
 from chassis.errors import Conflict, NotFound, ValidationFailed, load_wire
-from chassis.mongo import UnitOfWork, transaction
+from chassis.mongo import UnitOfWork, get_or_not_found, transaction
 from rating.adapters.documents import BalanceGroup, PurchasedProduct, Service, Subscription
 from rating.domain.model import ProductType, ServiceStatus, SubscriptionStatus, check_products
 from rating.schemas import ServiceSchema, SubscriptionCreateSchema, SubscriptionSchema
@@ -101,9 +101,7 @@ def _insert_service(uow: UnitOfWork, service: Service, index: int) -> None:
 
 
 def get_subscription(subscription_id: str) -> dict[str, Any]:
-    subscription = Subscription.objects(id=subscription_id).first()
-    if subscription is None:
-        raise NotFound(f"subscription {subscription_id} does not exist")
+    subscription = get_or_not_found(Subscription, subscription_id, "subscription")
     return _summary(subscription, list(Service.objects(subscription_id=subscription_id)))
 
 
