@@ -8,6 +8,7 @@ import pytest
 import yaml
 
 from chassis.contracts import contracts_dir
+from chassis.envelope import exchange_for
 
 ROOT = Path(__file__).resolve().parents[2]
 SCHEMAS = sorted((contracts_dir() / "events").glob("*.json"))
@@ -35,7 +36,7 @@ def test_asyncapi_describes_every_event_and_only_existing_schemas():
     assert payloads == {f"./events/{p.name}" for p in SCHEMAS}
     for name, channel in doc["channels"].items():
         binding = channel["bindings"]["amqp"]["exchange"]
-        assert binding["name"] == f"{name.split('.')[0]}.events"
+        assert binding["name"] == exchange_for(name)
         assert binding["type"] == "topic" and binding["durable"] is True
         assert channel["subscribe"]["message"]["$ref"] == f"#/components/messages/{name}"
 
