@@ -17,6 +17,15 @@ def _instant(value: datetime | None) -> str | None:
     return None if value is None else value.isoformat()
 
 
+def _plain(value: Any) -> Any:
+    """Stored dicts and lists as plain JSON values (storage may hand out its own dict and list types)."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value
+
+
 def billing_product(product: Any) -> dict[str, Any]:
     """One purchased product: what billing needs to compute its fee (amount x quantity, interval, proration,
     tax, general-ledger code, validity) and to apply a discount."""
@@ -26,8 +35,8 @@ def billing_product(product: Any) -> dict[str, Any]:
         "id": product.id, "code": product.code, "version": product.version, "name": product.name,
         "type": kind.value, "bundleCode": product.bundle_code, "promoCode": product.promo_code,
         "quantity": to_wire(product.quantity), "amount": None if amount is None else to_wire(amount),
-        "currency": product.currency, "interval": product.interval or None, "proration": product.proration,
-        "tax": product.tax, "glCode": product.gl_code, "discount": product.discount or None,
+        "currency": product.currency, "interval": _plain(product.interval) or None, "proration": product.proration,
+        "tax": product.tax, "glCode": product.gl_code, "discount": _plain(product.discount) or None,
         "serviceType": product.service_type, "serviceId": product.service_id, "resource": product.resource,
         "freeUnits": None if product.free_units is None else to_wire(product.free_units),
         "validFrom": _instant(product.valid_from), "validTo": _instant(product.valid_to),
