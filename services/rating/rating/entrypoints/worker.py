@@ -16,6 +16,7 @@ from rating.service_layer import (
     charging,
     customers,
     cycles,
+    services,
     sharing,
     subscriptions,
     usage,
@@ -32,14 +33,14 @@ def _indexes() -> None:
 class RatingService(WorkerBase):
     name = "rating"
     db = MongoConnection(_indexes)
-    services = RemoteServices()
+    remote = RemoteServices()
 
     @property
     def catalog(self) -> CatalogCache:
         """One cache per process: catalog versions are immutable, configuration is re-read after its TTL."""
         global _catalog
         if _catalog is None:
-            client = self.services
+            client = self.remote
             _catalog = CatalogCache(lambda method, *args: client.call("catalog", method, *args))
         return _catalog
 
@@ -52,8 +53,12 @@ class RatingService(WorkerBase):
         return balance_groups.create_balance_group(payload)
 
     @rpc
-    def get_balance_group(self, group_id: str) -> dict[str, Any]:
-        return balance_groups.get_balance_group(group_id)
+    def get_balance_group(self, group_id: str, customer_id: int | None = None) -> dict[str, Any]:
+        return balance_groups.get_balance_group(group_id, customer_id)
+
+    @rpc
+    def list_balance_groups(self, customer_id: int) -> list[dict[str, Any]]:
+        return balance_groups.list_balance_groups(customer_id)
 
     @rpc
     def delete_balance_group(self, group_id: str) -> bool:
@@ -64,20 +69,56 @@ class RatingService(WorkerBase):
         return subscriptions.create_subscription(payload)
 
     @rpc
-    def get_subscription(self, subscription_id: str) -> dict[str, Any]:
-        return subscriptions.get_subscription(subscription_id)
+    def get_subscription(self, subscription_id: str, customer_id: int | None = None) -> dict[str, Any]:
+        return subscriptions.get_subscription(subscription_id, customer_id)
 
     @rpc
     def list_subscriptions(self, customer_id: int) -> list[dict[str, Any]]:
         return subscriptions.list_subscriptions(customer_id)
 
     @rpc
-    def cancel_subscription(self, subscription_id: str, reason: str) -> dict[str, Any]:
-        return subscriptions.cancel_subscription(subscription_id, reason)
+    def add_products(self, customer_id: int, subscription_id: str, payload: dict[str, Any]) -> dict[str, Any]:
+        return subscriptions.add_products(customer_id, subscription_id, payload)
+
+    @rpc
+    def edit_product(self, customer_id: int, subscription_id: str, product_id: str,
+                     patch: dict[str, Any]) -> dict[str, Any]:
+        return subscriptions.edit_product(customer_id, subscription_id, product_id, patch)
+
+    @rpc
+    def cancel_product(self, customer_id: int, subscription_id: str, product_id: str) -> dict[str, Any]:
+        return subscriptions.cancel_product(customer_id, subscription_id, product_id)
+
+    @rpc
+    def preview_plan_transition(self, customer_id: int, subscription_id: str,
+                                payload: dict[str, Any]) -> dict[str, Any]:
+        return subscriptions.preview_plan_transition(customer_id, subscription_id, payload)
+
+    @rpc
+    def transition_plan(self, customer_id: int, subscription_id: str, payload: dict[str, Any]) -> dict[str, Any]:
+        return subscriptions.transition_plan(customer_id, subscription_id, payload)
+
+    @rpc
+    def cancel_subscription(self, subscription_id: str, reason: str,
+                            customer_id: int | None = None) -> dict[str, Any]:
+        return subscriptions.cancel_subscription(subscription_id, reason, customer_id)
 
     @rpc
     def discard_subscription(self, subscription_id: str, reason: str) -> bool:
         return subscriptions.discard_subscription(subscription_id, reason)
+
+    @rpc
+    def list_services(self, customer_id: int, subscription_id: str | None = None,
+                      status: str | None = None) -> list[dict[str, Any]]:
+        return services.list_services(customer_id, subscription_id, status)
+
+    @rpc
+    def get_service(self, customer_id: int, service_id: str) -> dict[str, Any]:
+        return services.get_service(customer_id, service_id)
+
+    @rpc
+    def edit_service(self, customer_id: int, service_id: str, patch: dict[str, Any]) -> dict[str, Any]:
+        return services.edit_service(customer_id, service_id, patch)
 
     @rpc
     def create_sharing_group(self, payload: dict[str, Any]) -> dict[str, Any]:
@@ -94,6 +135,27 @@ class RatingService(WorkerBase):
     @rpc
     def leave_sharing_group(self, member_id: str) -> bool:
         return sharing.leave_sharing_group(member_id)
+
+    @rpc
+    def list_sharing_groups(self, owner_customer_ids: list[int] | None = None,
+                            member_customer_id: int | None = None) -> list[dict[str, Any]]:
+        return sharing.list_sharing_groups(owner_customer_ids, member_customer_id)
+
+    @rpc
+    def edit_sharing_group(self, owner_customer_id: int, group_id: str, patch: dict[str, Any]) -> dict[str, Any]:
+        return sharing.edit_sharing_group(owner_customer_id, group_id, patch)
+
+    @rpc
+    def cancel_sharing_group(self, owner_customer_id: int, group_id: str) -> dict[str, Any]:
+        return sharing.cancel_sharing_group(owner_customer_id, group_id)
+
+    @rpc
+    def edit_membership(self, customer_id: int, member_id: str, patch: dict[str, Any]) -> dict[str, Any]:
+        return sharing.edit_membership(customer_id, member_id, patch)
+
+    @rpc
+    def remove_membership(self, customer_id: int, member_id: str) -> bool:
+        return sharing.remove_membership(customer_id, member_id)
 
     # -- balances ---------------------------------------------------------------------------------
     @rpc
