@@ -83,9 +83,10 @@ def voice_catalog():
 def voice_line(rating_db, balance_group, subscription_payload):
     def make(customer_id=7, identifier="08094349013"):
         group = balance_group(customer_id)
-        subscription = subscriptions.create_subscription(subscription_payload(
-            customer_id, group["id"], identifier=identifier, validFrom=(NOW - timedelta(days=10)).isoformat()))
-        return group, subscription
+        payload = subscription_payload(customer_id, group["id"], identifier=identifier,
+                                       validFrom=(NOW - timedelta(days=10)).isoformat())
+        payload["products"][0]["freeUnits"] = None  # each test grants the balances it needs
+        return group, subscriptions.create_subscription(payload)
     return make
 
 

@@ -4,7 +4,7 @@ from decimal import Decimal
 import pytest
 
 from chassis.envelope import new_event
-from rating.service_layer import cycles, subscriptions
+from rating.service_layer import cycles, services, subscriptions
 from rating.service_layer.rating_batch import rate_batch
 
 NOW = datetime.now(UTC).replace(microsecond=0)
@@ -89,7 +89,7 @@ def test_a_cancelled_subscription_rates_nothing(
     _, subscription = voice_line()
     subscriptions.cancel_subscription(subscription["id"], "moved away")
     [outcome] = rate_batch([call()], voice_catalog, source="test", lateness=LATENESS)
-    assert outcome.status == "rejected" and "deleted" in outcome.reason
+    assert outcome.status == "rejected" and "terminated" in outcome.reason
 
 
 def test_late_usage_is_rated_into_the_current_cycle_within_the_window_and_rejected_beyond(
@@ -109,3 +109,15 @@ def test_late_usage_is_rated_into_the_current_cycle_within_the_window_and_reject
     [too_late] = rate_batch([call("too-late", start=NOW - timedelta(days=2))], voice_catalog, source="test",
                             lateness=timedelta(hours=12))
     assert too_late.status == "rejected" and "lateness window" in too_late.reason
+
+
+def test_a_suspended_service_rates_nothing_and_rates_again_once_active(
+        rating_db, voice_line, voice_catalog, call):
+    _, subscription = voice_line()
+    service_id = subscription["services"][0]["id"]
+    services.edit_service(7, service_id, {"status": "suspended"})
+    [outcome] = rate_batch([call("1")], voice_catalog, source="test", lateness=LATENESS)
+    assert outcome.status == "rejected" and "suspended" in outcome.reason
+    services.edit_service(7, service_id, {"status": "active"})
+    [outcome] = rate_batch([call("2")], voice_catalog, source="test", lateness=LATENESS)
+    assert outcome.status == "rated"
