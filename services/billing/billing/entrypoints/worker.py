@@ -4,13 +4,14 @@ from __future__ import annotations
 from typing import Any
 
 from billing.adapters.documents import ALL_DOCUMENTS
+from billing.entrypoints.payments_rpc import PaymentsRpc
 from billing.service_layer import customers, hierarchy, invoices, profiles
 from chassis.envelope import CloudEvent
 from chassis.mongo import ensure_indexes
 from chassis.nameko_adapter import MongoConnection, WorkerBase, cloudevent_handler, rpc
 
 
-class BillingService(WorkerBase):
+class BillingService(PaymentsRpc, WorkerBase):
     name = "billing"
     db = MongoConnection(lambda: ensure_indexes(ALL_DOCUMENTS))
 
