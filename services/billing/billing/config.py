@@ -1,11 +1,28 @@
-"""Payment settings in one place: read from the environment (chart values and a Secret)."""
+"""Billing's own settings (the shared ones are chassis.settings.Settings), read in one place."""
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from datetime import timedelta
 
 from billing.domain.sepa import Creditor, Pain008Version, check_creditor_id
 from chassis.settings import Settings
+
+
+@dataclass(frozen=True)
+class BillingConfig:
+    # A bill run's lease: a worker that stops renewing it (crashed) is taken over after this long.
+    bill_run_lease_seconds: float = 30.0
+    # Profiles billed per transaction in a run (numbers are allocated per batch, gap-free).
+    bill_run_batch: int = 100
+    # How often the worker looks for runs to start or take over.
+    bill_run_poll_seconds: float = 2.0
+
+    @classmethod
+    def from_env(cls) -> BillingConfig:
+        return cls(bill_run_lease_seconds=float(os.environ.get("BILL_RUN_LEASE_SECONDS", cls.bill_run_lease_seconds)),
+                   bill_run_batch=int(os.environ.get("BILL_RUN_BATCH", cls.bill_run_batch)),
+                   bill_run_poll_seconds=float(os.environ.get("BILL_RUN_POLL_SECONDS", cls.bill_run_poll_seconds)))
 
 # Development creditor (the EPC's example identifier and a test IBAN): production sets its own.
 DEV_CREDITOR = Creditor(name="Monetization Demo Operator", iban="DE89370400440532013000", bic="COBADEFFXXX",

@@ -1,20 +1,17 @@
-"""Command-line jobs (`python -m billing <job>`): what the chart's CronJobs and operators run."""
+"""`python -m billing bill-run`: the scheduled bill run (the chart's CronJob runs it daily)."""
 from __future__ import annotations
 
 import json
+from typing import Any
 
-from billing.adapters.payment_provider import HttpPaymentProvider
-from billing.config import PaymentSettings
-from billing.service_layer import collection, sepa_export
-from chassis.clock import utc_now
-from chassis.settings import Settings
-
-
-def collect_payments(settings: Settings) -> None:
-    config = PaymentSettings.from_settings(settings)
-    provider = HttpPaymentProvider(config.provider_url, config.provider_timeout)
-    print(json.dumps(collection.collect_card_payments(provider, config, utc_now())), flush=True)
+from billing.adapters.catalog import RpcCatalog
+from billing.service_layer.bill_run import scheduled_bill_run
+from chassis.nameko_adapter import RpcClient
 
 
-def export_sepa(settings: Settings) -> None:
-    print(json.dumps(sepa_export.export_sepa(PaymentSettings.from_settings(settings), utc_now())), flush=True)
+def bill_run(settings: Any) -> None:
+    rpc = RpcClient(settings.amqp_uri, timeout=settings.rpc_timeout)
+    try:
+        print(json.dumps(scheduled_bill_run(RpcCatalog(rpc))))
+    finally:
+        rpc.close()

@@ -8,7 +8,9 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+from billing.adapters.documents import Bill
 from billing.adapters.payment_documents import InvoicePaid
+from billing.domain.bills import BillStatus
 from billing.domain.payments import ZERO, Allocation, InvoiceBalance, InvoiceState
 from chassis.errors import NotFound
 from chassis.money import to_decimal, to_storage
@@ -16,7 +18,7 @@ from chassis.mongo import UnitOfWork
 
 INVOICES = "invoices"
 # Field names of billing's invoice documents.
-AMOUNT, DUE, STATUS, CURRENCY = "amount", "due_amount", "status", "currency"
+AMOUNT, DUE, STATUS, CURRENCY = "total", "due_amount", "status", "currency"
 NUMBER, CUSTOMER, PROFILE = "number", "customer_id", "billing_profile_id"
 
 
@@ -47,6 +49,18 @@ def record(uow: UnitOfWork, raw: dict[str, Any], allocation: Allocation) -> None
     uow.collection(InvoicePaid).update_one({"_id": raw["_id"]}, {"$set": {"paid": to_storage(allocation.paid_after)}},
                                            upsert=True, session=uow.session)
     raw[DUE], raw[STATUS] = to_storage(allocation.due_after), state.value
+    _follow_bill(uow, raw, state)
+
+
+def _follow_bill(uow: UnitOfWork, raw: dict[str, Any], state: InvoiceState) -> None:
+    """The seed's bill statuses mirror payment: billing while something is due, closed when paid in
+    full. A refund that reopens the invoice puts its bill back to billing (money is owed again)."""
+    if raw.get("bill_id") is None or raw.get("kind", "invoice") != "invoice":
+        return
+    target, source = ((BillStatus.CLOSED, BillStatus.BILLING) if state is InvoiceState.CLOSED
+                      else (BillStatus.BILLING, BillStatus.CLOSED))
+    uow.collection(Bill).update_one({"_id": raw["bill_id"], "invoice_id": raw["_id"], "status": source.value},
+                                    {"$set": {"status": target.value}}, session=uow.session)
 
 
 def due_invoices(uow: UnitOfWork | None, db: Any, query: dict[str, Any], limit: int = 0) -> list[dict[str, Any]]:

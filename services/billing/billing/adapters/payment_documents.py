@@ -1,4 +1,4 @@
-"""MongoDB documents of payments (TMF676), credit balances, card charge attempts and SEPA files.
+"""MongoDB documents of payments (TMF676), card charge attempts and SEPA files.
 
 Invoices themselves belong to the billing documents; payments change an invoice only through
 `billing.adapters.invoice_ledger`.
@@ -41,18 +41,6 @@ class InvoicePaid(me.Document):
 
     id = me.StringField(primary_key=True)  # the invoice id
     paid = me.Decimal128Field(required=True, precision=6)
-
-
-class CreditBalance(me.Document):
-    """A billing profile's overpaid money, consumed by its next invoices."""
-
-    meta = {"collection": "credit_balances", "indexes": ["customer_id"]}
-
-    id = me.StringField(primary_key=True)  # the billing profile id
-    customer_id = me.IntField(required=True)
-    currency = me.StringField(required=True)
-    amount = me.Decimal128Field(required=True, precision=6)
-    updated_at = me.DateTimeField(required=True, default=utc_now)
 
 
 class PaymentInstrument(me.Document):
@@ -157,5 +145,5 @@ class BankImport(me.Document):
     report = me.DictField(required=True)
 
 
-PAYMENT_DOCUMENTS: list[type[me.Document]] = [Payment, InvoicePaid, CreditBalance, PaymentInstrument, ChargeAttempt,
+PAYMENT_DOCUMENTS: list[type[me.Document]] = [Payment, InvoicePaid, PaymentInstrument, ChargeAttempt,
                                               SepaMandateUse, SepaFile, SepaTransaction, BankImport]

@@ -10,11 +10,13 @@ from billing.service_layer import bank_import, charges, collection, instruments,
 from chassis.clock import utc_now
 from chassis.envelope import CloudEvent
 from chassis.errors import NotFound, ValidationFailed
-from chassis.nameko_adapter import RemoteServices, cloudevent_handler, rpc
+from chassis.nameko_adapter import RpcClient, cloudevent_handler, rpc
 
 
 class PaymentsRpc:
-    services = RemoteServices()
+    """Needs the worker's `services` (RemoteServices) and `settings`."""
+
+    services: RpcClient
 
     def _payment_settings(self) -> PaymentSettings:
         return PaymentSettings.from_settings(self.settings)  # type: ignore[attr-defined]
@@ -28,10 +30,6 @@ class PaymentsRpc:
             return self.services.call("customer", "get_payment_info", customer_id)
         except NotFound:
             return None
-
-    @cloudevent_handler("billing.invoice_issued")
-    def on_invoice_issued(self, event: CloudEvent) -> None:
-        payments.on_invoice_issued("billing.on_invoice_issued", event)
 
     @cloudevent_handler("customer.created")
     def on_customer_created_payment_info(self, event: CloudEvent) -> None:

@@ -8,15 +8,14 @@ from decimal import Decimal
 from typing import Any
 
 from billing.adapters import invoice_ledger as ledger
-from billing.adapters.payment_documents import CreditBalance, Payment
+from billing.adapters.documents import BillingProfile
+from billing.adapters.payment_documents import Payment
 from billing.domain.payments import ZERO, Allocation, Direction, PaymentMethod, allocate, credit_to_apply
 from billing.payment_schemas import OfflinePaymentSchema, PaymentSchema
 from chassis.clock import utc_now
-from chassis.envelope import CloudEvent
-from chassis.errors import NotFound, ValidationFailed, load_wire
-from chassis.idempotency import apply_once
-from chassis.money import to_decimal, to_storage, to_wire
-from chassis.mongo import UnitOfWork, transaction
+from chassis.errors import NotFound, load_wire
+from chassis.money import is_currency, round_currency, to_decimal, to_storage, to_wire
+from chassis.mongo import UnitOfWork, get_or_not_found, transaction
 
 SOURCE = "billing"
 _offline_in = OfflinePaymentSchema()
@@ -41,8 +40,7 @@ def allocate_payment(uow: UnitOfWork, invoice: dict[str, Any], direction: Direct
                       note=note, paid_at=paid_at)
     uow.insert(payment)
     if allocation.to_credit > ZERO:
-        add_credit(uow, invoice[ledger.PROFILE], invoice[ledger.CUSTOMER], invoice[ledger.CURRENCY],
-                   allocation.to_credit)
+        add_credit(uow, invoice[ledger.PROFILE], allocation.to_credit)
     _announce(uow, invoice, payment, allocation)
     return payment
 
@@ -60,17 +58,12 @@ def _announce(uow: UnitOfWork, invoice: dict[str, Any], payment: Payment, alloca
                     subject=invoice["_id"])
 
 
-def add_credit(uow: UnitOfWork, profile_id: str, customer_id: int, currency: str, amount: Decimal) -> None:
-    existing = uow.find_one(CreditBalance, {"_id": profile_id})
-    if existing is not None and existing.currency != currency:
-        raise ValidationFailed(f"the profile's credit balance is in {existing.currency}, not {currency}",
-                               {"currency": f"must be {existing.currency}"})
-    total = (to_decimal(existing.amount) if existing else ZERO) + amount
-    uow.collection(CreditBalance).update_one(
-        {"_id": profile_id},
-        {"$set": {"customer_id": customer_id, "currency": currency, "amount": to_storage(total),
-                  "updated_at": utc_now()}},
-        upsert=True, session=uow.session)
+def add_credit(uow: UnitOfWork, profile_id: str, amount: Decimal) -> None:
+    """Move the billing profile's credit balance (in the profile's monetary resource) by `amount`."""
+    changed = uow.collection(BillingProfile).update_one(
+        {"_id": profile_id}, {"$inc": {"credit_balance": to_storage(amount)}}, session=uow.session)
+    if changed.matched_count == 0:
+        raise NotFound(f"billing profile {profile_id} does not exist", {"billingProfileId": "no such profile"})
 
 
 def record_offline_payment(invoice_id: str, payload: dict[str, Any]) -> dict[str, Any]:
@@ -96,32 +89,23 @@ def list_payments(invoice_id: str) -> list[dict[str, Any]]:
 
 
 def get_credit_balance(profile_id: str) -> dict[str, Any]:
-    credit = CreditBalance.objects(id=profile_id).first()
-    if credit is None:
-        return {"billingProfileId": profile_id, "amount": "0", "currency": None}
-    return {"billingProfileId": profile_id, "amount": to_wire(to_decimal(credit.amount)), "currency": credit.currency,
-            "updatedAt": credit.updated_at.isoformat()}
+    profile = get_or_not_found(BillingProfile, profile_id, "billing profile")
+    amount = to_decimal(profile.credit_balance or 0)
+    if is_currency(profile.resource):
+        amount = round_currency(amount, profile.resource)
+    return {"billingProfileId": profile_id, "amount": to_wire(amount), "currency": profile.resource}
 
 
-def apply_credit_balance(uow: UnitOfWork, invoice_id: str) -> Payment | None:
-    """Consume the profile's credit balance on a newly issued invoice (as a payment of method
-    creditBalance). Called when `billing.invoice_issued` arrives."""
-    try:
-        invoice = ledger.get_invoice(uow, invoice_id)
-    except NotFound:
-        return None  # purged meanwhile
-    credit = uow.find_one(CreditBalance, {"_id": invoice[ledger.PROFILE]})
-    if credit is None or credit.currency != invoice[ledger.CURRENCY]:
-        return None
-    amount = credit_to_apply(to_decimal(credit.amount), to_decimal(invoice[ledger.DUE]))
+def apply_credit_balance(uow: UnitOfWork, invoice: dict[str, Any]) -> Payment | None:
+    """Consume the profile's credit balance on a newly issued invoice, in the issuing transaction
+    (as a payment of method creditBalance)."""
+    profile = uow.collection(BillingProfile).find_one({"_id": invoice[ledger.PROFILE]}, {"credit_balance": 1},
+                                                      session=uow.session)
+    credit = to_decimal((profile or {}).get("credit_balance") or 0)
+    amount = credit_to_apply(credit, to_decimal(invoice[ledger.DUE]))
     if amount == ZERO:
         return None
-    uow.collection(CreditBalance).update_one(
-        {"_id": credit.id}, {"$set": {"amount": to_storage(to_decimal(credit.amount) - amount),
-                                      "updated_at": utc_now()}}, session=uow.session)
-    return allocate_payment(uow, invoice, Direction.CHARGE, amount, PaymentMethod.CREDIT_BALANCE, paid_at=utc_now(),
-                            reference=f"credit balance of profile {credit.id}")
-
-
-def on_invoice_issued(consumer: str, event: CloudEvent) -> bool:
-    return apply_once(consumer, event, lambda uow: apply_credit_balance(uow, event.data["invoiceId"]) and None)
+    add_credit(uow, invoice[ledger.PROFILE], -amount)
+    return allocate_payment(uow, dict(invoice), Direction.CHARGE, amount, PaymentMethod.CREDIT_BALANCE,
+                            paid_at=invoice.get("issued_at") or utc_now(),
+                            reference=f"credit balance of profile {invoice[ledger.PROFILE]}")

@@ -4,19 +4,21 @@ import json
 import subprocess
 import sys
 import urllib.request
-import uuid
 from dataclasses import replace
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pytest
 
-from billing.adapters.documents import ALL_DOCUMENTS, BillingCustomer
+from billing.adapters.documents import ALL_DOCUMENTS, BillingCustomer, BillingProfile
 from billing.adapters.payment_provider import HttpPaymentProvider
 from billing.config import PaymentSettings
+from billing.domain.lines import Totals
 from billing.service_layer import instruments
+from billing.service_layer.invoices import Issue, store_issued
 from chassis import localinfra
-from chassis.mongo import ensure_indexes
+from chassis.clock import utc_now
+from chassis.mongo import ensure_indexes, transaction
 from chassis.settings import Settings
 
 
@@ -29,23 +31,21 @@ def billing_db(service_db):
 
 @pytest.fixture
 def issue_invoice(billing_db):
-    """An issued invoice with something due (status billing), as bill runs leave it."""
-    counter = iter(range(1, 1_000_000))
+    """An invoice issued through billing's own issuing path (numbered, announced, credit balance applied)."""
 
-    def issue(customer_id=7, amount="100.00", due=None, profile="profile-7", currency="EUR"):
-        number = f"INV-2026-{next(counter):06d}"
-        invoice_id = str(uuid.uuid4())
-        billing_db.invoices.insert_one({
-            "_id": invoice_id, "number": number, "customer_id": customer_id, "billing_profile_id": profile,
-            "amount": Decimal128(amount), "due_amount": Decimal128(due or amount), "currency": currency,
-            "status": "billing", "issued_at": datetime.now(UTC)})
-        return invoice_id
+    def issue(customer_id=7, amount="100.00", profile=None, currency="EUR"):
+        profile_id = profile or f"profile-{customer_id}"
+        if not BillingProfile.objects(id=profile_id).first():
+            BillingProfile(id=profile_id, customer_id=customer_id, name="Main", payment_type="postpaid",
+                           resource=currency, interval="monthly", billing_day=1,
+                           valid_from=datetime(2025, 1, 1, tzinfo=UTC), credit_balance=Decimal(0)).save()
+        raw_profile = billing_db.billing_profiles.find_one({"_id": profile_id})
+        total = Decimal(amount)
+        issued = Issue(profile=raw_profile, customer=None, bill_id=None, period=None, lines=[],
+                       totals=Totals(net=total, tax=Decimal(0), total=total), issued_at=utc_now())
+        transaction(lambda uow: store_issued(uow, [issued]), source="billing")
+        return issued.invoice_id
     return issue
-
-
-def Decimal128(text):  # noqa: N802 (reads like the BSON type it makes)
-    from bson.decimal128 import Decimal128 as D128
-    return D128(Decimal(text))
 
 
 @pytest.fixture

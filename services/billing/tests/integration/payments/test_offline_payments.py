@@ -4,7 +4,6 @@ from decimal import Decimal
 import pytest
 
 from billing.service_layer import payments
-from chassis.envelope import new_event
 from chassis.errors import Conflict, NotFound, ValidationFailed
 
 
@@ -41,13 +40,18 @@ def test_an_overpayment_becomes_credit_used_automatically_on_the_next_invoice(bi
     payments.record_offline_payment(first, wallet("50.00"))
     assert payments.get_credit_balance("p-credit")["amount"] == "20.00"
     second = issue_invoice(amount="25.00", profile="p-credit")
-    issued = new_event("billing.invoice_issued", "billing", {"invoiceId": second})
-    assert payments.on_invoice_issued("billing.on_invoice_issued", issued) is True
-    assert payments.on_invoice_issued("billing.on_invoice_issued", issued) is False  # redelivery: once
     assert invoice_state(billing_db, second) == ("billing", Decimal("5.00"))
     assert payments.get_credit_balance("p-credit")["amount"] == "0.00"
-    [used] = [p for p in payments.list_payments(second)]
+    [used] = payments.list_payments(second)
     assert (used["method"], used["amount"]) == ("creditBalance", "20.00")
+
+
+def test_credit_covering_a_whole_new_invoice_closes_it_at_issue(billing_db, issue_invoice, events):
+    payments.record_offline_payment(issue_invoice(amount="10.00", profile="p-rich"), wallet("60.00"))
+    covered = issue_invoice(amount="25.00", profile="p-rich")
+    assert invoice_state(billing_db, covered) == ("closed", Decimal("0.00"))
+    assert payments.get_credit_balance("p-rich")["amount"] == "25.00"
+    assert [e["method"] for e in events("billing.invoice_paid")] == ["cash", "creditBalance"]
 
 
 def test_a_refund_reopens_the_invoice_and_announces_payment_refunded(billing_db, issue_invoice, events):
