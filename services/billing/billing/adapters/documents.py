@@ -1,6 +1,8 @@
 """MongoDB documents of the billing service."""
 from __future__ import annotations
 
+from decimal import Decimal
+
 import mongoengine as me
 
 from billing.domain.bills import BillStatus
@@ -42,7 +44,7 @@ class BillingProfile(me.Document):
     valid_from = me.DateTimeField(required=True)
     valid_to = me.DateTimeField()
     # Money overpaid on earlier bills (the payments issue credits and consumes it).
-    credit_balance = me.Decimal128Field(precision=6, default=0)
+    credit_balance = me.Decimal128Field(precision=6, default=lambda: Decimal(0))
     created_at = me.DateTimeField(required=True, default=utc_now)
 
 
@@ -60,7 +62,7 @@ class Bill(me.Document):
     cycle_end = me.DateTimeField(required=True)
     currency = me.StringField(required=True)
     # Running sum of the items' unrounded amounts (grows as charges arrive); the invoice has the exact totals.
-    charged = me.Decimal128Field(precision=6, default=0)
+    charged = me.Decimal128Field(precision=6, default=lambda: Decimal(0))
     items = me.IntField(default=0)
     invoice_id = me.StringField()
     billed_at = me.DateTimeField()

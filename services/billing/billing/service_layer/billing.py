@@ -199,7 +199,7 @@ def bill_now(profile_id: str, at: datetime, taxes: TaxCache) -> dict[str, Any]:
                       totals=result.totals, issued_at=at, transferred_to=payer.wire() if payer else None)
         [invoice] = store_issued(uow, [issue])
         bill = {**_bill_document(profile, new_id, BillStatus.BILLING, period), "bill_now": True,
-                "invoice_id": invoice["_id"], "billed_at": at, "charged": active.get("charged", to_storage(0)),
+                "invoice_id": invoice["_id"], "billed_at": at, "charged": active["charged"],
                 "items": len(items)}
         uow.collection(Bill).insert_one(bill, session=s)
         uow.collection(BillItem).update_many({"bill_id": active["_id"]}, {"$set": {"bill_id": new_id}}, session=s)

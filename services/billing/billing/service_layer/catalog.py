@@ -42,7 +42,7 @@ class TaxCache:
             try:
                 found = self.catalog.get_tax(code)
             except NotFound as exc:
-                raise ValidationFailed(f"no tax {code}", {field: f"unknown tax {code!r}"}) from exc
+                raise ValidationFailed(f"unknown tax {code!r}", {field: f"unknown tax {code!r}"}) from exc
             self.taxes[code] = Tax(code=code, rate=to_decimal(found.get("rate", Decimal(0))),
                                    supplier=found.get("supplier") or "", gl_code=found.get("glCode") or "")
         return self.taxes[code]
