@@ -72,7 +72,9 @@ def test_a_camt054_with_one_paid_and_one_returned_invoice(billing_db, direct_deb
     assert result["counts"] == {"matched": 2, "unmatched": 1, "unchanged": 0}
     assert result["unmatched"][0]["endToEndId"] == "NOT-OURS/F9"
     assert billing_db.invoices.find_one({"_id": paid_id})["status"] == "closed"
-    assert billing_db.payments.find_one({"invoice_id": paid_id})["reference"] == "BANKREF-1"
+    paid_e2e = billing_db.sepa_transactions.find_one({"invoice_id": paid_id})["_id"]
+    position = [e2e for e2e, _ in bank_simulator.transactions(content)].index(paid_e2e) + 1
+    assert billing_db.payments.find_one({"invoice_id": paid_id})["reference"] == f"BANKREF-{position}"
     assert billing_db.invoices.find_one({"_id": returned_id})["status"] == "billing"
     [failed] = events("billing.payment_failed")
     assert (failed["invoiceId"], failed["method"], failed["reasonCode"]) == (returned_id, "sepa", "AM04")
