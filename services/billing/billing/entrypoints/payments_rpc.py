@@ -41,12 +41,12 @@ class PaymentsRpc:
             instruments.refresh(event.data["id"], self._fetch_payment_info)
 
     @rpc
-    def record_offline_payment(self, invoice_id: str, payload: dict[str, Any]) -> dict[str, Any]:
-        return payments.record_offline_payment(invoice_id, payload)
+    def record_offline_payment(self, customer_id: int, invoice_id: str, payload: dict[str, Any]) -> dict[str, Any]:
+        return payments.record_offline_payment(customer_id, invoice_id, payload)
 
     @rpc
-    def list_payments(self, invoice_id: str) -> list[dict[str, Any]]:
-        return payments.list_payments(invoice_id)
+    def list_payments(self, customer_id: int, invoice_id: str) -> list[dict[str, Any]]:
+        return payments.list_payments(customer_id, invoice_id)
 
     @rpc
     def get_credit_balance(self, profile_id: str) -> dict[str, Any]:

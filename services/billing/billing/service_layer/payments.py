@@ -66,16 +66,16 @@ def add_credit(uow: UnitOfWork, profile_id: str, amount: Decimal) -> None:
         raise NotFound(f"billing profile {profile_id} does not exist", {"billingProfileId": "no such profile"})
 
 
-def record_offline_payment(invoice_id: str, payload: dict[str, Any]) -> dict[str, Any]:
+def record_offline_payment(customer_id: int, invoice_id: str, payload: dict[str, Any]) -> dict[str, Any]:
     """The seed's "Wallet": a charge or refund received through another channel."""
     data = load_wire(_offline_in, payload)
     payment_id = str(data["id"] or uuid.uuid4())
 
     def store(uow: UnitOfWork) -> dict[str, Any]:
-        existing = uow.find_one(Payment, {"_id": payment_id})
+        existing = uow.find_one(Payment, {"_id": payment_id, "customer_id": customer_id})
         if existing is not None:  # a retried request with the same id: the first answer
             return _payment_out.dump(existing)
-        invoice = ledger.get_invoice(uow, invoice_id)
+        invoice = ledger.get_invoice(uow, invoice_id, customer_id)
         payment = allocate_payment(uow, invoice, data["direction"], data["amount"], data["method"],
                                    paid_at=data["paid_at"] or utc_now(), payment_id=payment_id,
                                    provider=data["provider"], reference=data["reference"], note=data["note"])
@@ -84,8 +84,11 @@ def record_offline_payment(invoice_id: str, payload: dict[str, Any]) -> dict[str
     return transaction(store, source=SOURCE)
 
 
-def list_payments(invoice_id: str) -> list[dict[str, Any]]:
-    return [_payment_out.dump(p) for p in Payment.objects(invoice_id=invoice_id).order_by("created_at")]
+def list_payments(customer_id: int, invoice_id: str) -> list[dict[str, Any]]:
+    if not Payment.objects(invoice_id=invoice_id).count():
+        transaction(lambda uow: ledger.get_invoice(uow, invoice_id, customer_id), source=SOURCE)  # 404 if not theirs
+    return [_payment_out.dump(p) for p in Payment.objects(invoice_id=invoice_id, customer_id=customer_id)
+            .order_by("created_at")]
 
 
 def get_credit_balance(profile_id: str) -> dict[str, Any]:
