@@ -11,7 +11,7 @@ from notification.domain import signing
 
 @pytest.fixture(scope="module")
 def platform(start_services, outside, kit):
-    platform = start_services("catalog", "customer", "notification", "gateway:api",
+    platform = start_services("gateway:api", "catalog", "customer", "notification",
                               env=kit.notification_env(outside))
     platform.run_job("catalog", "load-demo")
     return platform
