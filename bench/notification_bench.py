@@ -23,7 +23,7 @@ import pika
 from aiosmtpd.controller import Controller
 
 from chassis import localinfra
-from chassis.envelope import new_event
+from chassis.envelope import exchange_for, new_event
 from chassis.testing import settings_for, start_platform
 from notification.standins.smtp_sink import MailDirHandler
 from notification.standins.webhook_receiver import WebhookReceiver
@@ -86,7 +86,7 @@ def main() -> int:
             for n in range(args.events):
                 event = new_event("balance.threshold_crossed", "rating", threshold(n % args.customers + 1, n))
                 published[event.id] = time.time()
-                channel.basic_publish("rating.events", event.type, event.to_json(), pika.BasicProperties(
+                channel.basic_publish(exchange_for(event.type), event.type, event.to_json(), pika.BasicProperties(
                     content_type="application/cloudevents+json", delivery_mode=2))
             connection.close()
             print(f"published {args.events:,} threshold events in {time.time() - started:.1f} s", flush=True)

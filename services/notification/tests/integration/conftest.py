@@ -18,7 +18,7 @@ import pika
 import pytest
 
 from chassis import localinfra
-from chassis.envelope import new_event
+from chassis.envelope import exchange_for, new_event
 from notification.standins.webhook_receiver import WebhookReceiver
 
 WEBHOOK_SECRET = "test-signing-secret-" + uuid.uuid4().hex
@@ -96,15 +96,16 @@ def notification_env(outside, **overrides):
 
 
 class Publisher:
-    """Publishes CloudEvents onto the producers' exchanges, as rating, billing and selfcare do."""
+    """Publishes CloudEvents onto the producers' exchanges (decision 0010: balance.* on rating.events),
+    as rating, billing and selfcare do."""
 
     def __init__(self, amqp_uri):
         self.connection = pika.BlockingConnection(pika.URLParameters(amqp_uri))
         self.channel = self.connection.channel()
 
     def publish(self, event_type, data, event=None):
-        event = event or new_event(event_type, event_type.split(".")[0], data)
-        self.channel.basic_publish(f"{event_type.split('.')[0]}.events", event_type, event.to_json(),
+        event = event or new_event(event_type, exchange_for(event_type).split(".")[0], data)
+        self.channel.basic_publish(exchange_for(event_type), event_type, event.to_json(),
                                    pika.BasicProperties(content_type="application/cloudevents+json", delivery_mode=2))
         return event
 
