@@ -11,6 +11,7 @@ import pika
 import pytest
 
 from chassis.envelope import exchange_for, new_event
+from chassis.testing import operator_client
 from notification.standins.processes import SmsGatewayProcess, SmtpSinkProcess, worker_env
 from notification.standins.webhook_receiver import WebhookReceiver
 
@@ -37,6 +38,13 @@ def outside(tmp_path_factory):
     receiver.close()
     sms.stop()
     mail.stop()
+
+
+@pytest.fixture(scope="module")
+def client(platform):
+    """An operator's client on the gateway of the module's `platform`."""
+    with operator_client(platform) as client:
+        yield client
 
 
 def notification_env(outside, **overrides):

@@ -8,7 +8,6 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult
 
 from chassis import localinfra
-from chassis.testing import operator_client
 
 SMTP_PASSWORD = "smtp-" + uuid.uuid4().hex
 
@@ -18,12 +17,6 @@ def platform(start_services, outside, kit):
     platform = start_services("customer", "notification", "gateway:api", env=kit.notification_env(outside))
     platform.run_job("notification", "migrate")  # its queues exist before the tests publish
     return platform
-
-
-@pytest.fixture(scope="module")
-def client(platform):
-    with operator_client(platform) as client:
-        yield client
 
 
 def invalid(response):

@@ -5,8 +5,6 @@ import time
 
 import pytest
 
-from chassis.testing import operator_client
-
 
 @pytest.fixture(scope="module")
 def platform(start_services, outside, kit):
@@ -15,12 +13,6 @@ def platform(start_services, outside, kit):
     platform.run_job("catalog", "load-demo")
     platform.run_job("notification", "migrate")  # its queues exist before the tests publish
     return platform
-
-
-@pytest.fixture(scope="module")
-def client(platform):
-    with operator_client(platform) as client:
-        yield client
 
 
 @pytest.fixture(scope="module")
