@@ -40,6 +40,7 @@ SERVICE_PROCESSES: dict[str, tuple[str, ...]] = {
 # `python -m <service> <command>`. Tests start their own on free ports.
 LOCAL_STAND_INS: dict[str, tuple[str, ...]] = {
     "billing": ("payment-provider",),  # the local test payment provider on :8098
+    "notification": ("sms-gateway", "smtp-sink"),  # SMS provider on :8099, SMTP sink on :2525 (.run/mail)
 }
 
 
