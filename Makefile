@@ -14,10 +14,10 @@ PYTEST := $(BIN)/python -m pytest
 
 install: $(VENV)/.installed
 
-$(VENV)/.installed: constraints.txt pyproject.toml libs/chassis/pyproject.toml $(wildcard services/*/pyproject.toml)
+$(VENV)/.installed: constraints.txt pyproject.toml $(wildcard libs/*/pyproject.toml) $(wildcard services/*/pyproject.toml)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q -c constraints.txt setuptools wheel
-	$(BIN)/pip install -q --no-build-isolation -c constraints.txt -e 'libs/chassis[http,localinfra]' \
+	$(BIN)/pip install -q --no-build-isolation -c constraints.txt -e 'libs/chassis[http,localinfra]' -e libs/pricing \
 	  $(foreach s,$(SERVICES),-e services/$(s)) -e '.[dev]'
 	touch $@
 
@@ -61,7 +61,7 @@ test: install browser
 	$(PYTEST)
 
 test-unit: install
-	$(PYTEST) libs/chassis/tests/unit services/*/tests/unit
+	$(PYTEST) libs/*/tests/unit services/*/tests/unit
 
 test-integration: install
 	$(PYTEST) libs/chassis/tests/integration services/*/tests/integration
@@ -80,7 +80,7 @@ test-deploy: install
 
 lint: install
 	$(BIN)/ruff check libs services tests bench
-	$(BIN)/mypy libs/chassis/chassis
+	$(BIN)/mypy libs/chassis/chassis libs/pricing/pricing
 
 bench: install
 	$(BIN)/python bench/run.py
