@@ -182,6 +182,11 @@ def delete_vhost(name: str) -> None:
     _rabbitmqctl("delete_vhost", name, check=False)
 
 
+def close_connections(vhost: str, reason: str = "closed by a test") -> None:
+    """Force-close every client connection of a vhost (a broker dropping its clients)."""
+    _rabbitmqctl("close_all_connections", "-p", vhost, reason, check=False)
+
+
 def with_vhost(amqp_uri: str, vhost: str) -> str:
     url = urlparse(amqp_uri)
     return url._replace(path="/" + vhost).geturl()

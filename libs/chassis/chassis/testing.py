@@ -162,7 +162,7 @@ def start_platform(
             service, _, kind = spec.partition(":")
             kind = kind or "worker"
             port = localinfra.free_port()
-            proc_env = {**env, "HEALTH_PORT" if kind == "worker" else "HTTP_PORT": str(port)}
+            proc_env = {**env, "HTTP_PORT" if kind == "api" else "HEALTH_PORT": str(port)}
             log_path = log_dir / f"{service}-{kind}.log"
             with open(log_path, "wb") as log_file:
                 process = subprocess.Popen([sys.executable, "-m", service, kind], env=proc_env,

@@ -4,6 +4,7 @@ from __future__ import annotations
 import mongoengine as me
 
 from chassis.clock import utc_now
+from rating.domain.balances import ValidityKind
 from rating.domain.model import GroupStatus, ProductType, ServiceStatus, SubscriptionStatus
 
 
@@ -19,6 +20,8 @@ class BalanceGroup(me.Document):
     valid_from = me.DateTimeField(required=True)
     valid_to = me.DateTimeField()
     created_at = me.DateTimeField(required=True, default=utc_now)
+    # The catalog credit profile whose thresholds rating watches (rating.service_layer.thresholds).
+    credit_profile = me.StringField()
 
 
 class PurchasedProduct(me.EmbeddedDocument):
@@ -118,4 +121,52 @@ class SharingMember(me.Document):
     joined_at = me.DateTimeField(required=True, default=utc_now)
 
 
-ALL_DOCUMENTS: list[type[me.Document]] = [BalanceGroup, Subscription, Service, SharingGroup, SharingMember]
+class Tax(me.EmbeddedDocument):
+    """The tax an adjustment carries to billing (seed: tax, tax supplier, general ledger)."""
+
+    code = me.StringField(required=True)
+    supplier = me.StringField(required=True)
+    gl_code = me.StringField(required=True)
+
+
+class Balance(me.Document):
+    """One balance of a resource in a balance group; `amount` is signed (rating.domain.balances)."""
+
+    meta = {
+        "collection": "balances",
+        "indexes": [("balance_group_id", "resource"), "customer_id", "billing_profile_id"],
+    }
+
+    id = me.StringField(primary_key=True)
+    balance_group_id = me.StringField(required=True)
+    customer_id = me.IntField(required=True, min_value=1)
+    billing_profile_id = me.StringField()
+    resource = me.StringField(required=True)
+    amount = me.Decimal128Field(required=True, precision=6)
+    initial = me.Decimal128Field(required=True, precision=6)
+    validity = me.EnumField(ValidityKind, required=True)
+    valid_from = me.DateTimeField(required=True)
+    valid_to = me.DateTimeField()
+    priority = me.IntField(required=True, default=0)
+    source = me.StringField(required=True)
+    bill_item = me.StringField()
+    created_at = me.DateTimeField(required=True, default=utc_now)
+
+
+class BillingCycle(me.Document):
+    """The current cycle of a billing profile, as billing announced it with `billing.cycle_started`."""
+
+    meta = {"collection": "billing_cycles"}
+
+    id = me.StringField(primary_key=True)  # the billing profile id
+    customer_id = me.IntField(required=True)
+    bill_id = me.DynamicField()  # billing's bill id, as billing sends it
+    start = me.DateTimeField(required=True)
+    end = me.DateTimeField(required=True)
+    previous_start = me.DateTimeField()
+    payment_type = me.StringField()
+    currency = me.StringField()
+
+
+ALL_DOCUMENTS: list[type[me.Document]] = [BalanceGroup, Subscription, Service, SharingGroup, SharingMember,
+                                          Balance, BillingCycle]
