@@ -4,4 +4,5 @@ service_main(
     "billing",
     worker="billing.entrypoints.worker:BillingService",
     documents="billing.adapters.documents:ALL_DOCUMENTS",
+    jobs={"bill-run": "billing.jobs:bill_run"},
 )
