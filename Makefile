@@ -7,7 +7,13 @@ STATE := .run
 SERVICES := customer catalog rating billing notification selfcare gateway
 # Ports of `make up` (see README): API processes and each worker's health port.
 READY_URLS := http://127.0.0.1:8080/health/ready http://127.0.0.1:8081/health/ready \
-  $(foreach p,8091 8092 8093 8094 8095 8096 8097,http://127.0.0.1:$(p)/health/ready)
+  $(foreach p,8091 8092 8093 8094 8095 8096 8097,http://127.0.0.1:$(p)/health/ready) \
+  http://127.0.0.1:8099/health/live
+# The notification worker delivers to the local stand-ins (Procfile) unless these are set.
+LOCAL_NOTIFICATION_ENV := NOTIFICATION_SMTP_HOST="$${NOTIFICATION_SMTP_HOST:-127.0.0.1}" \
+  NOTIFICATION_SMTP_PORT="$${NOTIFICATION_SMTP_PORT:-2525}" NOTIFICATION_SMTP_STARTTLS="$${NOTIFICATION_SMTP_STARTTLS:-false}" \
+  NOTIFICATION_SMS_URL="$${NOTIFICATION_SMS_URL:-http://127.0.0.1:8099/messages}" \
+  NOTIFICATION_WEBHOOK_SECRET="$${NOTIFICATION_WEBHOOK_SECRET:-local-development-webhook-secret}"
 PYTEST := $(BIN)/python -m pytest
 
 .PHONY: install browser up down test test-unit test-integration test-contract test-e2e test-browser test-deploy lint bench clean
@@ -33,6 +39,7 @@ up: install
 	  set -a; . $(STATE)/env; set +a; export PATH="$(BIN):$$PATH"; \
 	  for s in $(SERVICES); do python -m $$s migrate >> $(STATE)/migrate.log 2>&1 || { cat $(STATE)/migrate.log; exit 1; }; done; \
 	  python -m catalog load-demo >> $(STATE)/migrate.log 2>&1 || { cat $(STATE)/migrate.log; exit 1; }; \
+	  export $(LOCAL_NOTIFICATION_ENV); \
 	  nohup honcho -f Procfile start > $(STATE)/platform.log 2>&1 & echo $$! > $(STATE)/honcho.pid; \
 	fi
 	@$(BIN)/python -m chassis.localinfra wait --timeout 120 $(READY_URLS) || { tail -n 60 $(STATE)/platform.log; exit 1; }
@@ -45,6 +52,8 @@ up: install
 	@echo "  Log in (admin):          $${GATEWAY_ADMIN_USERNAME:-admin} / $${GATEWAY_ADMIN_PASSWORD:-admin-dev-password}  -> POST /api/v1/auth/token"
 	@echo "  Self-care portal:        http://127.0.0.1:8081"
 	@echo "  Portal demo login:       $$(sed -n 's/.*portal login //p' $(STATE)/selfcare-demo.log)"
+	@echo "  Emails sent (SMTP sink): $(CURDIR)/$(STATE)/mail/*.eml  (local SMTP on 127.0.0.1:2525)"
+	@echo "  SMS sent (SMS gateway):  curl http://127.0.0.1:8099/messages  or  $(STATE)/sms/messages.jsonl"
 	@echo "  Logs:                    $(STATE)/platform.log"
 	@echo "  Stop everything:         make down"
 

@@ -36,6 +36,12 @@ SERVICE_PROCESSES: dict[str, tuple[str, ...]] = {
     "gateway": ("worker", "api"),
 }
 
+# Local stand-ins for the outside world that `make up` runs beside the services (never deployed):
+# `python -m <service> <command>`. Tests start their own on free ports.
+LOCAL_STAND_INS: dict[str, tuple[str, ...]] = {
+    "notification": ("sms-gateway", "smtp-sink"),  # SMS provider on :8099, SMTP sink on :2525 (.run/mail)
+}
+
 
 def free_port() -> int:
     with socket.socket() as s:
