@@ -24,16 +24,15 @@ class Accounts:
     def usage(self, customer_id: int, filters: dict[str, Any]) -> Any:
         return self.rpc.call("rating", "list_usage", customer_id, filters)
 
-    def invoices(self, customer_id: int) -> Any:
-        return self.rpc.call("billing", "list_invoices", customer_id)
+    def invoices(self, customer_id: int, status: str | None = None, offset: int = 0, limit: int = 50) -> Any:
+        return self.rpc.call("billing", "list_invoices", customer_id, status, offset, limit)
 
     def invoice(self, customer_id: int, invoice_id: str) -> dict[str, Any]:
         return self.rpc.call("billing", "get_invoice", customer_id, invoice_id)
 
     def invoice_pdf(self, customer_id: int, invoice_id: str) -> bytes:
         rendered = self.rpc.call("billing", "render_invoice", customer_id, invoice_id, "pdf")
-        content = rendered["content"] if isinstance(rendered, dict) else rendered
-        return base64.b64decode(content)
+        return base64.b64decode(rendered["body"])  # PDF bytes cross RPC as base64
 
-    def pay(self, customer_id: int, invoice_id: str, token: str | None, idempotency_key: str) -> dict[str, Any]:
+    def pay(self, customer_id: int, invoice_id: str, token: str, idempotency_key: str) -> dict[str, Any]:
         return self.rpc.call("billing", "pay_invoice", customer_id, invoice_id, token, idempotency_key)

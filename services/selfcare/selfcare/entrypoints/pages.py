@@ -244,7 +244,7 @@ async def pay(request: Request, session: Session) -> Response:
     if not 8 <= len(key) <= 100:
         raise ValidationFailed("Reload the invoice page and pay again", {"payment_key": "missing"})
     payment = await run_in_threadpool(web.portal.accounts.pay, session.customer_id, invoice_id,
-                                      form.get("payment_token") or None, key)
+                                      form.get("payment_token", ""), key)
     found = await run_in_threadpool(web.portal.accounts.invoice, session.customer_id, invoice_id)
     return render(request, "invoice.html", session=session, invoice=found, payment=payment,
                   payment_key=uuid.uuid4().hex)

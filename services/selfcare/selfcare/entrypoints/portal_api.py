@@ -140,8 +140,8 @@ def usage_table(usage: dict[str, Any]) -> tuple[list[str], list[dict[str, Any]]]
     return columns, rows
 
 
-def list_invoices(token_info: dict[str, Any]) -> Any:
-    return json_response(web.portal.accounts.invoices(_customer(token_info)))
+def list_invoices(token_info: dict[str, Any], status: str | None = None, offset: int = 0, limit: int = 50) -> Any:
+    return json_response(web.portal.accounts.invoices(_customer(token_info), status, offset, limit))
 
 
 def get_invoice(token_info: dict[str, Any], invoice_id: str) -> Any:
@@ -155,7 +155,7 @@ def invoice_pdf(token_info: dict[str, Any], invoice_id: str) -> Any:
                              headers={"Content-Disposition": f'attachment; filename="invoice-{invoice_id}.pdf"'})
 
 
-def pay_invoice(token_info: dict[str, Any], invoice_id: str, body: dict[str, Any] | None = None) -> Any:
+def pay_invoice(token_info: dict[str, Any], invoice_id: str, body: dict[str, Any]) -> Any:
     key = request.headers["idempotency-key"]  # required by the spec
-    payment = web.portal.accounts.pay(_customer(token_info), invoice_id, (body or {}).get("paymentToken"), key)
+    payment = web.portal.accounts.pay(_customer(token_info), invoice_id, body["paymentToken"], key)
     return json_response(payment)
