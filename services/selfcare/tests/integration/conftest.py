@@ -3,7 +3,7 @@ a portal client that keeps the portal's Secure cookies on plain-HTTP 127.0.0.1, 
 account emails read back from the broker (what notification would send)."""
 from __future__ import annotations
 
-import http.cookiejar
+import http.cookies
 import json
 import re
 import time
@@ -77,15 +77,39 @@ def mailbox(platform):
     box.close()
 
 
+class BrowserCookies:
+    """Keeps the cookies the portal sets, Secure ones included, as a browser does for 127.0.0.1
+    (httpx's own jar never sends a Secure cookie over plain HTTP)."""
+
+    def __init__(self) -> None:
+        self.values: dict[str, str] = {}
+
+    def send(self, request: httpx.Request) -> None:
+        if self.values:
+            request.headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.values.items())
+
+    def keep(self, response: httpx.Response) -> None:
+        for header in response.headers.get_list("set-cookie"):
+            jar = http.cookies.SimpleCookie()
+            jar.load(header)
+            for name, morsel in jar.items():
+                if morsel["max-age"] == "0":
+                    self.values.pop(name, None)
+                else:
+                    self.values[name] = morsel.value
+
+
 def portal_client(platform) -> httpx.Client:
-    """A browser-like client: keeps cookies marked Secure although tests speak plain HTTP to
-    127.0.0.1 (as browsers do for localhost), and sends the CSRF header once logged in."""
-    jar = http.cookiejar.CookieJar(http.cookiejar.DefaultCookiePolicy(secure_protocols=("https", "wss", "http")))
+    """A browser-like client of the portal: keeps its cookies; `log_in` adds the CSRF header."""
+    cookies = BrowserCookies()
     # Each client comes from its own address (the API trusts X-Forwarded-For from 127.0.0.1, a local
     # proxy), so the per-address login limit of one test does not spill into the next.
     address = f"10.{uuid.uuid4().int % 250}.{uuid.uuid4().int % 250}.{uuid.uuid4().int % 250 + 1}"
-    return httpx.Client(base_url=platform["selfcare:api"].url, cookies=jar, timeout=30, follow_redirects=False,
-                        headers={"X-Forwarded-For": address})
+    client = httpx.Client(base_url=platform["selfcare:api"].url, timeout=30, follow_redirects=False,
+                          headers={"X-Forwarded-For": address},
+                          event_hooks={"request": [cookies.send], "response": [cookies.keep]})
+    client.portal_cookies = cookies
+    return client
 
 
 def log_in(client: httpx.Client, email: str, password: str = PASSWORD) -> httpx.Response:
