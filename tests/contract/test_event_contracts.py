@@ -8,6 +8,7 @@ import pytest
 import yaml
 
 from chassis.contracts import contracts_dir
+from chassis.envelope import exchange_for
 
 ROOT = Path(__file__).resolve().parents[2]
 SCHEMAS = sorted((contracts_dir() / "events").glob("*.json"))
@@ -42,7 +43,7 @@ def test_asyncapi_describes_every_event_and_only_existing_schemas():
             assert amqp["queue"]["name"] == name and amqp["queue"]["durable"] is True
             assert channel["publish"]["message"]["$ref"].startswith("#/components/messages/")
             continue
-        assert binding["name"] == f"{name.split('.')[0]}.events"
+        assert binding["name"] == exchange_for(name)
         assert channel["subscribe"]["message"]["$ref"] == f"#/components/messages/{name}"
 
 

@@ -40,7 +40,7 @@ from opentelemetry import trace
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from chassis import metrics, telemetry
-from chassis.envelope import CONTENT_TYPE, CloudEvent, EnvelopeError, exchange_for
+from chassis.envelope import CONTENT_TYPE, CloudEvent, EnvelopeError, exchange_for, producer_of
 from chassis.errors import PlatformError, Unavailable, all_error_types
 from chassis.health import readiness
 from chassis.settings import Settings
@@ -83,7 +83,7 @@ def rpc(fn: Callable[..., Any]) -> Callable[..., Any]:
 
 def consumer_queue(service: str, method: str, event_type: str) -> kombu.Queue:
     """The durable queue of one event handler, dead-lettering to `dlq.<name>`."""
-    name = f"evt-{event_type.split('.', 1)[0]}-{event_type}--{service}.{method}"
+    name = f"evt-{producer_of(event_type)}-{event_type}--{service}.{method}"
     return kombu.Queue(
         name,
         exchange=kombu.Exchange(exchange_for(event_type), type="topic", durable=True),

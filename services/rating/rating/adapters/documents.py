@@ -5,7 +5,7 @@ import mongoengine as me
 
 from chassis.clock import utc_now
 from rating.domain.balances import ValidityKind
-from rating.domain.model import GroupStatus, ProductType, ServiceStatus, SubscriptionStatus
+from rating.domain.model import GroupStatus, ProductStatus, ProductType, ServiceStatus, SubscriptionStatus
 
 
 class BalanceGroup(me.Document):
@@ -25,8 +25,10 @@ class BalanceGroup(me.Document):
 
 
 class PurchasedProduct(me.EmbeddedDocument):
-    """The catalog product as it was bought: later catalog versions never change a running subscription."""
+    """The catalog product as it was bought: later catalog versions never change a running subscription.
+    Carries what billing needs for its fees (decision 0010's snapshot)."""
 
+    id = me.StringField(required=True)
     # No bundle for a coupon's discount product; `promo_code` names the coupon or voucher a product came from.
     bundle_code = me.StringField()
     bundle_version = me.IntField()
@@ -44,6 +46,19 @@ class PurchasedProduct(me.EmbeddedDocument):
     resource = me.StringField()
     free_units = me.Decimal128Field(precision=6)
     service_id = me.StringField()
+    optional = me.BooleanField(default=False)
+    origin = me.StringField(required=True, choices=("plan", "promotion", "addon", "voucher"))
+    currency = me.StringField()
+    interval = me.DictField()
+    proration = me.StringField()
+    tax = me.StringField()
+    gl_code = me.StringField()
+    discount = me.DictField()
+    status = me.EnumField(ProductStatus, required=True, default=ProductStatus.ACTIVE)
+    valid_from = me.DateTimeField(required=True)
+    valid_to = me.DateTimeField()
+    added_at = me.DateTimeField(required=True)
+    cancelled_at = me.DateTimeField()
 
 
 class Subscription(me.Document):
@@ -61,8 +76,11 @@ class Subscription(me.Document):
     status = me.EnumField(SubscriptionStatus, required=True, default=SubscriptionStatus.ACTIVE)
     valid_from = me.DateTimeField(required=True)
     created_at = me.DateTimeField(required=True, default=utc_now)
+    changed_at = me.DateTimeField()
     cancelled_at = me.DateTimeField()
     cancel_reason = me.StringField()
+    # Earlier plans, kept for history: [{code, version, name, until}].
+    plan_history = me.ListField(me.DictField())
 
 
 class Service(me.Document):
@@ -71,10 +89,11 @@ class Service(me.Document):
         "indexes": [
             "customer_id",
             "subscription_id",
-            # The seed: an identifier is unique among the service entries in use. Per service type, so one
-            # phone number can identify a customer's voice, data and SMS services (the seed's global identifier).
-            {"fields": ["service_type", "identifier"], "unique": True, "name": "active_identifier_unique",
-             "partialFilterExpression": {"status": ServiceStatus.ACTIVE.value}},
+            # The seed: an identifier is unique among the service entries in use (active or suspended, not
+            # terminated). Per service type, so one phone number can identify a customer's voice, data and SMS
+            # services (the seed's global identifier).
+            {"fields": ["service_type", "identifier"], "unique": True, "name": "in_use_identifier_unique",
+             "partialFilterExpression": {"in_use": True}},
         ],
     }
 
@@ -85,9 +104,15 @@ class Service(me.Document):
     service_type = me.StringField(required=True)
     identifier = me.StringField(required=True, min_length=1, max_length=64)
     status = me.EnumField(ServiceStatus, required=True, default=ServiceStatus.ACTIVE)
+    # True until terminated: the unique index keeps a suspended service's identifier reserved.
+    in_use = me.BooleanField(required=True, default=True)
+    devices = me.ListField(me.StringField(max_length=64))
+    event_generators = me.ListField(me.StringField(max_length=64))
     valid_from = me.DateTimeField(required=True)
+    valid_to = me.DateTimeField()
     created_at = me.DateTimeField(required=True, default=utc_now)
-    deleted_at = me.DateTimeField()
+    updated_at = me.DateTimeField()
+    terminated_at = me.DateTimeField()
 
 
 class SharingGroup(me.Document):
@@ -104,6 +129,7 @@ class SharingGroup(me.Document):
     valid_from = me.DateTimeField(required=True)
     valid_to = me.DateTimeField()
     created_at = me.DateTimeField(required=True, default=utc_now)
+    cancelled_at = me.DateTimeField()
 
 
 class SharingMember(me.Document):

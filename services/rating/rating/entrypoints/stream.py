@@ -17,14 +17,11 @@ from chassis.errors import Unavailable
 from chassis.nameko_adapter import RpcClient
 from chassis.settings import Settings
 from chassis.stream import StreamConsumer, StreamMessage, StreamTopology, serve
+from rating import config
 from rating.adapters.catalog import CatalogCache
 from rating.service_layer.rating_batch import rate_batch
 
 USAGE_TOPOLOGY = StreamTopology(exchange="rating.usage", queue="rating.usage")
-
-
-def lateness_window(settings: Settings) -> timedelta:
-    return timedelta(hours=float(settings.service_setting("LATENESS_WINDOW_HOURS", "72")))
 
 
 def batch_handler(catalog: CatalogCache, lateness: timedelta):
@@ -51,10 +48,9 @@ def run(settings: Settings) -> None:
     rpc = RpcClient(settings.amqp_uri, timeout=settings.rpc_timeout)
     catalog = CatalogCache(lambda method, *args: rpc.call("catalog", method, *args))
     consumer = StreamConsumer(
-        settings.amqp_uri, USAGE_TOPOLOGY, batch_handler(catalog, lateness_window(settings)),
-        batch_size=int(settings.service_setting("STREAM_BATCH_SIZE", "500")),
-        prefetch=int(settings.service_setting("STREAM_PREFETCH", "1000")),
-        max_wait=float(settings.service_setting("STREAM_MAX_WAIT_MS", "50")) / 1000,
+        settings.amqp_uri, USAGE_TOPOLOGY, batch_handler(catalog, config.lateness_window(settings)),
+        batch_size=config.stream_batch_size(settings), prefetch=config.stream_prefetch(settings),
+        max_wait=config.stream_max_wait(settings),
         # The database or catalog being away says nothing about the events: retry the batch later.
         transient=(ConnectionFailure, Unavailable))
     try:
