@@ -20,7 +20,12 @@ PYTEST := $(BIN)/python -m pytest
 
 install: $(VENV)/.installed
 
+# System libraries that wheels cannot ship: Pango/HarfBuzz for WeasyPrint (billing's invoice PDFs).
+SYSTEM_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core
+
 $(VENV)/.installed: constraints.txt pyproject.toml $(wildcard libs/*/pyproject.toml) $(wildcard services/*/pyproject.toml)
+	@$(PYTHON) -c "import ctypes.util, sys; sys.exit(not all(ctypes.util.find_library(n) for n in ('pango-1.0', 'pangoft2-1.0', 'harfbuzz')))" \
+	  || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(SYSTEM_PACKAGES); }
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q -c constraints.txt setuptools wheel
 	$(BIN)/pip install -q --no-build-isolation -c constraints.txt -e 'libs/chassis[http,localinfra]' -e libs/pricing \

@@ -39,6 +39,7 @@ SERVICE_PROCESSES: dict[str, tuple[str, ...]] = {
 # Local stand-ins for the outside world that `make up` runs beside the services (never deployed):
 # `python -m <service> <command>`. Tests start their own on free ports.
 LOCAL_STAND_INS: dict[str, tuple[str, ...]] = {
+    "billing": ("payment-provider",),  # the local test payment provider on :8098
     "notification": ("sms-gateway", "smtp-sink"),  # SMS provider on :8099, SMTP sink on :2525 (.run/mail)
 }
 
