@@ -16,7 +16,7 @@ LOCAL_NOTIFICATION_ENV := NOTIFICATION_SMTP_HOST="$${NOTIFICATION_SMTP_HOST:-127
   NOTIFICATION_WEBHOOK_SECRET="$${NOTIFICATION_WEBHOOK_SECRET:-local-development-webhook-secret}"
 PYTEST := $(BIN)/python -m pytest
 
-.PHONY: install up down test test-unit test-integration test-contract test-e2e test-deploy lint bench clean
+.PHONY: install browser up down test test-unit test-integration test-contract test-e2e test-browser test-deploy lint bench clean
 
 install: $(VENV)/.installed
 
@@ -32,6 +32,10 @@ $(VENV)/.installed: constraints.txt pyproject.toml $(wildcard libs/*/pyproject.t
 	  $(foreach s,$(SERVICES),-e services/$(s)) -e '.[dev]'
 	touch $@
 
+# Debian's chromium for the browser tests (Playwright drives it; no browser download).
+browser:
+	@test -x /usr/bin/chromium || { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; }
+
 up: install
 	$(BIN)/python -m chassis.localinfra up --state-dir $(STATE)
 	@if [ -f $(STATE)/honcho.pid ] && kill -0 $$(cat $(STATE)/honcho.pid) 2>/dev/null; then \
@@ -44,12 +48,15 @@ up: install
 	  nohup honcho -f Procfile start > $(STATE)/platform.log 2>&1 & echo $$! > $(STATE)/honcho.pid; \
 	fi
 	@$(BIN)/python -m chassis.localinfra wait --timeout 120 $(READY_URLS) || { tail -n 60 $(STATE)/platform.log; exit 1; }
+	@set -a; . $(STATE)/env; set +a; $(BIN)/python -m selfcare load-demo > $(STATE)/selfcare-demo.log 2>&1 \
+	  || { cat $(STATE)/selfcare-demo.log; exit 1; }
 	@echo
 	@echo "Monetization platform is up."
 	@echo "  Operator API (gateway):  http://127.0.0.1:8080"
 	@echo "  Swagger UI:              http://127.0.0.1:8080/ui/"
 	@echo "  Log in (admin):          $${GATEWAY_ADMIN_USERNAME:-admin} / $${GATEWAY_ADMIN_PASSWORD:-admin-dev-password}  -> POST /api/v1/auth/token"
 	@echo "  Self-care portal:        http://127.0.0.1:8081"
+	@echo "  Portal demo login:       $$(sed -n 's/.*portal login //p' $(STATE)/selfcare-demo.log)"
 	@echo "  Emails sent (SMTP sink): $(CURDIR)/$(STATE)/mail/*.eml  (local SMTP on 127.0.0.1:2525)"
 	@echo "  SMS sent (SMS gateway):  curl http://127.0.0.1:8099/messages  or  $(STATE)/sms/messages.jsonl"
 	@echo "  Logs:                    $(STATE)/platform.log"
@@ -64,7 +71,7 @@ down:
 	@test ! -x $(BIN)/python || $(BIN)/python -m chassis.localinfra down --state-dir $(STATE)
 
 # Every tier in one session (one mongod, one RabbitMQ vhost): unit, integration, contract, e2e, deploy.
-test: install
+test: install browser
 	$(PYTEST)
 
 test-unit: install
@@ -78,6 +85,9 @@ test-contract: install
 
 test-e2e: install
 	$(PYTEST) tests/e2e
+
+test-browser: install browser
+	$(PYTEST) tests/browser
 
 test-deploy: install
 	$(PYTEST) tests/deploy
