@@ -10,7 +10,7 @@ READY_URLS := http://127.0.0.1:8080/health/ready http://127.0.0.1:8081/health/re
   $(foreach p,8091 8092 8093 8094 8095 8096 8097,http://127.0.0.1:$(p)/health/ready)
 PYTEST := $(BIN)/python -m pytest
 
-.PHONY: install up down test test-unit test-integration test-contract test-e2e test-deploy lint bench clean
+.PHONY: install up down test test-unit test-integration test-contract test-e2e test-deploy test-fuzz lint bench clean
 
 install: $(VENV)/.installed
 
@@ -49,7 +49,7 @@ down:
 	fi
 	@test ! -x $(BIN)/python || $(BIN)/python -m chassis.localinfra down --state-dir $(STATE)
 
-# Every tier in one session (one mongod, one RabbitMQ vhost): unit, integration, contract, e2e, deploy.
+# Every tier in one session (one mongod, one RabbitMQ vhost): unit, integration, contract, e2e, deploy, fuzz.
 test: install
 	$(PYTEST)
 
@@ -67,6 +67,10 @@ test-e2e: install
 
 test-deploy: install
 	$(PYTEST) tests/deploy
+
+# schemathesis against the running gateway, fixed seed; FUZZ_EXAMPLES=<n> per operation (default 8).
+test-fuzz: install
+	$(PYTEST) tests/fuzz
 
 lint: install
 	$(BIN)/ruff check libs services tests bench

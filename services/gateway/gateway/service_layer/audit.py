@@ -57,15 +57,18 @@ _CUSTOMER_PATH = re.compile(r"^/api/v1/customers/(\d+)(/|$)")
 
 def customer_of(noted: Any, target: str, path: str, response: Any) -> int | None:
     """Which customer a change concerns: what the handler noted, else the customer in its
-    target or path, else the `customerId` of its result (an onboarding creates the customer)."""
+    target or path, else the customer of its result (an onboarding creates the customer)."""
     if isinstance(noted, int):
         return noted
     for pattern, text in ((_CUSTOMER_TARGET, target), (_CUSTOMER_PATH, path)):
         found = pattern.match(text or "")
         if found:
             return int(found.group(1))
-    if isinstance(response, dict) and isinstance(response.get("customerId"), int):
-        return response["customerId"]
+    if isinstance(response, dict):
+        customer = response.get("customer")
+        for candidate in (response.get("customerId"), customer.get("id") if isinstance(customer, dict) else None):
+            if isinstance(candidate, int):
+                return candidate
     return None
 
 

@@ -158,7 +158,7 @@ def test_failed_logins_and_refused_calls_are_audited(platform, admin, anonymous)
 def test_a_customers_whole_history_reads_in_time_order_from_the_onboarding_on(admin, onboarding_request):
     onboarded = admin.post("/api/v1/onboardings", json=onboarding_request(), headers={"Idempotency-Key": "h-1"})
     assert onboarded.status_code == 201, onboarded.text
-    customer_id = onboarded.json()["customerId"]
+    customer_id = onboarded.json()["customer"]["id"]
     contact = {"tag": "billing", "firstName": "Ana", "lastName": "Novak", "email": "billing@example.com",
                "phone": "+386 40 111 999", "address": "Slovenska 1", "city": "Ljubljana", "state": "Osrednjeslovenska",
                "country": "SI"}
