@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import logging
+import signal
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -31,6 +32,7 @@ from opentelemetry.trace import Link, SpanKind
 from prometheus_client import Counter, Gauge, Histogram
 
 from chassis import metrics, telemetry
+from chassis.settings import Settings
 
 log = logging.getLogger(__name__)
 DEAD_LETTER_EXCHANGE = "dead-letter"
@@ -267,3 +269,28 @@ class HealthServer:
     def stop(self) -> None:
         self._server.shutdown()
         self._server.server_close()
+
+
+def serve(settings: Settings, consumer: StreamConsumer) -> None:
+    """Run a stream consumer as a process: health and metrics on HEALTH_PORT, until SIGTERM or SIGINT.
+
+    Ready means MongoDB answers and the consumer holds its broker connection."""
+    from chassis.health import mongo_ok
+
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+
+    def ready() -> tuple[bool, dict[str, Any]]:
+        mongo, detail = mongo_ok()
+        amqp = consumer.connected.is_set()
+        return mongo and amqp, {"mongodb": detail, "amqp": "ok" if amqp else "not connected"}
+
+    health = HealthServer(settings.http_host, settings.health_port, ready)
+    health.start()
+    log.info("stream consumer starting", extra={"queue": consumer.topology.queue, "health_port": settings.health_port})
+    try:
+        consumer.run(stop)
+    finally:
+        health.stop()
+        telemetry.shutdown()

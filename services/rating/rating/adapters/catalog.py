@@ -1,6 +1,7 @@
 """Catalog reads for rating, cached in process so the hot path never calls catalog per event.
 
-Offerings at a version are immutable (decision 0201), so a product at a version is cached forever;
+Offerings at a version are immutable (decision 0201), so a product at a version is cached forever
+(`chassis.versions.VersionCache`);
 configuration entries (service types, resources, sharing policies, credit profiles) are edited in place and
 rarely, so they are cached for `ttl` seconds. Absent entries are cached too: a flood of events naming an
 unknown service type costs one lookup per `ttl`.
@@ -13,6 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 from chassis.errors import NotFound
+from chassis.versions import VersionCache
 from rating.domain.engine import Tariff, Threshold
 
 Call = Callable[..., Any]  # call(method, *args) on the catalog service
@@ -25,6 +27,7 @@ class CatalogCache:
         self._ttl = ttl
         self._clock = clock
         self._entries: dict[tuple[Any, ...], tuple[float, Any]] = {}
+        self._versions = VersionCache(lambda kind, code, version: call("get_product", code, version))
 
     def _get(self, key: tuple[Any, ...], ttl: float, load: Callable[[], Any]) -> Any:
         now = self._clock()
@@ -59,8 +62,10 @@ class CatalogCache:
         return tuple(entry.get("consumptionOrder") or ())
 
     def product(self, code: str, version: int) -> dict[str, Any] | None:
-        return self._get(("product", code, version), _FOREVER,
-                         lambda: self._call("get_offering", "product", code, version))
+        try:
+            return dict(self._versions.get("product", code, version))
+        except NotFound:
+            return None
 
     def tariff(self, code: str, version: int) -> Tariff | None:
         return self._get(("tariff", code, version), _FOREVER, lambda: _tariff(self.product(code, version)))
@@ -90,10 +95,10 @@ class StaticCatalog(CatalogCache):
     dicts in catalog's wire shape."""
 
     def __init__(self, entries: dict[tuple[str, str], dict[str, Any]], products: dict[tuple[str, int], dict[str, Any]]):
-        def call(method: str, kind: str, code: str, version: int | None = None) -> Any:
-            found = products.get((code, version)) if method == "get_offering" else entries.get((kind, code))
+        def call(method: str, *args: Any) -> Any:
+            found = products.get(args) if method == "get_product" else entries.get(args)
             if found is None:
-                raise NotFound(f"{kind} {code} does not exist")
+                raise NotFound(f"{args} does not exist")
             return found
 
         super().__init__(call, ttl=_FOREVER)

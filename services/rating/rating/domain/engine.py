@@ -17,9 +17,8 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from pricing import round_rating
+from pricing import find_rate, round_rating, usage_charge
 from rating.domain.balances import ZERO, Balance, Draw, draw
-from rating.domain.pricing import find_rate, usage_charge
 from rating.domain.usage import UsageRejected
 
 PREPAID = "prepaid"

@@ -5,14 +5,44 @@ from typing import Any
 
 from chassis.envelope import CloudEvent
 from chassis.mongo import ensure_indexes
-from chassis.nameko_adapter import MongoConnection, WorkerBase, cloudevent_handler, rpc
+from chassis.nameko_adapter import MongoConnection, RemoteServices, WorkerBase, cloudevent_handler, rpc, timer
+from rating import config
+from rating.adapters.catalog import CatalogCache
 from rating.adapters.documents import ALL_DOCUMENTS
-from rating.service_layer import balance_groups, customers, services, sharing, subscriptions
+from rating.adapters.indexes import ensure_usage_indexes
+from rating.service_layer import (
+    balance_groups,
+    balances,
+    charging,
+    customers,
+    cycles,
+    services,
+    sharing,
+    subscriptions,
+    usage,
+)
+
+_catalog: CatalogCache | None = None
+
+
+def _indexes() -> None:
+    ensure_indexes(ALL_DOCUMENTS)
+    ensure_usage_indexes()
 
 
 class RatingService(WorkerBase):
     name = "rating"
-    db = MongoConnection(lambda: ensure_indexes(ALL_DOCUMENTS))
+    db = MongoConnection(_indexes)
+    remote = RemoteServices()
+
+    @property
+    def catalog(self) -> CatalogCache:
+        """One cache per process: catalog versions are immutable, configuration is re-read after its TTL."""
+        global _catalog
+        if _catalog is None:
+            client = self.remote
+            _catalog = CatalogCache(lambda method, *args: client.call("catalog", method, *args))
+        return _catalog
 
     @cloudevent_handler("customer.purged")
     def on_customer_purged(self, event: CloudEvent) -> None:
@@ -126,3 +156,55 @@ class RatingService(WorkerBase):
     @rpc
     def remove_membership(self, customer_id: int, member_id: str) -> bool:
         return sharing.remove_membership(customer_id, member_id)
+
+    # -- balances ---------------------------------------------------------------------------------
+    @rpc
+    def create_balance(self, payload: dict[str, Any]) -> dict[str, Any]:
+        return balances.create_balance(payload, self.catalog.resource)
+
+    @rpc
+    def adjust_balance(self, payload: dict[str, Any]) -> dict[str, Any]:
+        return balances.adjust_balance(payload, self.catalog.resource)
+
+    @rpc
+    def list_balances(self, customer_id: int, balance_group_id: str | None = None,
+                      as_of: str | None = None) -> dict[str, Any]:
+        return balances.list_balances(customer_id, balance_group_id, balances.parse_as_of(as_of))
+
+    @cloudevent_handler("billing.cycle_started")
+    def on_cycle_started(self, event: CloudEvent) -> None:
+        cycles.on_cycle_started("rating.on_cycle_started", event)
+
+    # -- usage ------------------------------------------------------------------------------------
+    @rpc
+    def rate_usage(self, events: list[dict[str, Any]]) -> dict[str, Any]:
+        return usage.rate_usage_batch(events, self.catalog, config.lateness_window(self.settings))
+
+    @rpc
+    def create_usage_event(self, payload: dict[str, Any]) -> dict[str, Any]:
+        return usage.create_usage_event(payload, self.catalog, config.lateness_window(self.settings))
+
+    @rpc
+    def list_usage(self, customer_id: int, filters: dict[str, Any] | None = None) -> dict[str, Any]:
+        return usage.list_usage(customer_id, filters, self.catalog)
+
+    @rpc
+    def adjust_usage(self, payload: dict[str, Any]) -> dict[str, Any]:
+        return usage.adjust_usage(payload)
+
+    # -- real-time charging -----------------------------------------------------------------------
+    @rpc
+    def reserve(self, payload: dict[str, Any]) -> dict[str, Any]:
+        return charging.reserve(payload, self.catalog, config.lateness_window(self.settings))
+
+    @rpc
+    def commit_reservation(self, reservation_id: str, payload: dict[str, Any]) -> dict[str, Any]:
+        return charging.commit(reservation_id, payload, self.catalog, config.lateness_window(self.settings))
+
+    @rpc
+    def release_reservation(self, reservation_id: str) -> dict[str, Any]:
+        return charging.release(reservation_id)
+
+    @timer(1.0)
+    def expire_reservations(self) -> None:
+        charging.expire_reservations()

@@ -138,6 +138,18 @@ def _own_group(uow: UnitOfWork, customer_id: int, group_id: str) -> None:
                                {"balanceGroupId": "is not a balance group of this customer"})
 
 
+def parse_as_of(value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        instant = datetime.fromisoformat(value)
+    except (TypeError, ValueError):
+        instant = None
+    if instant is None or instant.tzinfo is None:
+        raise ValidationFailed("not an instant", {"asOf": "must be an ISO 8601 instant with a time zone"})
+    return instant
+
+
 def to_domain(raw: dict[str, Any]) -> rules.Balance:
     return rules.Balance(
         id=raw["_id"], balance_group_id=raw["balance_group_id"], resource=raw["resource"],

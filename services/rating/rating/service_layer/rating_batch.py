@@ -10,7 +10,7 @@ usage record's `_id`, so a redelivered batch changes nothing.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -21,6 +21,7 @@ from pymongo import UpdateOne
 from pymongo.errors import DuplicateKeyError
 
 from chassis.clock import utc_now
+from chassis.errors import ValidationFailed
 from chassis.mongo import UnitOfWork, transaction
 from rating.adapters.catalog import CatalogCache
 from rating.domain.balances import ZERO, Cycle, ValidityKind, calendar_month
@@ -55,7 +56,7 @@ class _Checked:
     problem: UsageRejected | None = None
 
 
-def _check(raw: Any, catalog: CatalogCache) -> _Checked:
+def check_event(raw: Any, catalog: CatalogCache) -> _Checked:
     try:
         event = parse_envelope(raw)
     except UsageRejected as problem:
@@ -75,16 +76,24 @@ def _check(raw: Any, catalog: CatalogCache) -> _Checked:
 
 
 def rate_batch(raws: Sequence[Any], catalog: CatalogCache, *, source: str, lateness: timedelta,
-               now: datetime | None = None) -> list[Outcome]:
-    """Rate `raws` (usage events in wire shape) once each; returns one outcome per input, in order."""
+               now: datetime | None = None, strict: bool = False) -> list[Outcome]:
+    """Rate `raws` (usage events in wire shape) once each; returns one outcome per input, in order.
+
+    `strict` (the HTTP API): bad input anywhere in the batch raises ValidationFailed naming
+    `events.<index>.<field>` and nothing is stored; only business denials (prepaid credit, sharing policy)
+    are stored as rejected events. Without it (the stream) bad events are stored as rejected too."""
     now = now or utc_now()
-    checked = [_check(raw, catalog) for raw in raws]
+    checked = [check_event(raw, catalog) for raw in raws]
+
+    def run(uow: UnitOfWork) -> list[Outcome]:
+        return BatchRating(uow, catalog, now, lateness, source).run(checked, strict=strict)
+
     try:
-        return transaction(lambda uow: _Batch(uow, catalog, now, lateness, source).run(checked), source=SOURCE)
+        return transaction(run, source=SOURCE)
     except DuplicateKeyError:
         # Another consumer committed some of these ids between our read and insert: run again, they are
         # now seen as duplicates.
-        return transaction(lambda uow: _Batch(uow, catalog, now, lateness, source).run(checked), source=SOURCE)
+        return transaction(run, source=SOURCE)
 
 
 def _d128(value: Decimal) -> Decimal128:
@@ -107,7 +116,7 @@ class _Context:
     share: Share | None = None
 
 
-class _Batch:
+class BatchRating:
     def __init__(self, uow: UnitOfWork, catalog: CatalogCache, now: datetime, lateness: timedelta, source: str):
         self.uow, self.catalog, self.now, self.lateness, self.source = uow, catalog, now, lateness, source
         self.session = uow.session
@@ -118,7 +127,7 @@ class _Batch:
         return list(self.db[collection].find(query, projection, session=self.session))
 
     # -- reads, one per collection ------------------------------------------------------------------
-    def _load(self, events: list[UsageEvent]) -> None:
+    def load(self, events: list[UsageEvent]) -> None:
         by_type: dict[str, set[str]] = defaultdict(set)
         for event in events:
             by_type[event.service_type].add(event.service_identifier)
@@ -162,7 +171,8 @@ class _Batch:
             owner = owners.get(group["subscription_id"])
             if owner is not None:
                 self.owner_groups[group["_id"]] = owner["balance_group_id"]
-        self.share_used = {c["_id"]: _dec(c["used"]) for c in self._find(
+        # Units held by open reservations count against a member's cap like consumed ones.
+        self.share_used = {c["_id"]: _dec(c["used"]) + _dec(c.get("held", Decimal128("0"))) for c in self._find(
             "sharing_usage", {"member_id": {"$in": [m["_id"] for m in members]}})}
 
     # -- one event ----------------------------------------------------------------------------------
@@ -180,7 +190,7 @@ class _Batch:
                                 "serviceIdentifier")
         raise UsageRejected(f"the service {event.service_identifier!r} is not valid at the start time", "startTime")
 
-    def _context(self, event: UsageEvent) -> _Context:
+    def context(self, event: UsageEvent) -> _Context:
         service = self._service(event)
         subscription = self.subscriptions.get(service["subscription_id"])
         if subscription is None or subscription["status"] != ACTIVE:
@@ -213,7 +223,7 @@ class _Batch:
                          self.share_used.get(key, ZERO), policy.get("onExhausted", "fallback"))
         return None
 
-    def _timing(self, event: UsageEvent, cycle: Cycle | None) -> tuple[datetime, bool]:
+    def timing(self, event: UsageEvent, cycle: Cycle | None) -> tuple[datetime, bool]:
         """(instant the balances are judged at, late?)."""
         if event.start_time > self.now + FUTURE_TOLERANCE:
             raise UsageRejected("lies in the future", "startTime")
@@ -225,11 +235,11 @@ class _Batch:
         return self.now, True  # rated into the current cycle
 
     # -- the batch ----------------------------------------------------------------------------------
-    def run(self, checked: list[_Checked]) -> list[Outcome]:
+    def run(self, checked: list[_Checked], strict: bool = False) -> list[Outcome]:
         identified = [c for c in checked if c.event is not None]
         existing = {d["_id"] for d in self._find(USAGE, {"_id": {"$in": [c.event.id for c in identified]}},
                                                  {"_id": 1})} if identified else set()
-        self._load([c.event for c in identified if c.problem is None and c.event.id not in existing])
+        self.load([c.event for c in identified if c.problem is None and c.event.id not in existing])
         outcomes: list[Outcome] = []
         records: list[dict[str, Any]] = []
         seen: set[str] = set()
@@ -248,6 +258,8 @@ class _Batch:
             records.append(record)
             outcomes.append(Outcome(record["status"], event.id, record.get("reason"), record.get("reason_field"),
                                     record))
+        if strict:
+            _refuse_bad_input(outcomes)
         if records:
             self.db[USAGE].insert_many(records, ordered=False, session=self.session)
         self._write_balances()
@@ -266,9 +278,9 @@ class _Batch:
         try:
             if item.problem is not None:
                 raise item.problem
-            context = self._context(event)
+            context = self.context(event)
             record.update(_who(context))
-            as_of, late = self._timing(event, context.cycle)
+            as_of, late = self.timing(event, context.cycle)
             group_id = context.subscription["balance_group_id"]
             watched = (context.tariff.resource, context.tariff.price_resource)
             before = self.thresholds.before(group_id, watched, as_of)
@@ -346,6 +358,13 @@ class _Batch:
                 subject=service_id)
 
 
+def _refuse_bad_input(outcomes: list[Outcome]) -> None:
+    bad = {f"events.{i}.{o.field or 'id'}": o.reason for i, o in enumerate(outcomes)
+           if o.status == "invalid" or (o.status == "rejected" and o.field is not None)}
+    if bad:
+        raise ValidationFailed("some usage events are not valid; none was stored", bad)
+
+
 def share_key(member_id: str, resource: str, cycle: Cycle) -> str:
     """The per-cycle consumption counter of one sharing member and resource."""
     return f"{member_id}:{resource}:{cycle.start.isoformat()}"
@@ -382,10 +401,3 @@ def _rated(result: Rating, tariff: Tariff, late: bool, cycle: Cycle) -> dict[str
         "amount": _d128(result.amount), "charged": _d128(result.charged),
         "impacts": [{"balance_id": i.balance_id, "resource": i.resource, "amount": _d128(i.amount)}
                     for i in result.impacts]}
-
-
-def outcomes_summary(outcomes: Iterable[Outcome]) -> dict[str, int]:
-    summary: dict[str, int] = defaultdict(int)
-    for outcome in outcomes:
-        summary[outcome.status] += 1
-    return dict(summary)
