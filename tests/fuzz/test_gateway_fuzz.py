@@ -1,7 +1,7 @@
 """Fuzz tier: schemathesis drives the running gateway from its own contract with a fixed seed
 (`derandomize`: the same examples every run) and a bounded number of examples per operation, and
-fails on any finding: a server error, a status
-code, content type, header or body the contract does not declare, or invalid data accepted."""
+fails on any finding: a server error, a status code, content type, header or body the contract does
+not declare, or invalid data accepted."""
 import os
 
 import pytest
