@@ -34,8 +34,8 @@ def platform(start_services, outside):
     platform = start_services("gateway:api", "catalog", "customer", "billing", "rating", "notification",
                               "rating:stream", env={**worker_env(mail, sms, SECRET),
                                                     "RATING_DEFAULT_CREDIT_PROFILE": "STANDARD"})
-    platform.run_job("catalog", "load-demo")
-    platform.run_job("notification", "migrate")
+    platform.run_job("catalog", "load-demo", timeout=600)
+    platform.run_job("notification", "migrate", timeout=600)  # its queues exist before rating publishes
     return platform
 
 
