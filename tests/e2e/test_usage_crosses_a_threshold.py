@@ -34,8 +34,8 @@ def platform(start_services, outside):
     platform = start_services("gateway:api", "catalog", "customer", "billing", "rating", "notification",
                               "rating:stream", env={**worker_env(mail, sms, SECRET),
                                                     "RATING_DEFAULT_CREDIT_PROFILE": "STANDARD"})
-    platform.run_job("catalog", "load-demo")
-    platform.run_job("notification", "migrate")
+    platform.run_job("catalog", "load-demo", timeout=600)
+    platform.run_job("notification", "migrate", timeout=600)  # its queues exist before rating publishes
     return platform
 
 
@@ -57,7 +57,8 @@ def onboard(client, identifier):
         "paymentInfo": {"method": "invoice"},
         "subscription": {"paymentType": "postpaid", "resource": "EUR", "interval": "monthly", "billingDay": 31,
                          "serviceIdentifier": identifier, "plan": {"code": "MOBILE-S", "products": [
-                             {"code": "MOBILE-FEE", "value": "17.50"}]}}})
+                             {"code": "MOBILE-FEE", "value": "17.50"}]}}},
+        timeout=120)  # a saga over four services
     assert response.status_code == 201, response.text
     return response.json()["customer"]["id"], email
 
@@ -78,6 +79,8 @@ def stream_call(amqp_uri, identifier, minutes):
     return event["id"]
 
 
+# Seven processes and three stand-ins: starting and stopping them alone can take minutes on a loaded machine.
+@pytest.mark.timeout(900)
 def test_usage_crossing_the_credit_thresholds_is_emailed_texted_and_posted_as_a_signed_webhook(platform, outside):
     mail, sms, hooks = outside
     with operator_client(platform) as client:
