@@ -170,7 +170,7 @@ def start_platform(
             handle = ServiceProcess(service, kind, port, process, log_path)
             platform.processes[spec] = handle
             try:
-                localinfra.wait_http([f"{handle.url}/health/ready"], timeout=60, alive=process)
+                localinfra.wait_http([f"{handle.url}/health/ready"], timeout=180, alive=process)
             except RuntimeError as exc:
                 raise RuntimeError(f"{spec} did not become ready: {exc}\n--- log ---\n{handle.log()[-4000:]}") from exc
     except BaseException:
