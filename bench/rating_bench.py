@@ -118,10 +118,9 @@ def raw_rabbitmq(amqp_uri: str, bodies: list[bytes]) -> tuple[float, float]:
         if method is None:
             break
         received += 1
-        if received % 500 == 0:
+        if received % 500 == 0 or received == len(bodies):
             channel.basic_ack(method.delivery_tag, multiple=True)
         if received == len(bodies):
-            channel.basic_ack(method.delivery_tag, multiple=True)
             break
     consume_seconds = time.perf_counter() - started
     channel.cancel()
