@@ -5,7 +5,6 @@ import random
 import signal
 import subprocess
 import sys
-import time
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -15,6 +14,7 @@ from bson.decimal128 import Decimal128
 
 from chassis import localinfra
 from chassis.stream import REASON_HEADER
+from chassis.testing import queue_depth, wait_for
 
 pytestmark = pytest.mark.timeout(900)
 SINCE = datetime(2024, 1, 1, tzinfo=UTC)
@@ -76,20 +76,11 @@ def publish(amqp_uri, bodies):
 
 
 def depth(amqp_uri, queue="rating.usage"):
-    connection = pika.BlockingConnection(pika.URLParameters(amqp_uri))
-    try:
-        return connection.channel().queue_declare(queue, passive=True).method.message_count
-    finally:
-        connection.close()
+    return queue_depth(amqp_uri, queue)
 
 
-def wait_for(condition, timeout=300.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.2)
-    return False
+def wait_long(condition):
+    return wait_for(condition, timeout=300.0, interval=0.2)
 
 
 def assert_rated_exactly_once(db, tag, sent):
@@ -127,12 +118,12 @@ def test_a_killed_stream_process_redelivers_and_every_event_is_rated_exactly_onc
     sent = events(identifiers, 3000)
     publish(platform.env["AMQP_URI"], sent)
     ids = [e["id"] for e in sent]
-    assert wait_for(lambda: db.usage.count_documents({"_id": {"$in": ids}}) >= 300)
+    assert wait_long(lambda: db.usage.count_documents({"_id": {"$in": ids}}) >= 300)
     victim = platform["rating:stream"].process
     victim.send_signal(signal.SIGKILL)  # mid-stream: some batches committed but not acknowledged
     victim.wait()
     platform["rating:stream"].process = start_stream(platform)
-    assert wait_for(lambda: depth(platform.env["AMQP_URI"]) == 0
+    assert wait_long(lambda: depth(platform.env["AMQP_URI"]) == 0
                     and db.usage.count_documents({"_id": {"$in": ids}}) == len(sent))
     assert_rated_exactly_once(db, tag, sent)
 
@@ -143,11 +134,11 @@ def test_the_stream_reconnects_when_the_broker_drops_its_connection(platform, li
     sent = events(identifiers, 2000)
     publish(platform.env["AMQP_URI"], sent[:1000])
     ids = [e["id"] for e in sent]
-    assert wait_for(lambda: db.usage.count_documents({"_id": {"$in": ids}}) >= 100)
+    assert wait_long(lambda: db.usage.count_documents({"_id": {"$in": ids}}) >= 100)
     vhost = platform.env["AMQP_URI"].rsplit("/", 1)[1]
     localinfra.close_connections(vhost)
     publish(platform.env["AMQP_URI"], sent[1000:])
-    assert wait_for(lambda: depth(platform.env["AMQP_URI"]) == 0
+    assert wait_long(lambda: depth(platform.env["AMQP_URI"]) == 0
                     and db.usage.count_documents({"_id": {"$in": ids}}) == len(sent))
     assert_rated_exactly_once(db, tag, sent)
 
@@ -158,11 +149,11 @@ def test_poison_messages_go_to_the_dead_letter_queue_with_their_reason_and_the_r
     good = events(identifiers, 20)
     bad_event = {**events(identifiers, 1)[0], "serviceIdentifier": "nobody"}
     publish(platform.env["AMQP_URI"], [*good[:10], b"not json", {"no": "id"}, bad_event, *good[10:]])
-    assert wait_for(lambda: depth(platform.env["AMQP_URI"], "dlq.rating.usage") >= 2)
-    assert wait_for(lambda: db.usage.count_documents({"_id": {"$in": [e["id"] for e in good]}}) == 20)
+    assert wait_long(lambda: depth(platform.env["AMQP_URI"], "dlq.rating.usage") >= 2)
+    assert wait_long(lambda: db.usage.count_documents({"_id": {"$in": [e["id"] for e in good]}}) == 20)
     assert_rated_exactly_once(db, tag, good)
     # A well-formed event that cannot be rated is stored as rejected with its reason, not dead-lettered.
-    assert wait_for(lambda: db.usage.find_one({"_id": bad_event["id"]}) is not None)
+    assert wait_long(lambda: db.usage.find_one({"_id": bad_event["id"]}) is not None)
     assert db.usage.find_one({"_id": bad_event["id"]})["reason_field"] == "serviceIdentifier"
     connection = pika.BlockingConnection(pika.URLParameters(platform.env["AMQP_URI"]))
     channel = connection.channel()
