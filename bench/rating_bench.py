@@ -208,8 +208,7 @@ def main() -> None:
         platform = start_platform(["catalog", "rating", "rating:stream"], mongo_uri, amqp_uri, base,
                                   {"LOG_LEVEL": "WARNING"})
         try:
-            platform.run_job("catalog", "load-demo")
-            platform.run_job("rating", "migrate")
+            platform.run_job("catalog", "load-demo", timeout=600)
             db = platform.database("rating")
             identifiers = seed_services(db, args.services)
             print(f"seeded {args.services} services; {args.events} events to rate", flush=True)
