@@ -221,6 +221,29 @@ def operator_client(
     return client
 
 
+def wait_for(condition: Callable[[], Any], timeout: float = 60.0, interval: float = 0.1) -> bool:
+    """Poll `condition` until it is truthy or `timeout` seconds passed; returns whether it became true."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(interval)
+    return False
+
+
+def queue_depth(amqp_uri: str, queue: str) -> int:
+    """Messages ready in a queue (what a consumer has not taken yet)."""
+    import pika
+
+    connection = pika.BlockingConnection(pika.URLParameters(amqp_uri))
+    try:
+        return int(connection.channel().queue_declare(queue, passive=True).method.message_count)
+    finally:
+        connection.close()
+
+
 def assert_serves_health(process: ServiceProcess) -> None:
     """A process answers its probes and exports metrics (what Kubernetes and Prometheus rely on)."""
     import httpx

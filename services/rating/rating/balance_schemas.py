@@ -38,18 +38,18 @@ class BalanceCreateSchema(Schema):
                               validate=validate.Length(max=200))
 
 
-class BalanceAdjustSchema(Schema):
+class AdjustmentSchema(Schema):
+    """What every adjustment carries: a signed, non-zero amount and optional tax (seed: tax, supplier, GL)."""
+
     customer_id = fields.Integer(required=True, strict=True, data_key="customerId", validate=validate.Range(min=1))
-    balance_id = fields.String(required=True, data_key="balanceId", validate=validate.Length(min=1))
     # Signed like a balance: negative gives the customer credit, positive charges them.
-    amount = DecimalString(required=True)
-    bill_item = fields.String(required=True, data_key="billItem", validate=validate.Length(min=1, max=200))
+    amount = DecimalString(required=True, validate=validate.NoneOf([0], error="an adjustment must change the amount"))
     tax = fields.Nested(TaxSchema, load_default=None, allow_none=True)
 
-    @validates_schema
-    def _not_zero(self, data: dict[str, Any], **kwargs: Any) -> None:
-        if data.get("amount") is not None and data["amount"] == 0:
-            raise ValidationError("an adjustment must change the balance", "amount")
+
+class BalanceAdjustSchema(AdjustmentSchema):
+    balance_id = fields.String(required=True, data_key="balanceId", validate=validate.Length(min=1))
+    bill_item = fields.String(required=True, data_key="billItem", validate=validate.Length(min=1, max=200))
 
 
 class BalanceSchema(Schema):

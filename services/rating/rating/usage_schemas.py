@@ -5,8 +5,7 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from chassis.fields import DecimalString
-from rating.balance_schemas import TaxSchema
+from rating.balance_schemas import AdjustmentSchema
 
 
 class UsageFilterSchema(Schema):
@@ -23,18 +22,10 @@ class UsageFilterSchema(Schema):
             raise ValidationError("must be after from", "to")
 
 
-class UsageAdjustSchema(Schema):
-    customer_id = fields.Integer(required=True, strict=True, data_key="customerId", validate=validate.Range(min=1))
+class UsageAdjustSchema(AdjustmentSchema):
     usage_id = fields.String(required=True, data_key="usageId", validate=validate.Length(min=1, max=128))
-    amount = DecimalString(required=True)
     bill_item = fields.String(load_default="usage adjustment", data_key="billItem",
                               validate=validate.Length(min=1, max=200))
-    tax = fields.Nested(TaxSchema, load_default=None, allow_none=True)
-
-    @validates_schema
-    def _not_zero(self, data: dict[str, Any], **kwargs: Any) -> None:
-        if data.get("amount") is not None and data["amount"] == 0:
-            raise ValidationError("an adjustment must change the amount", "amount")
 
 
 class ManualEventSchema(Schema):

@@ -14,6 +14,7 @@ import pytest
 
 from chassis import localinfra
 from chassis.stream import BATCH_SIZE, REASON_HEADER, StreamConsumer
+from chassis.testing import queue_depth, wait_for
 
 SAMPLE = Path(__file__).parent / "sample" / "stream_sample.py"
 _spec = importlib.util.spec_from_file_location("stream_sample", SAMPLE)
@@ -37,23 +38,6 @@ def publish(uri, queue, bodies, start=0):
                               pika.BasicProperties(message_id=f"m-{i}", delivery_mode=2,
                                                    timestamp=int(time.time())))
     connection.close()
-
-
-def queue_depth(uri, queue):
-    connection = pika.BlockingConnection(pika.URLParameters(uri))
-    try:
-        return connection.channel().queue_declare(queue, passive=True).method.message_count
-    finally:
-        connection.close()
-
-
-def wait_for(condition, timeout=60.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.1)
-    return False
 
 
 def running(consumer):

@@ -70,7 +70,11 @@ def voice_catalog():
          ("sharing_policy", "FAMILY"): {"code": "FAMILY", "onExhausted": "fallback",
                                         "resources": [{"resource": "MIN", "memberCap": "40"}]},
          ("sharing_policy", "STRICT"): {"code": "STRICT", "onExhausted": "deny",
-                                        "resources": [{"resource": "MIN", "memberCap": None}]}},
+                                        "resources": [{"resource": "MIN", "memberCap": None}]},
+         ("credit_profile", "STANDARD"): {"code": "STANDARD", "limits": [{"resource": "EUR", "creditLimit": "100",
+                                          "thresholds": [{"kind": "percent", "value": "80", "channels": ["email"]},
+                                                         {"kind": "percent", "value": "100",
+                                                          "channels": ["sms"]}]}]}},
         {("VOICE", 1): {"code": "VOICE", "version": 1, "type": "service", "resource": "MIN", "priceResource": "EUR",
                         "rateTable": {"keys": ["destination"], "rates": [
                             {"key": {"destination": "Italy"}, "pricePerUnit": "2.5", "unitSize": "1",

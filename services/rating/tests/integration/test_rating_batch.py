@@ -121,3 +121,21 @@ def test_a_suspended_service_rates_nothing_and_rates_again_once_active(
     services.edit_service(7, service_id, {"status": "active"})
     [outcome] = rate_batch([call("2")], voice_catalog, source="test", lateness=LATENESS)
     assert outcome.status == "rated"
+
+
+def test_a_threshold_crossing_is_published_once_per_threshold_per_cycle(
+        rating_db, voice_line, voice_catalog, call):
+    group, _ = voice_line()
+    rating_db.balance_groups.update_one({"_id": group["id"]}, {"$set": {"credit_profile": "STANDARD"}})
+    rate_batch([call("1", quantity="30")], voice_catalog, source="test", lateness=LATENESS)  # 75 EUR
+    assert rating_db.outbox.count_documents({"type": "balance.threshold_crossed"}) == 0
+    rate_batch([call("2", quantity="4"), call("3", quantity="1")], voice_catalog, source="test",
+               lateness=LATENESS)  # 85, then 87.5 EUR: 80 % crossed once
+    rate_batch([call("4", quantity="1")], voice_catalog, source="test", lateness=LATENESS)
+    [crossed] = [r["envelope"]["data"] for r in rating_db.outbox.find({"type": "balance.threshold_crossed"})]
+    assert crossed["threshold"] == {"kind": "percent", "value": "80"} and crossed["value"] == "80.000000"
+    assert crossed["balance"] == "85.000000" and crossed["channels"] == ["email"] and crossed["resource"] == "EUR"
+    rate_batch([call("5", quantity="10")], voice_catalog, source="test", lateness=LATENESS)  # 115 EUR
+    crossings = rating_db.outbox.find({"type": "balance.threshold_crossed"})
+    levels = sorted(r["envelope"]["data"]["value"] for r in crossings)
+    assert levels == ["100.000000", "80.000000"]
