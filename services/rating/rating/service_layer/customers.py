@@ -1,6 +1,7 @@
 """Rating's reactions to customer events."""
 from __future__ import annotations
 
+from chassis.discarded import record_discarded
 from chassis.envelope import CloudEvent
 from chassis.idempotency import apply_once
 from chassis.mongo import UnitOfWork
@@ -13,6 +14,9 @@ def purge_customer(consumer: str, event: CloudEvent) -> bool:
 
     def effect(uow: UnitOfWork) -> None:
         s = uow.session
+        # Remembered, so an event about the customer that overtakes this one (a billing.cycle_started of
+        # a profile an onboarding compensation discarded) stores nothing afterwards (decision 0009).
+        record_discarded(uow, "customer", str(customer_id))
         owned = [g["_id"] for g in uow.collection(SharingGroup).find({"owner_customer_id": customer_id}, {"_id": 1},
                                                                      session=s)]
         # A group whose owner is gone shares nothing any more: its memberships go with it.

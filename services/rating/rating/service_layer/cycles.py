@@ -9,6 +9,7 @@ from typing import Any
 from pymongo.client_session import ClientSession
 from pymongo.database import Database
 
+from chassis.discarded import was_discarded
 from chassis.envelope import CloudEvent
 from chassis.idempotency import apply_once
 from chassis.mongo import UnitOfWork
@@ -40,6 +41,8 @@ def on_cycle_started(consumer: str, event: CloudEvent) -> bool:
     end = datetime.fromisoformat(data["cycleEnd"])
 
     def record(uow: UnitOfWork) -> None:
+        if was_discarded(uow, "customer", str(data["customerId"])):
+            return  # the customer was purged (or its onboarding undone) before this announcement arrived
         cycles = uow.collection(COLLECTION)
         known = cycles.find_one({"_id": data["billingProfileId"]}, session=uow.session)
         if known is not None and known["start"] >= start:
