@@ -17,7 +17,7 @@ install: $(VENV)/.installed
 $(VENV)/.installed: constraints.txt pyproject.toml $(wildcard libs/*/pyproject.toml) $(wildcard services/*/pyproject.toml)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q -c constraints.txt setuptools wheel
-	$(BIN)/pip install -q --no-build-isolation -c constraints.txt -e 'libs/chassis[http,localinfra]' -e libs/pricing \
+	$(BIN)/pip install -q --no-build-isolation -c constraints.txt -e 'libs/chassis[http,localinfra,testing]' -e libs/pricing \
 	  $(foreach s,$(SERVICES),-e services/$(s)) -e '.[dev]'
 	touch $@
 

@@ -24,6 +24,9 @@ import pytest
 from chassis import localinfra
 from chassis.settings import Settings
 
+# How long a started process may take to serve /health/ready (seconds).
+READY_TIMEOUT = float(os.environ.get("TEST_READY_TIMEOUT_SECONDS", "180"))
+
 
 @pytest.fixture(scope="session")
 def mongo_uri() -> Iterator[str]:
@@ -170,7 +173,8 @@ def start_platform(
             handle = ServiceProcess(service, kind, port, process, log_path)
             platform.processes[spec] = handle
             try:
-                localinfra.wait_http([f"{handle.url}/health/ready"], timeout=60, alive=process)
+                # Generous: a loaded 2-core machine takes a while to start a connexion app.
+                localinfra.wait_http([f"{handle.url}/health/ready"], timeout=READY_TIMEOUT, alive=process)
             except RuntimeError as exc:
                 raise RuntimeError(f"{spec} did not become ready: {exc}\n--- log ---\n{handle.log()[-4000:]}") from exc
     except BaseException:
