@@ -16,6 +16,7 @@ from marshmallow import Schema, ValidationError
 from chassis.clock import utc_now
 from chassis.errors import Conflict, NotFound, ValidationFailed, from_marshmallow
 from chassis.jobs import LEASE_SECONDS, JobRun, JobStore, resume_jobs, run_job
+from chassis.merge_patch import apply_merge_patch
 from customer.adapters.records import contact_record, payment_info_record
 from customer.domain import model
 from customer.domain.model import CustomerStatus
@@ -171,18 +172,28 @@ def _purge(tx: UnitOfWork, customer_id: int, reason: str, due_by: datetime | Non
 # -- account information ---------------------------------------------------------------
 
 def update_account(uow: Transactions, customer_id: int, patch: dict[str, Any], services: Services) -> dict[str, Any]:
+    """A merge-patch (RFC 7396) of the account: `customAttributes` merges key by key, `null` removes one."""
     data = _load(AccountPatchSchema(), patch)
     if not data:
         raise ValidationFailed("Nothing to change: send customerType and/or customAttributes",
                                {"_schema": "customerType or customAttributes required"})
-    model.ensure_open(_existing(uow.reader(), customer_id)["status"], customer_id)
-    attributes = _check_catalog(services, data.get("customer_type"), data.get("custom_attributes"))
+    raw = _existing(uow.reader(), customer_id)
+    model.ensure_open(raw["status"], customer_id)
+    base = raw.get("custom_attributes") or {}
+    merged = (apply_merge_patch(base, data["custom_attributes"]) or {}) if "custom_attributes" in data else None
+    attributes = _check_catalog(services, data.get("customer_type"), merged)
     changes: dict[str, Any] = {}
     if "customer_type" in data:
         changes["customer_type"] = data["customer_type"]
-    if "custom_attributes" in data:
+    if merged is not None:
         changes["custom_attributes"] = attributes
-    return _change(uow, customer_id, lambda raw: changes, [
+
+    def compute(current: dict[str, Any]) -> dict[str, Any]:
+        if merged is not None and (current.get("custom_attributes") or {}) != base:
+            raise Conflict(f"customer {customer_id} was changed meanwhile; read it again and retry")
+        return changes
+
+    return _change(uow, customer_id, compute, [
         {"customer_type": "customerType", "custom_attributes": "customAttributes"}[k] for k in changes])
 
 
