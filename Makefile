@@ -28,7 +28,7 @@ $(VENV)/.installed: constraints.txt pyproject.toml $(wildcard libs/*/pyproject.t
 	  || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(SYSTEM_PACKAGES); }
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q -c constraints.txt setuptools wheel
-	$(BIN)/pip install -q --no-build-isolation -c constraints.txt -e 'libs/chassis[http,localinfra]' -e libs/pricing \
+	$(BIN)/pip install -q --no-build-isolation -c constraints.txt -e 'libs/chassis[http,localinfra,testing]' -e libs/pricing \
 	  $(foreach s,$(SERVICES),-e services/$(s)) -e '.[dev]'
 	touch $@
 

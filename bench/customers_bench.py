@@ -71,14 +71,14 @@ def account(i: int, rng: random.Random) -> dict[str, Any]:
 def load(db: Any, count: int) -> float:
     from chassis.mongo import ensure_indexes
     from customer.adapters.documents import ALL_DOCUMENTS
-    from customer.service_layer.customers import new_customer_document
+    from customer.service_layer.customers import new_customer_record
 
     rng = random.Random(4)
     started = time.perf_counter()
     now = datetime.now(UTC)
     batch: list[Any] = []
     for i in range(1, count + 1):
-        son = new_customer_document(i, account(i, rng), {}, now).to_mongo()
+        son = new_customer_record(i, account(i, rng), {}, now)
         son["subscription_count"], son["service_count"] = rng.randint(0, 3), rng.randint(0, 5)
         if rng.random() < 0.03:
             son["status"] = "inactive"
@@ -118,7 +118,7 @@ def main() -> int:
     args = parser.parse_args()
 
     from chassis.mongo import connect
-    from customer.service_layer import search
+    from customer import views
 
     with infrastructure() as (mongo_uri, amqp, log_dir):
         prefix = "bench_"
@@ -134,7 +134,7 @@ def main() -> int:
             service_ms, totals = [], []
             for filters in mix:
                 started = time.perf_counter()
-                page = search.search_customers(filters, rng.choice([0, 0, 20, 40]), 20)
+                page = views.search_customers(filters, rng.choice([0, 0, 20, 40]), 20)
                 service_ms.append((time.perf_counter() - started) * 1000)
                 totals.append(page["total"])
             print(f"search at the service:      {percentiles(service_ms)}")

@@ -36,15 +36,15 @@ SECRET = "bench-signing-secret-" + uuid.uuid4().hex
 def load_customers(mongo_uri: str, amqp: str, prefix: str, count: int) -> None:
     from chassis.mongo import connect, ensure_indexes
     from customer.adapters.documents import ALL_DOCUMENTS
-    from customer.service_layer.customers import new_customer_document
+    from customer.service_layer.customers import new_customer_record
 
     db = connect(settings_for("customer", mongo_uri, amqp, prefix))
     now = datetime.now(UTC)
-    db.customers.insert_many([new_customer_document(i, {
+    db.customers.insert_many([new_customer_record(i, {
         "first_name": "Ana", "last_name": f"Novak{i}", "email": f"ana.{i}@example.com", "phone": f"+38640{i:06d}",
         "organization": None, "address": "Slovenska 1", "city": "Ljubljana", "state": "-", "country": "SI",
         "zip": "1000", "tag": "primary", "customer_type": "regular", "custom_attributes": {}, "payment_info": None,
-    }, {}, now).to_mongo() for i in range(1, count + 1)])
+    }, {}, now) for i in range(1, count + 1)])
     ensure_indexes(ALL_DOCUMENTS, db)
 
 

@@ -3,6 +3,7 @@ import subprocess
 import sys
 import time
 
+import httpx
 import pytest
 
 from chassis.testing import operator_client
@@ -48,3 +49,32 @@ def test_the_purge_job_deletes_closed_accounts_and_every_service_forgets_them(pl
         assert wait_for(lambda: billing.customers.find_one({"_id": gone}) is None)
         assert billing.customers.find_one({"_id": kept}) is not None
         assert "purged 0 closed account" in run_purge(platform)
+
+
+def test_operators_watch_the_purge_job_through_the_gateway(platform):
+    with operator_client(platform) as client:
+        run_purge(platform)
+        listed = client.get("/api/v1/jobs", params={"service": "customer", "kind": "purge-closed-accounts"})
+        assert listed.status_code == 200, listed.text
+        newest = listed.json()[0]
+        assert int(listed.headers["X-Total-Count"]) >= 1
+        assert (newest["service"], newest["kind"], newest["status"]) == ("customer", "purge-closed-accounts",
+                                                                          "succeeded")
+        assert newest["progress"]["processed"] == newest["progress"]["total"]
+        assert "asOf" in newest["params"] and newest["report"] == {"purged": 0}
+
+        job = client.get(f"/api/v1/jobs/{newest['id']}")
+        assert job.status_code == 200 and job.json() == newest
+        # Without a service every service is asked; those not running in this test are named.
+        everywhere = client.get("/api/v1/jobs", params={"status": "succeeded"})
+        assert everywhere.status_code == 200
+        assert newest["id"] in [j["id"] for j in everywhere.json()]
+        assert "rating" in everywhere.headers["X-Unavailable-Services"]
+
+        for unknown in ("customer-0000", "nosuchservice-1"):
+            missing = client.get(f"/api/v1/jobs/{unknown}")
+            assert missing.status_code == 404
+            assert missing.headers["content-type"].startswith("application/problem+json")
+        assert client.get("/api/v1/jobs", params={"status": "exploded"}).status_code == 400
+    with httpx.Client(base_url=platform["gateway:api"].url) as anonymous:
+        assert anonymous.get(f"/api/v1/jobs/{newest['id']}").status_code == 401

@@ -30,6 +30,7 @@ T = TypeVar("T")
 OUTBOX = "outbox"
 COUNTERS = "counters"
 LOCKS = "entity_locks"
+JOBS, JOB_STEPS = "jobs", "job_steps"  # chassis.jobs
 
 
 def connect(settings: Settings, alias: str = "default") -> Database:
@@ -70,6 +71,9 @@ def ensure_indexes(documents: Iterable[type[mongoengine.Document]], db: Database
     db[LOCKS].create_index("at", expireAfterSeconds=30 * 24 * 3600)
     # Ids discarded by saga compensations (chassis.discarded) are refused for a month.
     db["discarded_ids"].create_index("discarded_at", expireAfterSeconds=30 * 24 * 3600)
+    db[JOBS].create_index([("kind", 1), ("status", 1), ("created_at", -1)])
+    db[JOBS].create_index([("status", 1), ("lease_until", 1)])
+    db[JOB_STEPS].create_index("job_id")
 
 
 class UnitOfWork:

@@ -288,7 +288,8 @@ class MongoConnection(DependencyProvider):
 
 
 class WorkerBase:
-    """Base of every service worker: settings, tracing, outbox relay, health endpoints.
+    """Base of every service worker: settings, tracing, outbox relay, health endpoints, and the reads of
+    the service's resumable jobs (`get_job`, `list_jobs`; chassis.jobs) that the gateway routes to by job id.
 
     Subclasses set `name` and `db = MongoConnection(ensure_indexes)`.
     """
@@ -297,6 +298,20 @@ class WorkerBase:
     settings = ServiceSettings()
     observability = Observability()
     outbox_relay = OutboxRelayRunner()
+
+    @rpc
+    def get_job(self, job_id: str) -> dict[str, Any]:
+        from chassis import jobs
+
+        return jobs.to_wire(jobs.JobStore(self.name).get(job_id))
+
+    @rpc
+    def list_jobs(self, kind: str | None = None, status: str | None = None, offset: int = 0,
+                  limit: int = 50) -> dict[str, Any]:
+        from chassis import jobs
+
+        items, total = jobs.JobStore(self.name).listing(kind, status, offset, limit)
+        return {"items": [jobs.to_wire(job) for job in items], "total": total}
 
     @http("GET", "/health/live")
     def health_live(self, request: Any) -> tuple[int, dict[str, str], str]:

@@ -14,16 +14,17 @@ import os
 import socket
 import threading
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import pika
 import pika.exceptions
 from pymongo.database import Database
-from pymongo.errors import DuplicateKeyError, PyMongoError
+from pymongo.errors import PyMongoError
 
 from chassis import metrics
 from chassis.envelope import CONTENT_TYPE, encode, exchange_for
+from chassis.leases import Leases
 from chassis.mongo import OUTBOX
 
 log = logging.getLogger(__name__)
@@ -41,6 +42,7 @@ class OutboxRelay:
         self._connection: pika.BlockingConnection | None = None
         self._channel: Any = None
         self._declared: set[str] = set()
+        self._lease = Leases(db["outbox_lease"], LEASE_SECONDS, until_field="until")
 
     # -- one pass -------------------------------------------------------
     def publish_pending(self) -> int:
@@ -128,20 +130,12 @@ class OutboxRelay:
             self._declared.add(exchange)
 
     def _hold_lease(self) -> bool:
-        now = datetime.now(UTC)
-        try:
-            self.db["outbox_lease"].find_one_and_update(
-                {"_id": "relay", "$or": [{"owner": self.owner}, {"until": {"$lt": now}}]},
-                {"$set": {"owner": self.owner, "until": now + timedelta(seconds=LEASE_SECONDS)}},
-                upsert=True,
-            )
-            return True
-        except DuplicateKeyError:
-            return False  # another relay holds an unexpired lease
+        """Take or renew the relay's lease; False while another relay holds an unexpired one."""
+        return self._lease.take({"_id": "relay"}, self.owner, upsert=True) is not None
 
     def _release_lease(self) -> None:
         try:
-            self.db["outbox_lease"].delete_one({"_id": "relay", "owner": self.owner})
+            self._lease.release("relay", self.owner, delete=True)
         except PyMongoError:
             pass
 

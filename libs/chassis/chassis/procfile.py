@@ -4,7 +4,7 @@
 
 Output lines are prefixed with the process name (as honcho did). A process that exits is started
 again after a backoff (1 s doubling to 30 s; back to 1 s once it has run for a minute), so one
-crash never takes the local platform down (decision 0011). SIGTERM or SIGINT stops every child
+crash never takes the local platform down (decision 0013). SIGTERM or SIGINT stops every child
 (SIGTERM, then SIGKILL after 10 s) and ends the runner.
 """
 from __future__ import annotations

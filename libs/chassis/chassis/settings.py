@@ -13,6 +13,7 @@
 | LOG_LEVEL | INFO | root log level; logs are JSON lines on stdout |
 | RPC_TIMEOUT_SECONDS | 10 | how long a caller waits for an RPC reply |
 | OUTBOX_POLL_SECONDS | 0.2 | outbox relay's idle poll interval |
+| JOB_LEASE_SECONDS | 60 | how long a resumable job (chassis.jobs) stays with a worker that stopped renewing it |
 | CONTRACTS_DIR | the repository's contracts/ | where OpenAPI and event schemas are loaded from |
 """
 from __future__ import annotations
@@ -30,6 +31,7 @@ DEFAULT_HEALTH_PORTS = {
     "gateway": 8097,
 }
 DEFAULT_HTTP_PORTS = {"gateway": 8080, "selfcare": 8081}
+SERVICES = tuple(DEFAULT_HEALTH_PORTS)  # every service of the platform, each with a worker
 # A stream process (`python -m <service> stream`) serves health and metrics here unless HEALTH_PORT is set.
 STREAM_HEALTH_PORT = 8090
 
@@ -52,6 +54,7 @@ class Settings:
     log_level: str
     rpc_timeout: float
     outbox_poll_seconds: float
+    job_lease_seconds: float = 60.0
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -72,6 +75,7 @@ class Settings:
             log_level=_env("LOG_LEVEL", "INFO").upper(),
             rpc_timeout=float(_env("RPC_TIMEOUT_SECONDS", "10")),
             outbox_poll_seconds=float(_env("OUTBOX_POLL_SECONDS", "0.2")),
+            job_lease_seconds=float(_env("JOB_LEASE_SECONDS", "60")),
         )
 
     def service_setting(self, name: str, default: str) -> str:

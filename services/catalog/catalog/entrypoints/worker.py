@@ -43,6 +43,10 @@ class CatalogService(WorkerBase):
         return offerings.get_bundle(code, version)
 
     @rpc
+    def get_active_version(self, kind: str, code: str) -> int:
+        return offerings.get_active_version(kind, code)
+
+    @rpc
     def get_product(self, code: str, version: int | None = None) -> dict[str, Any]:
         return offerings.get_product(code, version)
 

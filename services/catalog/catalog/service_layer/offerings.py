@@ -215,6 +215,11 @@ def get_bundle(code: str, version: int | None = None) -> dict[str, Any]:
     return _expand_bundle(for_sale("bundle", code, version))
 
 
+def get_active_version(kind: str, code: str) -> int:
+    """The version on sale now: what a caller holding versions in a cache asks before reading one."""
+    return int(for_sale(_kind(kind), code, None).version)
+
+
 def get_product(code: str, version: int | None = None) -> dict[str, Any]:
     return dump("product", for_sale("product", code, version))
 

@@ -66,6 +66,10 @@ def test_one_product_is_read_at_its_version_or_the_active_one(catalog):
         "VOICE-MIN", 1, "active", "service")
     assert product["rateTable"]["keys"] and product["rateTable"]["rates"]
     assert catalog("get_product", "VOICE-MIN", 1) == product
+    assert catalog("get_active_version", "product", "VOICE-MIN") == 1
+    assert catalog("get_active_version", "plan", "MOBILE-S") == 1
+    with pytest.raises(ValidationFailed):
+        catalog("get_active_version", "planet", "MOBILE-S")
     with pytest.raises(NotFound):
         catalog("get_product", "VOICE-MIN", 9)
     with pytest.raises(NotFound):

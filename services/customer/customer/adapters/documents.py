@@ -97,6 +97,7 @@ class CustomerDocument(me.Document):
     payment_method = me.EnumField(PaymentMethod, null=True)
     subscription_count = me.IntField(default=0, min_value=0)
     service_count = me.IntField(default=0, min_value=0)
+    counted_events = me.ListField(me.StringField())  # the last events the counters applied (idempotency)
     # search copies (see customer.domain.model.search_fields)
     name_lc = me.StringField(required=True)
     email_lc = me.StringField(required=True)

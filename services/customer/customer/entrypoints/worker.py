@@ -6,84 +6,86 @@ from typing import Any
 from chassis.envelope import CloudEvent
 from chassis.mongo import ensure_indexes
 from chassis.nameko_adapter import MongoConnection, RemoteServices, WorkerBase, cloudevent_handler, rpc
+from customer import bootstrap, views
 from customer.adapters.documents import ALL_DOCUMENTS
-from customer.service_layer import counters, customers, search
+from customer.service_layer import counters, customers
 
 
 class CustomerService(WorkerBase):
     name = "customer"
     db = MongoConnection(lambda: ensure_indexes(ALL_DOCUMENTS))
     services = RemoteServices()
+    uow = bootstrap.transactions()
 
     @rpc
     def create_customer(self, payload: dict[str, Any], request_id: str | None = None) -> dict[str, Any]:
-        return customers.create_customer(payload, self.services, request_id)
+        return customers.create_customer(self.uow, payload, self.services, request_id)
 
     @rpc
     def get_customer(self, customer_id: int) -> dict[str, Any]:
-        return customers.get_customer(customer_id)
+        return customers.get_customer(self.uow, customer_id)
 
     @rpc
     def update_account(self, customer_id: int, patch: dict[str, Any]) -> dict[str, Any]:
-        return customers.update_account(customer_id, patch, self.services)
+        return customers.update_account(self.uow, customer_id, patch, self.services)
 
     @rpc
     def discard_customer(self, customer_id: int, reason: str) -> dict[str, Any]:
-        return customers.discard_customer(customer_id, reason)
+        return customers.discard_customer(self.uow, customer_id, reason)
 
     @rpc
     def discard_customer_request(self, request_id: str, reason: str) -> dict[str, Any]:
-        return customers.discard_customer_request(request_id, reason)
+        return customers.discard_customer_request(self.uow, request_id, reason)
 
     @rpc
     def close_customer(self, customer_id: int) -> dict[str, Any]:
         retention_days = int(self.settings.service_setting("RETENTION_DAYS", "30"))
-        return customers.close_customer(customer_id, self.services, retention_days)
+        return customers.close_customer(self.uow, customer_id, self.services, retention_days)
 
     @rpc
     def list_contacts(self, customer_id: int) -> list[dict[str, Any]]:
-        return customers.list_contacts(customer_id)
+        return customers.list_contacts(self.uow, customer_id)
 
     @rpc
     def add_contact(self, customer_id: int, contact: dict[str, Any]) -> dict[str, Any]:
-        return customers.add_contact(customer_id, contact)
+        return customers.add_contact(self.uow, customer_id, contact)
 
     @rpc
     def update_contact(self, customer_id: int, tag: str, changes: dict[str, Any]) -> dict[str, Any]:
-        return customers.update_contact(customer_id, tag, changes)
+        return customers.update_contact(self.uow, customer_id, tag, changes)
 
     @rpc
     def delete_contact(self, customer_id: int, tag: str) -> dict[str, Any]:
-        return customers.delete_contact(customer_id, tag)
+        return customers.delete_contact(self.uow, customer_id, tag)
 
     @rpc
     def get_payment_info(self, customer_id: int) -> dict[str, Any] | None:
-        return customers.get_payment_info(customer_id)
+        return customers.get_payment_info(self.uow, customer_id)
 
     @rpc
     def set_payment_info(self, customer_id: int, payment_info: dict[str, Any]) -> dict[str, Any] | None:
-        return customers.set_payment_info(customer_id, payment_info)
+        return customers.set_payment_info(self.uow, customer_id, payment_info)
 
     @rpc
     def search_customers(self, filters: dict[str, Any], offset: int = 0, limit: int = 20) -> dict[str, Any]:
-        return search.search_customers(filters, offset, limit)
+        return views.search_customers(filters, offset, limit)
 
     @rpc
     def export_page(self, filters: dict[str, Any], after_id: int = 0, size: int = 2000) -> dict[str, Any]:
-        return search.export_page(filters, after_id, size)
+        return views.export_page(filters, after_id, size)
 
     @cloudevent_handler("subscription.created")
     def on_subscription_created(self, event: CloudEvent) -> None:
-        counters.count("customer.on_subscription_created", event)
+        counters.count(self.uow, event)
 
     @cloudevent_handler("subscription.cancelled")
     def on_subscription_cancelled(self, event: CloudEvent) -> None:
-        counters.count("customer.on_subscription_cancelled", event)
+        counters.count(self.uow, event)
 
     @cloudevent_handler("service.created")
     def on_service_created(self, event: CloudEvent) -> None:
-        counters.count("customer.on_service_created", event)
+        counters.count(self.uow, event)
 
     @cloudevent_handler("service.deleted")
     def on_service_deleted(self, event: CloudEvent) -> None:
-        counters.count("customer.on_service_deleted", event)
+        counters.count(self.uow, event)

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from chassis.envelope import CloudEvent
 from chassis.errors import ValidationFailed
-from chassis.idempotency import apply_once
-from chassis.mongo import UnitOfWork
-from customer.adapters.documents import CustomerDocument
+from customer.service_layer.unit_of_work import Transactions
 
 COUNTED = {
     "subscription.created": ("subscription_count", 1),
@@ -16,19 +14,11 @@ COUNTED = {
 }
 
 
-def count(consumer: str, event: CloudEvent) -> bool:
+def count(uow: Transactions, event: CloudEvent) -> bool:
     """Apply one rating event to its customer's counter, once. Never below zero;
     an event for a customer that no longer exists changes nothing."""
     field, delta = COUNTED[event.type]
     customer_id = event.data.get("customerId") if isinstance(event.data, dict) else None
     if not isinstance(customer_id, int) or isinstance(customer_id, bool):
         raise ValidationFailed(f"{event.type} without an integer customerId", {"customerId": "required integer"})
-
-    def effect(uow: UnitOfWork) -> None:
-        uow.collection(CustomerDocument).update_one(
-            {"_id": customer_id},
-            [{"$set": {field: {"$max": [0, {"$add": [{"$ifNull": [f"${field}", 0]}, delta]}]}}}],
-            session=uow.session,
-        )
-
-    return apply_once(consumer, event, effect)
+    return uow.count_event(customer_id, field, delta, event.id)

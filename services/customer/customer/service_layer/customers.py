@@ -1,25 +1,25 @@
 """Customer use cases. Each takes wire data, returns wire data, raises typed errors.
 
-`services` is the caller of other services (`services.call(service, method, *args)`):
-the worker passes its pooled RPC client. Everything is validated before anything is
-written, so bad input changes nothing.
+Every use case receives `uow: Transactions` (service_layer/unit_of_work.py): the MongoDB implementation in
+production (customer.bootstrap), in-memory fakes in the unit tests. `services` is the caller of other
+services (`services.call(service, method, *args)`): the worker passes its pooled RPC client. Everything
+is validated before anything is written, so bad input changes nothing.
 """
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime, time
+from datetime import datetime
 from typing import Any, Protocol
 
 from marshmallow import Schema, ValidationError
 
 from chassis.clock import utc_now
-from chassis.discarded import record_discarded, refuse_discarded
 from chassis.errors import Conflict, NotFound, ValidationFailed, from_marshmallow
+from chassis.jobs import LEASE_SECONDS, JobRun, JobStore, resume_jobs, run_job
 from chassis.merge_patch import apply_merge_patch
-from chassis.mongo import UnitOfWork, transaction
-from customer.adapters.documents import Address, Contact, CreditCard, CustomerDocument, DirectDebit, PaymentInfo
+from customer.adapters.records import contact_record, payment_info_record
 from customer.domain import model
-from customer.domain.model import CUSTOMER_SEQUENCE, CustomerStatus
+from customer.domain.model import CustomerStatus
 from customer.schemas import (
     AccountPatchSchema,
     ContactOut,
@@ -29,6 +29,7 @@ from customer.schemas import (
     PaymentInfoSchema,
     payment_info_out,
 )
+from customer.service_layer.unit_of_work import Record, Transactions, UnitOfWork
 
 SOURCE = "customer"
 REQUEST_KIND = "customer-request"  # discarded request ids, see discard_customer_request
@@ -70,9 +71,8 @@ def _check_catalog(services: Services, customer_type: str | None, attributes: di
     return normalised
 
 
-def _raw(customer_id: int, uow: UnitOfWork | None = None) -> dict[str, Any]:
-    collection = uow.collection(CustomerDocument) if uow else CustomerDocument._get_collection()
-    raw = collection.find_one({"_id": customer_id}, session=uow.session if uow else None)
+def _existing(customers: Any, customer_id: int) -> Record:
+    raw = customers.get(customer_id)
     if raw is None:
         raise NotFound(f"customer {customer_id} does not exist")
     return raw
@@ -84,23 +84,7 @@ def _primary_copies(contacts: list[dict[str, Any]]) -> dict[str, Any]:
             "country": primary["country"], **model.search_fields(primary)}
 
 
-def _contact_son(data: dict[str, Any]) -> dict[str, Any]:
-    return dict(Contact(**data).to_mongo())
-
-
-def _payment_info_doc(data: dict[str, Any]) -> PaymentInfo:
-    direct_debit = data.get("direct_debit")
-    if direct_debit:
-        signed = datetime.combine(direct_debit["signed_on"], time(0), tzinfo=UTC)
-        direct_debit = DirectDebit(**{**direct_debit, "signed_on": signed})
-    card = data.get("credit_card")
-    address = data.get("billing_address")
-    return PaymentInfo(method=data["method"], credit_card=CreditCard(**card) if card else None,
-                       direct_debit=direct_debit, billing_address=Address(**address) if address else None,
-                       tax_id=data.get("tax_id"))
-
-
-def _updated_event(uow: UnitOfWork, raw: dict[str, Any], changed: list[str]) -> None:
+def _updated_event(uow: UnitOfWork, raw: Record, changed: list[str]) -> None:
     uow.publish("customer.updated", {
         "id": raw["_id"], "firstName": raw["first_name"], "lastName": raw["last_name"], "email": raw["email"],
         "country": raw["country"], "customerType": raw["customer_type"], "status": raw["status"],
@@ -116,88 +100,84 @@ def load_account(payload: Any) -> dict[str, Any]:
     return _load(CustomerCreateSchema(), payload)
 
 
-def new_customer_document(customer_id: int, data: dict[str, Any], attributes: dict[str, Any],
-                          now: datetime) -> CustomerDocument:
-    """The document of a new account from `load_account` data (also used to seed benchmarks)."""
-    contact = {key: data[key] for key in ContactSchema().fields if key in data}
+def new_customer_record(customer_id: int, data: dict[str, Any], attributes: dict[str, Any], now: datetime,
+                        request_id: str | None = None) -> Record:
+    """The stored record of a new account from `load_account` data (also used to seed benchmarks)."""
+    contact = contact_record({key: data[key] for key in ContactSchema().fields if key in data})
     payment = data.get("payment_info")
-    return CustomerDocument(
-        id=customer_id, customer_type=data["customer_type"], custom_attributes=attributes,
-        contacts=[Contact(**contact)], payment_info=_payment_info_doc(payment) if payment else None,
-        payment_method=payment["method"] if payment else None, created_at=now, updated_at=now,
-        **_primary_copies([contact]),
-    )
+    return {"_id": customer_id, "request_id": request_id, "customer_type": data["customer_type"],
+            "custom_attributes": attributes, "status": CustomerStatus.ACTIVE.value, "contacts": [contact],
+            "payment_info": payment_info_record(payment) if payment else None,
+            "payment_method": payment["method"].value if payment else None,
+            "subscription_count": 0, "service_count": 0, "created_at": now, "updated_at": now,
+            **_primary_copies([contact])}
 
 
-def create_customer(payload: dict[str, Any], services: Services, request_id: str | None = None) -> dict[str, Any]:
+def create_customer(uow: Transactions, payload: dict[str, Any], services: Services,
+                    request_id: str | None = None) -> dict[str, Any]:
     """Create an account. With a caller's `request_id` (a saga's id) a repeated call returns the customer
     the first one made, and a request already discarded by `discard_customer_request` is refused."""
     data = load_account(payload)
     attributes = _check_catalog(services, data["customer_type"], data["custom_attributes"])
 
-    def store(uow: UnitOfWork) -> dict[str, Any]:
+    def store(tx: UnitOfWork) -> dict[str, Any]:
         if request_id is not None:
-            existing = _existing_request(uow, request_id)
+            tx.refuse_discarded(REQUEST_KIND, request_id)
+            existing = tx.customers.by_request(request_id)
             if existing is not None:
                 return _out.dump(existing)
-        customer = new_customer_document(uow.next_sequence(CUSTOMER_SEQUENCE), data, attributes, utc_now())
-        customer.request_id = request_id
-        uow.insert(customer)
-        wire = _out.dump(customer.to_mongo().to_dict())
-        uow.publish("customer.created", {k: wire[k] for k in (
+        record = new_customer_record(tx.next_customer_id(), data, attributes, utc_now(), request_id)
+        tx.customers.add(record)
+        wire = _out.dump(record)
+        tx.publish("customer.created", {k: wire[k] for k in (
             "id", "firstName", "lastName", "email", "status", "createdAt", "customerType", "country")},
-            subject=str(customer.id))
+            subject=str(record["_id"]))
         return wire
 
-    return transaction(store, source=SOURCE)
+    return uow.run(store)
 
 
-def get_customer(customer_id: int) -> dict[str, Any]:
-    return _out.dump(_raw(customer_id))
+def get_customer(uow: Transactions, customer_id: int) -> dict[str, Any]:
+    return _out.dump(_existing(uow.reader(), customer_id))
 
 
-def discard_customer(customer_id: int, reason: str) -> dict[str, Any]:
+def discard_customer(uow: Transactions, customer_id: int, reason: str) -> dict[str, Any]:
     """Saga compensation: remove a customer created moments ago. Idempotent."""
-    return transaction(lambda uow: _purge(uow, {"_id": customer_id}, customer_id, reason), source=SOURCE)
+    return uow.run(lambda tx: _purge(tx, customer_id, reason))
 
 
-def discard_customer_request(request_id: str, reason: str) -> dict[str, Any]:
+def discard_customer_request(uow: Transactions, request_id: str, reason: str) -> dict[str, Any]:
     """Saga compensation when the caller may not know the id (its reply was lost): remove whatever
     `create_customer(..., request_id)` made, and refuse that request from now on, so a create still
     queued behind a stopped worker cannot bring the customer back. Idempotent."""
 
-    def run(uow: UnitOfWork) -> dict[str, Any]:
-        record_discarded(uow, REQUEST_KIND, request_id)
-        raw = uow.collection(CustomerDocument).find_one({"request_id": request_id}, {"_id": 1}, session=uow.session)
+    def run(tx: UnitOfWork) -> dict[str, Any]:
+        tx.record_discarded(REQUEST_KIND, request_id)
+        raw = tx.customers.by_request(request_id)
         if raw is None:
             return {"id": None, "purged": False}
-        return _purge(uow, {"_id": raw["_id"]}, raw["_id"], reason)
+        return _purge(tx, raw["_id"], reason)
 
-    return transaction(run, source=SOURCE)
-
-
-def _existing_request(uow: UnitOfWork, request_id: str) -> dict[str, Any] | None:
-    refuse_discarded(uow, REQUEST_KIND, request_id)
-    return uow.collection(CustomerDocument).find_one({"request_id": request_id}, session=uow.session)
+    return uow.run(run)
 
 
-def _purge(uow: UnitOfWork, query: dict[str, Any], customer_id: int, reason: str) -> dict[str, Any]:
-    deleted = uow.collection(CustomerDocument).delete_one(query, session=uow.session).deleted_count
+def _purge(tx: UnitOfWork, customer_id: int, reason: str, due_by: datetime | None = None) -> dict[str, Any]:
+    deleted = tx.customers.delete(customer_id, due_by)
     if deleted:
-        uow.publish("customer.purged", {"id": customer_id, "reason": reason, "purgedAt": utc_now().isoformat()},
-                    subject=str(customer_id))
-    return {"id": customer_id, "purged": bool(deleted)}
+        tx.publish("customer.purged", {"id": customer_id, "reason": reason, "purgedAt": utc_now().isoformat()},
+                   subject=str(customer_id))
+    return {"id": customer_id, "purged": deleted}
 
 
 # -- account information ---------------------------------------------------------------
 
-def update_account(customer_id: int, patch: dict[str, Any], services: Services) -> dict[str, Any]:
+def update_account(uow: Transactions, customer_id: int, patch: dict[str, Any], services: Services) -> dict[str, Any]:
     """A merge-patch (RFC 7396) of the account: `customAttributes` merges key by key, `null` removes one."""
     data = _load(AccountPatchSchema(), patch)
     if not data:
         raise ValidationFailed("Nothing to change: send customerType and/or customAttributes",
                                {"_schema": "customerType or customAttributes required"})
-    raw = _raw(customer_id)
+    raw = _existing(uow.reader(), customer_id)
     model.ensure_open(raw["status"], customer_id)
     base = raw.get("custom_attributes") or {}
     merged = (apply_merge_patch(base, data["custom_attributes"]) or {}) if "custom_attributes" in data else None
@@ -213,120 +193,131 @@ def update_account(customer_id: int, patch: dict[str, Any], services: Services) 
             raise Conflict(f"customer {customer_id} was changed meanwhile; read it again and retry")
         return changes
 
-    return _change(customer_id, compute, [
+    return _change(uow, customer_id, compute, [
         {"customer_type": "customerType", "custom_attributes": "customAttributes"}[k] for k in changes])
 
 
-def _change(customer_id: int, compute: Callable[[dict[str, Any]], dict[str, Any]],
+def _change(uow: Transactions, customer_id: int, compute: Callable[[Record], Record],
             changed: list[str]) -> dict[str, Any]:
-    """Read, compute the `$set`, write and publish `customer.updated`, in one transaction."""
+    """Read, compute the changes, write and publish `customer.updated`, in one transaction."""
 
-    def run(uow: UnitOfWork) -> dict[str, Any]:
-        raw = _raw(customer_id, uow)
+    def run(tx: UnitOfWork) -> dict[str, Any]:
+        raw = _existing(tx.customers, customer_id)
         model.ensure_open(raw["status"], customer_id)
         changes = {**compute(raw), "updated_at": utc_now()}
-        uow.collection(CustomerDocument).update_one({"_id": customer_id}, {"$set": changes}, session=uow.session)
+        tx.customers.update(customer_id, changes)
         raw.update(changes)
-        _updated_event(uow, raw, changed)
+        _updated_event(tx, raw, changed)
         return _out.dump(raw)
 
-    return transaction(run, source=SOURCE)
+    return uow.run(run)
 
 
 # -- contacts -----------------------------------------------------------------------------
 
-def list_contacts(customer_id: int) -> list[dict[str, Any]]:
-    return _contact_out.dump(_raw(customer_id)["contacts"], many=True)
+def list_contacts(uow: Transactions, customer_id: int) -> list[dict[str, Any]]:
+    return _contact_out.dump(_existing(uow.reader(), customer_id)["contacts"], many=True)
 
 
-def add_contact(customer_id: int, payload: dict[str, Any]) -> dict[str, Any]:
-    contact = _contact_son(_load(ContactSchema(), payload))
+def add_contact(uow: Transactions, customer_id: int, payload: dict[str, Any]) -> dict[str, Any]:
+    contact = contact_record(_load(ContactSchema(), payload))
 
-    def compute(raw: dict[str, Any]) -> dict[str, Any]:
+    def compute(raw: Record) -> Record:
         contacts = model.add_contact(raw["contacts"], contact)
         return {"contacts": contacts, **_primary_copies(contacts)}
 
-    _change(customer_id, compute, ["contacts"])
+    _change(uow, customer_id, compute, ["contacts"])
     return _contact_out.dump(contact)
 
 
-def update_contact(customer_id: int, tag: str, payload: dict[str, Any]) -> dict[str, Any]:
+def update_contact(uow: Transactions, customer_id: int, tag: str, payload: dict[str, Any]) -> dict[str, Any]:
     data = _load(ContactSchema(), payload, partial=True)
     result: dict[str, Any] = {}
 
-    def compute(raw: dict[str, Any]) -> dict[str, Any]:
-        contacts = model.edit_contact(raw["contacts"], tag, data)
-        contacts = [_contact_son(c) for c in contacts]
+    def compute(raw: Record) -> Record:
+        contacts = [contact_record(c) for c in model.edit_contact(raw["contacts"], tag, data)]
         result["contact"] = next(c for c in contacts if c["tag"] == data.get("tag", tag))
         return {"contacts": contacts, **_primary_copies(contacts)}
 
-    _change(customer_id, compute, ["contacts"])
+    _change(uow, customer_id, compute, ["contacts"])
     return _contact_out.dump(result["contact"])
 
 
-def delete_contact(customer_id: int, tag: str) -> dict[str, Any]:
-    def compute(raw: dict[str, Any]) -> dict[str, Any]:
+def delete_contact(uow: Transactions, customer_id: int, tag: str) -> dict[str, Any]:
+    def compute(raw: Record) -> Record:
         contacts = model.delete_contact(raw["contacts"], tag)
         return {"contacts": contacts, **_primary_copies(contacts)}
 
-    return _change(customer_id, compute, ["contacts"])
+    return _change(uow, customer_id, compute, ["contacts"])
 
 
 # -- payment information -----------------------------------------------------------------
 
-def get_payment_info(customer_id: int) -> dict[str, Any]:
-    info = payment_info_out(_raw(customer_id))
+def get_payment_info(uow: Transactions, customer_id: int) -> dict[str, Any]:
+    info = payment_info_out(_existing(uow.reader(), customer_id))
     if info is None:
         raise NotFound(f"customer {customer_id} has no payment information yet")
     return info
 
 
-def set_payment_info(customer_id: int, payload: dict[str, Any]) -> dict[str, Any] | None:
+def set_payment_info(uow: Transactions, customer_id: int, payload: dict[str, Any]) -> dict[str, Any] | None:
     data = _load(PaymentInfoSchema(), payload)
-    info = _payment_info_doc(data)
-    info.validate()
-    customer = _change(customer_id, lambda raw: {"payment_info": info.to_mongo().to_dict(),
-                                                 "payment_method": data["method"].value}, ["paymentInfo"])
+    info = payment_info_record(data)
+    customer = _change(uow, customer_id, lambda raw: {"payment_info": info, "payment_method": data["method"].value},
+                       ["paymentInfo"])
     return customer["paymentInfo"]
 
 
 # -- closing and purging -----------------------------------------------------------------
 
-def close_customer(customer_id: int, services: Services, retention_days: int) -> dict[str, Any]:
-    model.ensure_open(_raw(customer_id)["status"], customer_id)
+def close_customer(uow: Transactions, customer_id: int, services: Services, retention_days: int) -> dict[str, Any]:
+    model.ensure_open(_existing(uow.reader(), customer_id)["status"], customer_id)
     unpaid = int(services.call("billing", "count_unpaid_invoices", customer_id))
     if unpaid:
         raise Conflict(f"customer {customer_id} has {unpaid} unpaid invoice(s); "
                        "they must be paid or settled before the account can be closed",
                        {"unpaidInvoices": str(unpaid)})
 
-    def run(uow: UnitOfWork) -> dict[str, Any]:
-        raw = _raw(customer_id, uow)
+    def run(tx: UnitOfWork) -> dict[str, Any]:
+        raw = _existing(tx.customers, customer_id)
         model.ensure_open(raw["status"], customer_id)
         now = utc_now()
         changes = {"status": CustomerStatus.CLOSED.value, "closed_at": now,
                    "purge_after": model.purge_after(now, retention_days), "updated_at": now}
-        uow.collection(CustomerDocument).update_one({"_id": customer_id}, {"$set": changes}, session=uow.session)
+        tx.customers.update(customer_id, changes)
         raw.update(changes)
-        uow.publish("customer.closed", {"id": customer_id, "closedAt": now.isoformat(),
-                                        "purgeAfter": changes["purge_after"].isoformat()}, subject=str(customer_id))
+        tx.publish("customer.closed", {"id": customer_id, "closedAt": now.isoformat(),
+                                       "purgeAfter": changes["purge_after"].isoformat()}, subject=str(customer_id))
         return _out.dump(raw)
 
-    return transaction(run, source=SOURCE)
+    return uow.run(run)
 
 
-def purge_closed_accounts(now: datetime | None = None, batch: int = 500) -> int:
-    """Delete accounts whose retention has passed, one transaction (and one
-    `customer.purged`) each, so a crash part-way loses nothing. Returns how many."""
-    now = now or utc_now()
-    due = {"status": CustomerStatus.CLOSED.value, "purge_after": {"$lte": now}}
-    purged = 0
-    while True:
-        ids = [raw["_id"] for raw in CustomerDocument._get_collection().find(due, {"_id": 1}).limit(batch)]
-        if not ids:
-            return purged
+PURGE_JOB = "purge-closed-accounts"
+
+
+def purge_closed_accounts(uow: Transactions, now: datetime | None = None, job_id: str | None = None,
+                          lease_seconds: float = LEASE_SECONDS) -> dict[str, Any]:
+    """Delete accounts whose retention has passed, as a resumable job (chassis.jobs): one step (one
+    transaction, one `customer.purged`) per account, so a crash part-way loses nothing and the next run
+    finishes it. First resumes purge jobs a crashed run left, then purges as of `now`. Returns the job;
+    with the `job_id` of a finished job, that job unchanged."""
+    steps = _purge_due(uow)
+    resume_jobs(SOURCE, {PURGE_JOB: steps}, store=JobStore(SOURCE, lease_seconds=lease_seconds))
+    as_of = now or utc_now()
+    return run_job(SOURCE, PURGE_JOB, {"asOf": as_of.isoformat()}, steps, job_id=job_id,
+                   store=JobStore(SOURCE, lease_seconds=lease_seconds))
+
+
+def _purge_due(uow: Transactions) -> Callable[[JobRun], dict[str, Any]]:
+    def steps(run: JobRun) -> dict[str, Any]:
+        as_of = datetime.fromisoformat(run.params["asOf"])
+        ids = uow.reader().due_for_purge(as_of)
+        if run.progress["total"] is None:
+            run.set_total(len(ids))
         for customer_id in ids:
-            result = transaction(lambda uow, cid=customer_id: _purge(uow, {**due, "_id": cid}, cid, "retention"),
-                                 source=SOURCE)
-            purged += int(result["purged"])
+            run.step(str(customer_id),
+                     lambda job_uow, cid=customer_id: _purge(uow.within(job_uow), cid, "retention", as_of))
+        return {"purged": sum(1 for result in run.results() if result and result.get("purged"))}
 
+    return steps

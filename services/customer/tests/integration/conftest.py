@@ -6,8 +6,9 @@ import pytest
 from chassis.clock import utc_now
 from chassis.mongo import UnitOfWork, ensure_indexes, transaction
 from customer.adapters.documents import ALL_DOCUMENTS
+from customer.adapters.repository import MongoUnitOfWork
 from customer.domain.model import CUSTOMER_SEQUENCE
-from customer.service_layer.customers import load_account, new_customer_document
+from customer.service_layer.customers import load_account, new_customer_record
 
 ACCOUNT = {"firstName": "Ann", "lastName": "Smith", "email": "ann.smith@example.com", "phone": "+49 30 1234567",
            "address": "Main Street 1", "city": "Berlin", "state": "BE", "country": "DE", "customerType": "regular"}
@@ -44,9 +45,9 @@ def seed(customer_db: Any) -> Callable[..., int]:
         data = load_account({**ACCOUNT, **overrides})
 
         def insert(uow: UnitOfWork) -> int:
-            doc = new_customer_document(uow.next_sequence(CUSTOMER_SEQUENCE), data, {}, utc_now())
-            uow.insert(doc)
-            return doc.id
+            record = new_customer_record(uow.next_sequence(CUSTOMER_SEQUENCE), data, {}, utc_now())
+            MongoUnitOfWork(uow).customers.add(record)
+            return record["_id"]
 
         return transaction(insert, source="customer")
 

@@ -6,7 +6,10 @@ import pika
 
 from chassis import localinfra
 from chassis.outbox import OutboxRelay
+from customer.bootstrap import transactions
 from customer.service_layer import customers
+
+UOW = transactions()
 
 CONTACT = {"tag": "home", "firstName": "Ada", "lastName": "Lovelace", "phone": "+44 20 7946 0001",
            "address": "1 Home Road", "city": "London", "state": "LND", "country": "GB"}
@@ -28,8 +31,8 @@ def test_a_customer_created_while_the_broker_is_away_is_announced_when_it_return
     stop_relay = run_relay(relay)
     try:
         # The catalog check is RPC and needs the broker too; the write path is the one under test.
-        customer = customers.get_customer(seed(email="ada@example.com"))
-        customers.add_contact(customer["id"], {**CONTACT, "email": "ada@example.com"})
+        customer = customers.get_customer(UOW, seed(email="ada@example.com"))
+        customers.add_contact(UOW, customer["id"], {**CONTACT, "email": "ada@example.com"})
         assert db.customers.find_one({"_id": customer["id"]})  # stored despite the outage
         time.sleep(0.5)
         assert relay.pending_count() == 1  # the relay tried, failed, and kept the event

@@ -1,7 +1,10 @@
 import pytest
 
 from chassis.errors import Conflict, NotFound, ValidationFailed
+from customer.bootstrap import transactions
 from customer.service_layer import customers
+
+UOW = transactions()
 
 ADA = {"firstName": "Ada", "lastName": "Lovelace", "email": "ada@example.com", "phone": "+44 20 7946 0000",
        "address": "12 St James's Square", "city": "London", "state": "LND", "country": "GB",
@@ -9,8 +12,8 @@ ADA = {"firstName": "Ada", "lastName": "Lovelace", "email": "ada@example.com", "
 
 
 def test_customers_get_consecutive_numbers_and_a_created_event(customer_db, catalog):
-    first = customers.create_customer({**ADA, "customAttributes": {"segment": "smb"}}, catalog)
-    second = customers.create_customer({**ADA, "firstName": "Alan", "lastName": "Turing",
+    first = customers.create_customer(UOW, {**ADA, "customAttributes": {"segment": "smb"}}, catalog)
+    second = customers.create_customer(UOW, {**ADA, "firstName": "Alan", "lastName": "Turing",
                                         "email": "alan@example.com"}, catalog)
     assert (first["id"], second["id"]) == (1, 2)
     assert first["status"] == "active"
@@ -21,8 +24,8 @@ def test_customers_get_consecutive_numbers_and_a_created_event(customer_db, cata
     assert events[0]["envelope"]["subject"] == "1"
     assert events[0]["envelope"]["data"]["email"] == "ada@example.com"
     assert events[0]["envelope"]["data"]["customerType"] == "regular"
-    assert customers.get_customer(2)["lastName"] == "Turing"
-    assert customers.get_customer(1) == first
+    assert customers.get_customer(UOW, 2)["lastName"] == "Turing"
+    assert customers.get_customer(UOW, 1) == first
 
 
 @pytest.mark.parametrize(("overrides", "fields"), [
@@ -33,7 +36,7 @@ def test_customers_get_consecutive_numbers_and_a_created_event(customer_db, cata
 ])
 def test_invalid_input_stores_nothing_and_sends_nothing(customer_db, catalog, overrides, fields):
     with pytest.raises(ValidationFailed) as caught:
-        customers.create_customer({**ADA, **overrides}, catalog)
+        customers.create_customer(UOW, {**ADA, **overrides}, catalog)
     assert set(caught.value.fields) == fields
     assert customer_db.customers.count_documents({}) == 0
     assert customer_db.outbox.count_documents({}) == 0
@@ -41,26 +44,26 @@ def test_invalid_input_stores_nothing_and_sends_nothing(customer_db, catalog, ov
 
 
 def test_only_the_type_and_attributes_of_an_account_can_be_edited(customer_db, catalog):
-    cid = customers.create_customer(ADA, catalog)["id"]
-    edited = customers.update_account(cid, {"customAttributes": {"segment": "consumer"}}, catalog)
+    cid = customers.create_customer(UOW, ADA, catalog)["id"]
+    edited = customers.update_account(UOW, cid, {"customAttributes": {"segment": "consumer"}}, catalog)
     assert edited["customAttributes"] == {"segment": "consumer"}
     with pytest.raises(ValidationFailed) as caught:
-        customers.update_account(cid, {"email": "x@example.com"}, catalog)
+        customers.update_account(UOW, cid, {"email": "x@example.com"}, catalog)
     assert "email" in caught.value.fields
     with pytest.raises(ValidationFailed):
-        customers.update_account(cid, {"customerType": "martian"}, catalog)
-    assert customers.get_customer(cid)["customerType"] == "regular"
+        customers.update_account(UOW, cid, {"customerType": "martian"}, catalog)
+    assert customers.get_customer(UOW, cid)["customerType"] == "regular"
 
 
 def test_an_unknown_customer_is_not_found(customer_db):
     with pytest.raises(NotFound):
-        customers.get_customer(404)
+        customers.get_customer(UOW, 404)
 
 
 def test_a_create_repeated_with_the_same_request_id_returns_the_first_customer(customer_db, catalog):
-    first = customers.create_customer(ADA, catalog, "saga-1")
-    again = customers.create_customer(ADA, catalog, "saga-1")
-    other = customers.create_customer(ADA, catalog, "saga-2")
+    first = customers.create_customer(UOW, ADA, catalog, "saga-1")
+    again = customers.create_customer(UOW, ADA, catalog, "saga-1")
+    other = customers.create_customer(UOW, ADA, catalog, "saga-2")
     assert again == first
     assert other["id"] == first["id"] + 1
     assert customer_db.customers.count_documents({}) == 2
@@ -68,20 +71,20 @@ def test_a_create_repeated_with_the_same_request_id_returns_the_first_customer(c
 
 
 def test_a_discarded_request_removes_its_customer_and_refuses_a_late_create(customer_db, catalog):
-    made = customers.create_customer(ADA, catalog, "saga-lost-reply")  # the caller never saw this reply
-    assert customers.discard_customer_request("saga-lost-reply", "onboarding compensated") == {
+    made = customers.create_customer(UOW, ADA, catalog, "saga-lost-reply")  # the caller never saw this reply
+    assert customers.discard_customer_request(UOW, "saga-lost-reply", "onboarding compensated") == {
         "id": made["id"], "purged": True}
     assert customer_db.customers.count_documents({}) == 0
     purged = customer_db.outbox.find_one({"type": "customer.purged"})["envelope"]["data"]
     assert (purged["id"], purged["reason"]) == (made["id"], "onboarding compensated")
 
-    assert customers.discard_customer_request("saga-lost-reply", "again") == {"id": None, "purged": False}
+    assert customers.discard_customer_request(UOW, "saga-lost-reply", "again") == {"id": None, "purged": False}
     with pytest.raises(Conflict, match="discarded"):
-        customers.create_customer(ADA, catalog, "saga-lost-reply")  # a create still queued arrives late
+        customers.create_customer(UOW, ADA, catalog, "saga-lost-reply")  # a create still queued arrives late
     assert customer_db.customers.count_documents({}) == 0
 
 
 def test_discarding_a_request_that_never_arrived_still_blocks_it(customer_db, catalog):
-    assert customers.discard_customer_request("saga-never-arrived", "timeout")["purged"] is False
+    assert customers.discard_customer_request(UOW, "saga-never-arrived", "timeout")["purged"] is False
     with pytest.raises(Conflict):
-        customers.create_customer(ADA, catalog, "saga-never-arrived")
+        customers.create_customer(UOW, ADA, catalog, "saga-never-arrived")

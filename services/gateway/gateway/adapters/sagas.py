@@ -6,14 +6,14 @@ saga's `owner`: when the sweep takes over a stale saga, the original process can
 """
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 import mongoengine as me
-from pymongo import ReturnDocument
 from pymongo.collection import Collection
 
 from chassis.clock import utc_now
+from chassis.leases import LeaseLost, Leases
 
 # Saga status.
 RUNNING, COMPLETED, COMPENSATING, COMPENSATED, COMPENSATION_FAILED = (
@@ -50,19 +50,19 @@ class OnboardingSaga(me.Document):
     updated_at = me.DateTimeField(required=True, default=utc_now)
 
 
-class LostOwnership(Exception):
-    """The recovery sweep took this saga over; the original process must stop touching it."""
+# The recovery sweep took this saga over; the original process must stop touching it.
+LostOwnership = LeaseLost
 
 
 class SagaStore:
     def __init__(self, collection: Collection | None = None, lease_seconds: float = 60.0):
         self.collection = collection if collection is not None else OnboardingSaga._get_collection()
-        self.lease = timedelta(seconds=lease_seconds)
+        self.leases = Leases(self.collection, lease_seconds)
 
     def create(self, saga: dict[str, Any]) -> None:
         """Insert a new saga; DuplicateKeyError when its Idempotency-Key is taken."""
         now = utc_now()
-        self.collection.insert_one({**saga, "status": RUNNING, "steps": {}, "lease_until": now + self.lease,
+        self.collection.insert_one({**saga, "status": RUNNING, "steps": {}, "lease_until": now + self.leases.duration,
                                     "created_at": now, "updated_at": now})
 
     def by_key(self, key: str) -> dict[str, Any] | None:
@@ -72,13 +72,7 @@ class SagaStore:
         return self.collection.find_one({"_id": saga_id})
 
     def update(self, saga: dict[str, Any], changes: dict[str, Any], unset: list[str] | None = None) -> None:
-        now = utc_now()
-        update: dict[str, Any] = {"$set": {**changes, "updated_at": now, "lease_until": now + self.lease}}
-        if unset:
-            update["$unset"] = {name: "" for name in unset}
-        result = self.collection.update_one({"_id": saga["_id"], "owner": saga["owner"]}, update)
-        if result.matched_count == 0:
-            raise LostOwnership(saga["_id"])
+        self.leases.renew(saga["_id"], saga["owner"], changes={**changes, "updated_at": utc_now()}, unset=unset or ())
         for name, value in changes.items():
             _assign(saga, name, value)
 
@@ -88,10 +82,9 @@ class SagaStore:
     def claim_stale(self, owner: str, now: datetime | None = None) -> dict[str, Any] | None:
         """Take over one saga whose owner stopped renewing its lease (crashed, or compensation to retry)."""
         now = now or utc_now()
-        return self.collection.find_one_and_update(
-            {"status": {"$in": [RUNNING, COMPENSATING, COMPENSATION_FAILED]}, "lease_until": {"$lt": now}},
-            {"$set": {"owner": owner, "status": COMPENSATING, "lease_until": now + self.lease, "updated_at": now}},
-            sort=[("lease_until", 1)], return_document=ReturnDocument.AFTER)
+        return self.leases.take({"status": {"$in": [RUNNING, COMPENSATING, COMPENSATION_FAILED]}}, owner,
+                                changes={"status": COMPENSATING, "updated_at": now}, sort=[("lease_until", 1)],
+                                reentrant=False, now=now)
 
 
 def _assign(document: dict[str, Any], dotted: str, value: Any) -> None:

@@ -10,11 +10,12 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import Any
 
 from pymongo.errors import DuplicateKeyError
 
 from chassis.errors import Conflict, NotFound, PlatformError, Unavailable, ValidationFailed
+from chassis.versions import VersionCache, catalog_loader
 from gateway.adapters.sagas import (
     COMPENSATED,
     COMPENSATING,
@@ -29,39 +30,18 @@ from gateway.adapters.sagas import (
     SagaStore,
 )
 from gateway.domain import onboarding as rules
-from gateway.domain.onboarding import (
-    BALANCE_GROUP,
-    BILLING_PROFILE,
-    CUSTOMER,
-    HIERARCHY,
-    PROMOTIONS,
-    SHARING,
-    STEPS,
-    SUBSCRIPTION,
-    OnboardingFailed,
-)
-from gateway.service_layer import promotions
+from gateway.domain.onboarding import CUSTOMER, STEPS, OnboardingFailed
+from gateway.service_layer.onboarding_steps import BY_NAME, STEP_TABLE, Context, Rpc, Step
 
 log = logging.getLogger(__name__)
-REASON = "onboarding failed"
-PROMOTIONS_ORIGIN = "subscription.promoCodes"
-# Which service call does each step (named in the operator's error).
-CALLS = {CUSTOMER: "customer.create_customer", BILLING_PROFILE: "billing.create_billing_profile",
-         BALANCE_GROUP: "rating.create_balance_group", PROMOTIONS: "catalog.redeem_voucher",
-         SUBSCRIPTION: "rating.create_subscription", SHARING: "rating.join_sharing_group",
-         HIERARCHY: "billing.join_hierarchy_group"}
-
-
-class Rpc(Protocol):
-    def call(self, service: str, method: str, *args: Any) -> Any: ...
 
 
 _identifiers = rules.EpochIdentifiers()
 
 
 def onboard(rpc: Rpc, store: SagaStore, body: dict[str, Any], idempotency_key: str | None,
-            owner: str) -> tuple[dict[str, Any], int, bool]:
-    """Returns (summary, HTTP status, replayed)."""
+            owner: str, plans: VersionCache | None = None) -> tuple[dict[str, Any], int, bool]:
+    """Returns (summary, HTTP status, replayed). `plans` keeps plan versions read before (they never change)."""
     fingerprint = rules.request_fingerprint(body)
     if idempotency_key:
         previous = _previous(store, idempotency_key, fingerprint)
@@ -69,8 +49,8 @@ def onboard(rpc: Rpc, store: SagaStore, body: dict[str, Any], idempotency_key: s
             return previous, 201, True
     rules.check_request(body)
     sub = body["subscription"]
-    plan = _read(rpc, "subscription.plan", "catalog", "get_plan", sub["plan"]["code"], sub["plan"].get("version"))
-    resource = _read(rpc, "subscription.resource", "catalog", "get_resource", sub["resource"])
+    plan = _plan(rpc, plans or VersionCache(catalog_loader(rpc)), sub["plan"]["code"], sub["plan"].get("version"))
+    resource = _read("subscription.resource", lambda: rpc.call("catalog", "get_resource", sub["resource"]))
     rules.check_plan_choice(plan, sub, resource)
     products, origins = rules.snapshot_products(plan, sub["plan"].get("products", []), sub.get("serviceIdentifier"),
                                                 _identifiers.next)
@@ -107,10 +87,17 @@ def _previous(store: SagaStore, key: str, fingerprint: str) -> dict[str, Any] | 
     raise Conflict(f"onboarding {previous['_id']} with this Idempotency-Key is in progress; retry later")
 
 
-def _read(rpc: Rpc, field: str, service: str, method: str, *args: Any) -> Any:
+def _plan(rpc: Rpc, plans: VersionCache, code: str, version: int | None) -> Any:
+    """The plan at its version: the version on sale unless one is asked for, read from the cache when known."""
+    if version is None:
+        version = _read("subscription.plan", lambda: rpc.call("catalog", "get_active_version", "plan", code))
+    return _read("subscription.plan", lambda: plans.get("plan", code, version))
+
+
+def _read(field: str, fetch: Callable[[], Any]) -> Any:
     """A read before any step: a missing entity is the operator's input error, named by its field."""
     try:
-        return rpc.call(service, method, *args)
+        return fetch()
     except NotFound as exc:
         raise ValidationFailed(exc.detail, {field: exc.detail}) from exc
     except Conflict as exc:
@@ -119,48 +106,29 @@ def _read(rpc: Rpc, field: str, service: str, method: str, *args: Any) -> Any:
 
 def _run(rpc: Rpc, store: SagaStore, saga: dict[str, Any], plan: dict[str, Any], products: list[dict[str, Any]],
          origins: list[str]) -> dict[str, Any]:
-    body, ids = saga["request"], saga["ids"]
-    sub = body["subscription"]
-    summary: dict[str, Any] = {"id": saga["_id"], "status": COMPLETED}
+    ctx = Context(rpc, saga, plan, products, origins, _identifiers.next)
+    summary: dict[str, Any] = {"id": saga["_id"], "status": COMPLETED,
+                               **{step.name: None for step in STEP_TABLE if not step.wanted(saga["request"])}}
     current = CUSTOMER
-
-    def step(name: str, fn: Callable[[], Any]) -> Any:
-        nonlocal current
-        current = name
-        store.step(saga, name, STARTED)
-        result = fn()
-        store.step(saga, name, DONE)
-        return result
-
     try:
-        account = {**body["account"], "paymentInfo": body["paymentInfo"]}
-        # The saga id as request id: a retried or lost create is found (and undone) by it.
-        customer = step(CUSTOMER, lambda: rpc.call("customer", "create_customer", account, saga["_id"]))
-        store.update(saga, {"customer_id": customer["id"]})
-        customer_id = customer["id"]
-        summary["customer"] = customer
-        summary["billingProfile"] = step(BILLING_PROFILE, lambda: rpc.call("billing", "create_billing_profile", {
-            "id": ids["billingProfile"], "customerId": customer_id, "paymentType": sub["paymentType"],
-            "resource": sub["resource"], "interval": sub["interval"], "billingDay": sub["billingDay"]}))
-        summary["balanceGroup"] = step(BALANCE_GROUP, lambda: rpc.call("rating", "create_balance_group", {
-            "id": ids["balanceGroup"], "customerId": customer_id, "billingProfileId": ids["billingProfile"]}))
-        promotions, added = step(PROMOTIONS, lambda: _redeem(rpc, sub.get("promoCodes", []), customer_id,
-                                                             ids["subscription"], products))
-        summary["promotions"] = promotions
-        origins.extend([PROMOTIONS_ORIGIN] * len(added))
-        summary["subscription"] = step(SUBSCRIPTION, lambda: rpc.call("rating", "create_subscription", {
-            "id": ids["subscription"], "customerId": customer_id, "balanceGroupId": ids["balanceGroup"],
-            "billingProfileId": ids["billingProfile"],
-            "plan": {"code": plan["code"], "version": plan["version"], "name": plan["name"]},
-            "products": products + added, "promoCodes": sub.get("promoCodes", [])}))
-        summary["sharing"] = None
-        if body.get("sharing"):
-            summary["sharing"] = step(SHARING, lambda: rpc.call("rating", "join_sharing_group", {
-                "id": ids["sharing"], "groupId": body["sharing"]["groupId"], "customerId": customer_id}))
-        summary["hierarchy"] = None
-        if body.get("hierarchy"):
-            summary["hierarchy"] = step(HIERARCHY, lambda: rpc.call("billing", "join_hierarchy_group", {
-                "id": ids["hierarchy"], "groupId": body["hierarchy"]["groupId"], "customerId": customer_id}))
+        for wave in [[step] for step in STEP_TABLE if step.wanted(saga["request"])]:
+            current = wave[0].name
+            store.update(saga, {f"steps.{step.name}": {"status": STARTED} for step in wave})
+            failures = []
+            for step, (ok, value) in zip(wave, _run_wave(ctx, wave), strict=True):
+                if not ok:
+                    failures.append((step, value))
+                    continue
+                summary[step.name] = value
+                extra = {"customer_id": value["id"]} if step.name == CUSTOMER else {}
+                store.update(saga, {f"steps.{step.name}": {"status": DONE}, **extra})
+            if failures:
+                # The first failure (in table order) is the one reported; the others are recorded too, so
+                # compensation skips a step that was refused and undoes one whose outcome is unknown.
+                for step, error in failures[1:]:
+                    store.step(saga, step.name, STARTED if _uncertain(error) else FAILED, error=str(error))
+                current = failures[0][0].name
+                raise failures[0][1]
         store.update(saga, {"status": COMPLETED, "response": summary})
         return summary
     except LostOwnership:
@@ -174,20 +142,29 @@ def _run(rpc: Rpc, store: SagaStore, saga: dict[str, Any], plan: dict[str, Any],
                     origins) from exc
 
 
-def _redeem(rpc: Rpc, codes: list[str], customer_id: int, subscription_id: str,
-            products: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """Resolve every code, redeem the vouchers (atomically, in catalog) and return what they add."""
-    return promotions.redeem(rpc, codes, customer_id, subscription_id, rules.service_identifiers(products),
-                             _identifiers.next)
+def _run_wave(ctx: Context, wave: list[Step]) -> list[tuple[bool, Any]]:
+    """Run the steps of one wave; every step's outcome (ok, result or error), in table order."""
+    return [_outcome(step, ctx) for step in wave]
+
+
+def _outcome(step: Step, ctx: Context) -> tuple[bool, Any]:
+    try:
+        return True, step.do(ctx)
+    except Exception as exc:  # handed back to _run, which decides
+        return False, exc
+
+
+def _uncertain(error: BaseException) -> bool:
+    """Whether the step may still have happened: its service was not reached or broke mid-way."""
+    return isinstance(error, Unavailable) or not isinstance(error, PlatformError) or type(error) is PlatformError
 
 
 def _fail(rpc: Rpc, store: SagaStore, saga: dict[str, Any], failed: str, error: PlatformError,
           origins: list[str]) -> OnboardingFailed:
     # A step that could not be reached may still happen (its request waits in a queue): undo it too;
     # the services refuse a discarded id, so a late request cannot bring it back.
-    uncertain = isinstance(error, Unavailable) or type(error) is PlatformError
     try:
-        store.step(saga, failed, STARTED if uncertain else FAILED, error=error.detail)
+        store.step(saga, failed, STARTED if _uncertain(error) else FAILED, error=error.detail)
         store.update(saga, {"status": COMPENSATING, "failure": {"step": failed, "status": error.status,
                                                                  "detail": error.detail}})
         complete = compensate(rpc, store, saga)
@@ -196,7 +173,7 @@ def _fail(rpc: Rpc, store: SagaStore, saga: dict[str, Any], failed: str, error: 
     done = "Every completed step was undone." if complete else \
         "Some steps could not be undone yet; the gateway worker keeps retrying."
     return OnboardingFailed(
-        f"Onboarding failed at step '{failed}' ({CALLS[failed]}): {error.detail}. {done}",
+        f"Onboarding failed at step '{failed}' ({BY_NAME[failed].call}): {error.detail}. {done}",
         rules.step_fields(failed, error, origins), status=error.status, code=error.code, title=error.title,
         onboarding_id=saga["_id"], failed_step=failed, compensated=complete)
 
@@ -204,44 +181,25 @@ def _fail(rpc: Rpc, store: SagaStore, saga: dict[str, Any], failed: str, error: 
 def compensate(rpc: Rpc, store: SagaStore, saga: dict[str, Any]) -> bool:
     """Undo, in reverse order, every step that is done or whose outcome is unknown. Returns whether all were
     undone; the saga ends `compensated` (its Idempotency-Key released) or `compensation_failed` (retried)."""
-    ids, steps = saga["ids"], saga.get("steps", {})
+    steps = saga.get("steps", {})
     complete = True
-    for name in reversed(STEPS):
-        status = steps.get(name, {}).get("status")
+    for step in reversed(STEP_TABLE):
+        status = steps.get(step.name, {}).get("status")
         if status not in (DONE, STARTED, UNDO_FAILED):
             continue
         try:
-            _undo(rpc, name, saga, ids)
-            store.step(saga, name, UNDONE)
+            step.undo(rpc, saga)
+            store.step(saga, step.name, UNDONE)
         except PlatformError as exc:
             complete = False
-            log.warning("compensation failed", extra={"onboarding": saga["_id"], "step": name, "error": exc.detail})
-            store.step(saga, name, UNDO_FAILED, error=exc.detail)
+            log.warning("compensation failed",
+                        extra={"onboarding": saga["_id"], "step": step.name, "error": exc.detail})
+            store.step(saga, step.name, UNDO_FAILED, error=exc.detail)
     if complete:
         store.update(saga, {"status": COMPENSATED}, unset=["idempotency_key"])
     else:
         store.update(saga, {"status": COMPENSATION_FAILED})
     return complete
-
-
-def _undo(rpc: Rpc, name: str, saga: dict[str, Any], ids: dict[str, str]) -> None:
-    if name == HIERARCHY:
-        rpc.call("billing", "leave_hierarchy_group", ids["hierarchy"])
-    elif name == SHARING:
-        rpc.call("rating", "leave_sharing_group", ids["sharing"])
-    elif name == SUBSCRIPTION:
-        rpc.call("rating", "discard_subscription", ids["subscription"], REASON)
-    elif name == PROMOTIONS:
-        codes = saga["request"]["subscription"].get("promoCodes", [])
-        if not promotions.release(rpc, codes, ids["subscription"]):
-            raise Unavailable("some vouchers could not be released yet")
-    elif name == BALANCE_GROUP:
-        rpc.call("rating", "delete_balance_group", ids["balanceGroup"])
-    elif name == BILLING_PROFILE:
-        rpc.call("billing", "delete_billing_profile", ids["billingProfile"])
-    elif name == CUSTOMER:
-        # By request id, so a customer whose create reply was lost is found and removed too.
-        rpc.call("customer", "discard_customer_request", saga["_id"], REASON)
 
 
 def recover_stale(rpc: Rpc, store: SagaStore, owner: str, limit: int = 20) -> int:

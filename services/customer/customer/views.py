@@ -1,4 +1,7 @@
-"""The customer list: filtered search with paging, and the export pages behind the CSV."""
+"""The customer list: filtered search with paging, and the export pages behind the CSV.
+
+A view (cosmicpython, chapter 12): reads that serve a screen go straight to the collection with
+projections and index-only counts; they change nothing, so they need no unit of work."""
 from __future__ import annotations
 
 from typing import Any
