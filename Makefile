@@ -17,12 +17,12 @@ install: $(VENV)/.installed
 # System libraries that wheels cannot ship: Pango/HarfBuzz for WeasyPrint (billing's invoice PDFs).
 SYSTEM_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core
 
-$(VENV)/.installed: constraints.txt pyproject.toml libs/chassis/pyproject.toml $(wildcard services/*/pyproject.toml)
+$(VENV)/.installed: constraints.txt pyproject.toml $(wildcard libs/*/pyproject.toml) $(wildcard services/*/pyproject.toml)
 	@$(PYTHON) -c "import ctypes.util, sys; sys.exit(not all(ctypes.util.find_library(n) for n in ('pango-1.0', 'pangoft2-1.0', 'harfbuzz')))" \
 	  || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(SYSTEM_PACKAGES); }
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q -c constraints.txt setuptools wheel
-	$(BIN)/pip install -q --no-build-isolation -c constraints.txt -e 'libs/chassis[http,localinfra]' \
+	$(BIN)/pip install -q --no-build-isolation -c constraints.txt -e 'libs/chassis[http,localinfra]' -e libs/pricing \
 	  $(foreach s,$(SERVICES),-e services/$(s)) -e '.[dev]'
 	touch $@
 
@@ -59,7 +59,7 @@ test: install
 	$(PYTEST)
 
 test-unit: install
-	$(PYTEST) libs/chassis/tests/unit services/*/tests/unit
+	$(PYTEST) libs/*/tests/unit services/*/tests/unit
 
 test-integration: install
 	$(PYTEST) libs/chassis/tests/integration services/*/tests/integration
@@ -75,7 +75,7 @@ test-deploy: install
 
 lint: install
 	$(BIN)/ruff check libs services tests bench
-	$(BIN)/mypy libs/chassis/chassis
+	$(BIN)/mypy libs/chassis/chassis libs/pricing/pricing
 
 bench: install
 	$(BIN)/python bench/run.py
