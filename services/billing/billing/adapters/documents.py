@@ -199,3 +199,8 @@ class HierarchyMember(me.Document):
 
 ALL_DOCUMENTS: list[type[me.Document]] = [BillingCustomer, BillingProfile, Bill, BillItem, SubscriptionFees, Invoice,
                                           BillRun, HierarchyGroup, HierarchyMember]
+
+# Payments keep their own documents (billing.adapters.payment_documents); they are created and indexed with these.
+from billing.adapters.payment_documents import PAYMENT_DOCUMENTS  # noqa: E402
+
+ALL_DOCUMENTS += PAYMENT_DOCUMENTS

@@ -6,6 +6,7 @@ from typing import Any
 from billing.adapters.catalog import RpcCatalog
 from billing.adapters.documents import ALL_DOCUMENTS
 from billing.config import BillingConfig
+from billing.entrypoints.payments_rpc import PaymentsRpc
 from billing.service_layer import (
     bill_run,
     billing,
@@ -42,7 +43,7 @@ def _instant(value: str | None) -> Any:
     return at
 
 
-class BillingService(WorkerBase):
+class BillingService(PaymentsRpc, WorkerBase):
     name = "billing"
     db = MongoConnection(lambda: ensure_indexes(ALL_DOCUMENTS))
     services = RemoteServices()

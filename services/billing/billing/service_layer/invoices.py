@@ -208,6 +208,9 @@ def after_invoice_issued(uow: UnitOfWork, invoice: Mapping[str, Any]) -> None:
     """HOOK POINT for payments (issue 11): runs in the issuing transaction for every new invoice,
     e.g. to apply the profile's credit balance to the invoice's due amount. Billing itself does
     nothing more here."""
+    from billing.service_layer.payments import apply_credit_balance  # payments build on invoices
+
+    apply_credit_balance(uow, dict(invoice))
 
 
 @lru_cache(maxsize=512)
