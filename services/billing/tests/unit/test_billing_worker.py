@@ -1,13 +1,15 @@
 from billing.entrypoints.worker import BillingService
+from chassis.envelope import exchange_for
 from chassis.nameko_adapter import handled_event_queues
 
 
-def test_billing_consumes_customer_events_on_dead_lettered_queues_of_its_own():
+def test_billing_consumes_its_events_on_dead_lettered_queues_of_its_own_bound_to_the_producers_exchange():
     queues = {queue.routing_key: queue for queue in handled_event_queues(BillingService)}
     assert {"customer.created", "customer.purged", "subscription.created", "subscription.changed",
             "subscription.cancelled", "usage.charged", "balance.adjusted", "usage.adjusted"} <= set(queues)
     for event_type, queue in queues.items():
-        assert queue.name.startswith(f"evt-{event_type.split('.')[0]}-{event_type}--billing.")
-        assert queue.exchange.name == f"{event_type.split('.')[0]}.events"
+        producer = exchange_for(event_type).removesuffix(".events")
+        assert queue.name.startswith(f"evt-{producer}-{event_type}--billing.")
+        assert queue.exchange.name == exchange_for(event_type)
         assert queue.durable
         assert queue.queue_arguments["x-dead-letter-routing-key"] == queue.name
