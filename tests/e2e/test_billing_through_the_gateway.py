@@ -32,7 +32,7 @@ def customer(client, first="Ana", last="Novak"):
     created = client.post("/api/v1/customers", json={
         "firstName": first, "lastName": last, "email": f"{uuid.uuid4().hex[:10]}@example.com",
         "phone": "+386 40 111 222", "address": "Slovenska 1", "city": "Ljubljana", "state": "LJ", "country": "SI",
-        "customerType": "regular"})
+        "customerType": "regular", "paymentInfo": {"method": "invoice"}})
     assert created.status_code == 201, created.text
     return created.json()["id"]
 
