@@ -11,6 +11,8 @@ from pypdf import PdfReader
 from chassis.envelope import encode, exchange_for, new_event
 from chassis.testing import operator_client
 
+# Four real processes, the demo catalog and bill runs: more than the default 300 s on a loaded machine.
+pytestmark = pytest.mark.timeout(900)
 JAN_10 = "2026-01-10T00:00:00+00:00"
 FEB_1 = "2026-02-01T00:00:00+00:00"
 
