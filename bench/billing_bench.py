@@ -30,8 +30,8 @@ from chassis.testing import settings_for, start_platform
 from support import infrastructure, peak_rss_mb, percentiles
 
 JAN_1, FEB_1, MAR_1 = (datetime(2026, m, 1, tzinfo=UTC) for m in (1, 2, 3))
-# Writes of one billed profile: invoice, 2 bill updates, 1 new bill, 2 outbox events, the run's progress
-# share, the one-time mark and the applied counters are batched; 6 is the per-profile document count.
+# Documents one billed profile writes: its invoice, two bill updates, the new inactive bill and two outbox
+# events (counters and the run's progress are written once per batch).
 WRITES_PER_PROFILE = 6
 COUNTRIES = ["SI", "DE", "AT", "IT", "FR", "GB"]
 

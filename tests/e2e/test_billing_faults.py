@@ -11,6 +11,8 @@ from bson.decimal128 import Decimal128
 from chassis.nameko_adapter import RpcClient
 from chassis.testing import start_platform
 
+# Four real processes, the demo catalog and bill runs: more than the default 300 s on a loaded machine.
+pytestmark = pytest.mark.timeout(900)
 TODAY = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
 
 

@@ -11,6 +11,8 @@ from pypdf import PdfReader
 from chassis.envelope import encode, exchange_for, new_event
 from chassis.testing import operator_client
 
+# Four real processes, the demo catalog and bill runs: more than the default 300 s on a loaded machine.
+pytestmark = pytest.mark.timeout(900)
 JAN_10 = "2026-01-10T00:00:00+00:00"
 FEB_1 = "2026-02-01T00:00:00+00:00"
 
@@ -32,7 +34,7 @@ def customer(client, first="Ana", last="Novak"):
     created = client.post("/api/v1/customers", json={
         "firstName": first, "lastName": last, "email": f"{uuid.uuid4().hex[:10]}@example.com",
         "phone": "+386 40 111 222", "address": "Slovenska 1", "city": "Ljubljana", "state": "LJ", "country": "SI",
-        "customerType": "regular"})
+        "customerType": "regular", "paymentInfo": {"method": "invoice"}})
     assert created.status_code == 201, created.text
     return created.json()["id"]
 

@@ -2,6 +2,7 @@
 provider process; invoices come from billing's own run billing."""
 import time
 import uuid
+from decimal import Decimal
 from importlib.resources import files
 
 import httpx
@@ -90,7 +91,7 @@ def test_paying_offline_closes_the_invoice_and_an_overpayment_pays_part_of_the_n
         "amount"}
     following = invoice_of(client, customer_id, profile_id, "25.00", as_of="2026-03-01T00:00:00+00:00")
     assert (following["status"], following["dueAmount"]) == ("billing", "15.00")
-    assert client.get(f"/api/v1/billing-profiles/{profile_id}").json()["creditBalance"] == "0.00"
+    assert Decimal(client.get(f"/api/v1/billing-profiles/{profile_id}").json()["creditBalance"]) == 0
     audited = client.get("/api/v1/audit", params={"target": f"invoice/{invoice['id']}/payments/{paid.json()['id']}"})
     assert [e["operation"] for e in audited.json()] == ["gateway.api.payments.record_payment"]
 

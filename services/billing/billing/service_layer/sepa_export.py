@@ -15,6 +15,7 @@ from typing import Any
 from pymongo.errors import DuplicateKeyError
 
 from billing.adapters import invoice_ledger as ledger
+from billing.adapters.documents import BillingCustomer
 from billing.adapters.payment_documents import PaymentInstrument, SepaFile, SepaMandateUse, SepaTransaction
 from billing.config import PaymentSettings
 from billing.domain import pain008
@@ -38,6 +39,10 @@ IN_COLLECTION = "in_collection"
 def _candidates(db: Any) -> tuple[list[dict[str, Any]], dict[int, dict[str, Any]]]:
     instruments = {doc["_id"]: doc for doc in db[PaymentInstrument._get_collection_name()].find(
         {"method": "directDebit"})}
+    # The copy may predate billing's record of the customer (events on different queues): name it now.
+    unnamed = [customer_id for customer_id, doc in instruments.items() if not doc.get("debtor_name")]
+    for customer in db[BillingCustomer._get_collection_name()].find({"_id": {"$in": unnamed}}, {"name": 1}):
+        instruments[customer["_id"]]["debtor_name"] = customer["name"]
     in_collection = {doc["invoice_id"] for doc in db[SepaTransaction._get_collection_name()].find(
         {"status": IN_COLLECTION}, {"invoice_id": 1})}
     invoices = [raw for raw in ledger.due_invoices(None, db, {ledger.CURRENCY: SEPA_CURRENCY})
@@ -88,10 +93,14 @@ def export_sepa(settings: PaymentSettings, as_of: datetime) -> dict[str, Any]:
         by_id = {raw["_id"]: raw for raw in invoices}
         rows = [_transaction(file.id, c, by_id[c.invoice_id]) for c in collections]
         uow.collection(SepaTransaction).insert_many(rows, ordered=False, session=uow.session)
-        for mandate_id in first_in_file:
-            first = next(c.end_to_end_id for c in collections if c.mandate.mandate_id == mandate_id)
-            uow.collection(SepaMandateUse).insert_one({"_id": mandate_id, "first_end_to_end_id": first},
-                                                      session=uow.session)
+        firsts: dict[str, str] = {}
+        for item in collections:
+            if item.mandate.mandate_id in first_in_file:
+                firsts.setdefault(item.mandate.mandate_id, item.end_to_end_id)
+        if firsts:
+            uow.collection(SepaMandateUse).insert_many(
+                [{"_id": mandate, "first_end_to_end_id": e2e} for mandate, e2e in firsts.items()],
+                session=uow.session)
 
     try:
         transaction(store, source=SOURCE)

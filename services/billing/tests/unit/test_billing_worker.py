@@ -3,7 +3,7 @@ from chassis.envelope import producer_of
 from chassis.nameko_adapter import handled_event_queues
 
 
-def test_billing_consumes_customer_events_on_dead_lettered_queues_of_its_own():
+def test_billing_consumes_its_events_on_dead_lettered_queues_of_its_own_bound_to_the_producers_exchange():
     queues = {queue.routing_key: queue for queue in handled_event_queues(BillingService)}
     assert {"customer.created", "customer.purged", "subscription.created", "subscription.changed",
             "subscription.cancelled", "usage.charged", "balance.adjusted", "usage.adjusted"} <= set(queues)

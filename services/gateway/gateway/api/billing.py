@@ -43,7 +43,9 @@ def create_profile(customer_id: int, body: dict[str, Any]) -> tuple[Any, int, di
 
 def get_profile(profile_id: str) -> tuple[Any, int, dict[str, str]]:
     view = _call("get_profile_view", profile_id)
-    view["paymentInformation"] = dependencies.rpc.call("customer", "get_payment_info", view["customerId"])
+    # The customer's payment information (null until the customer has given some).
+    owner = dependencies.rpc.call("customer", "get_customer", view["customerId"])
+    view["paymentInformation"] = owner.get("paymentInfo")
     return json_response(view)
 
 
