@@ -194,9 +194,18 @@ async def balances(request: Request, session: Session) -> Response:
 
 
 def _usage_query(request: Request) -> dict[str, Any]:
+    """The period of the usage page; the browser's date-time fields carry no zone: they are UTC."""
     params = request.query_params
-    return portal_api.usage_filters(params.get("from"), params.get("to"), params.get("serviceType"),
+    return portal_api.usage_filters(_utc(params.get("from")), _utc(params.get("to")), params.get("status"),
                                     limit=1000)
+
+
+def _utc(value: str | None) -> str | None:
+    if not value:
+        return None
+    if len(value) == 16:  # 2026-11-29T10:00
+        value += ":00"
+    return value if value.endswith("Z") or "+" in value[10:] else value + "+00:00"
 
 
 async def usage(request: Request, session: Session) -> Response:

@@ -43,8 +43,8 @@ schema = schemathesis.pytest.from_fixture("portal_schema")
 
 
 @schema.parametrize()
-@settings(max_examples=15, deadline=None, derandomize=True,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much, HealthCheck.function_scoped_fixture])
+@settings(max_examples=15, deadline=None, derandomize=True, suppress_health_check=[
+    HealthCheck.too_slow, HealthCheck.filter_too_much, HealthCheck.function_scoped_fixture])
 def test_no_request_to_the_portal_api_gets_a_server_error_or_breaks_the_contract(case, logged_in):
     headers = {} if (case.method.upper(), case.path) in SESSION_ENDING else {"X-CSRF-Token": logged_in["csrf"]}
     case.call_and_validate(base_url=logged_in["url"], headers=headers,
