@@ -20,6 +20,7 @@ from typing import Any
 import httpx
 
 from chassis import localinfra
+from selfcare.demo import voice_calls
 
 
 class PortalCookies:
@@ -73,20 +74,14 @@ def payment_provider(log_dir: Any) -> Iterator[str]:
 
 
 def publish_calls(amqp_uri: str, identifier: str, minutes: list[int]) -> None:
-    """Voice calls of `identifier` on the usage stream (the `rating.usage` exchange), as a network
-    element sends them, over the last hour."""
+    """Voice calls of `identifier` over the last hour on the usage stream (the `rating.usage`
+    exchange), as a network element sends them."""
     import pika
 
     connection = pika.BlockingConnection(pika.URLParameters(amqp_uri))
     channel = connection.channel()
     channel.confirm_delivery()
-    start = datetime.now(UTC) - timedelta(hours=1)
-    for n, quantity in enumerate(minutes):
-        begin = start + timedelta(minutes=10 * n)
-        event = {"id": f"call-{identifier}-{n}", "serviceType": "voice", "serviceIdentifier": identifier,
-                 "startTime": begin.isoformat(), "quantity": str(quantity),
-                 "fields": {"endTime": (begin + timedelta(minutes=quantity)).isoformat(), "from": identifier,
-                            "to": "38641000111", "destination": "national", "timeBand": "peak"}}
+    for event in voice_calls(identifier, minutes, datetime.now(UTC) - timedelta(hours=1)):
         channel.basic_publish("rating.usage", "voice", json.dumps(event).encode(),
                               pika.BasicProperties(delivery_mode=2, message_id=event["id"],
                                                    content_type="application/json"))

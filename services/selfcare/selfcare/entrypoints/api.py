@@ -10,6 +10,7 @@ from chassis.nameko_adapter import RpcClient
 from chassis.settings import Settings
 from selfcare.adapters.accounts import Accounts
 from selfcare.adapters.documents import ALL_DOCUMENTS
+from selfcare.domain.tokens import SessionPolicy
 from selfcare.entrypoints import pages, web
 
 
@@ -17,7 +18,8 @@ def create_app() -> connexion.AsyncApp:
     settings = Settings.from_env("selfcare")
     connect(settings)
     ensure_indexes(ALL_DOCUMENTS)
-    web.portal = web.Portal(accounts=Accounts(RpcClient(settings.amqp_uri, timeout=settings.rpc_timeout)))
+    web.portal = web.Portal(accounts=Accounts(RpcClient(settings.amqp_uri, timeout=settings.rpc_timeout)),
+                            policy=SessionPolicy(key=settings.service_setting("SESSION_SECRET", "")))
     app = build_app(settings, ["selfcare"])
     for path, page, methods in pages.ROUTES:
         app.add_url_rule(path, endpoint=page.__name__ + path, view_func=page, methods=methods)

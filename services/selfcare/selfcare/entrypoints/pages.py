@@ -156,7 +156,7 @@ async def _reset(request: Request, form: dict[str, str]) -> Response:
 
 
 async def log_out(request: Request, session: Session) -> Response:
-    await run_in_threadpool(auth.logout, request.cookies.get(web.SESSION_COOKIE))
+    await run_in_threadpool(auth.logout, request.cookies.get(web.SESSION_COOKIE), web.portal.policy)
     response = redirect("/login")
     response.headers.append("Set-Cookie", web.expired_cookie(web.SESSION_COOKIE))
     return response
@@ -169,7 +169,7 @@ async def change_password(request: Request, session: Session) -> Response:
     try:
         await run_in_threadpool(auth.change_password, request.cookies.get(web.SESSION_COOKIE), session.customer_id,
                                 form.get("current_password"), form.get("new_password"),
-                                form.get("new_password_confirmation"), utc_now())
+                                form.get("new_password_confirmation"), utc_now(), web.portal.policy)
     except ValidationFailed as error:
         return render(request, "change_password.html", 400, session=session, error=error, form={})
     return redirect("/balances")

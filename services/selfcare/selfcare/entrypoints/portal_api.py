@@ -68,7 +68,7 @@ def get_session(token_info: dict[str, Any]) -> Any:
 
 
 def log_out(token_info: dict[str, Any]) -> Any:
-    auth.logout(token_info["secret"])
+    auth.logout(token_info["secret"], web.portal.policy)
     return None, 204, {"Set-Cookie": web.expired_cookie(web.SESSION_COOKIE)}
 
 
@@ -84,7 +84,7 @@ def reset_password(body: dict[str, Any]) -> Any:
 def change_password(token_info: dict[str, Any], body: dict[str, Any]) -> Any:
     session: Session = token_info["session"]
     auth.change_password(token_info["secret"], session.customer_id, body["currentPassword"], body["newPassword"],
-                         body["newPasswordConfirmation"], utc_now())
+                         body["newPasswordConfirmation"], utc_now(), web.portal.policy)
     return None, 204, {}
 
 

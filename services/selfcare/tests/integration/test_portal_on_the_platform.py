@@ -1,6 +1,7 @@
-"""Security scan: schemathesis generates requests for every operation of selfcare.yaml and sends
-them with a logged-in session; no answer may be a 5xx or break the contract (status codes,
-content types, headers and bodies as documented)."""
+"""The portal with the services it reads from (rating, billing, customer): the demo loader of
+`make up`, and a security scan — schemathesis generates requests for every operation of
+selfcare.yaml and sends them with a logged-in session; no answer may be a 5xx or break the
+contract (status codes, content types, headers and bodies as documented)."""
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
@@ -49,3 +50,17 @@ def test_no_request_to_the_portal_api_gets_a_server_error_or_breaks_the_contract
     headers = {} if (case.method.upper(), case.path) in SESSION_ENDING else {"X-CSRF-Token": logged_in["csrf"]}
     case.call_and_validate(base_url=logged_in["url"], headers=headers,
                            cookies={"selfcare_session": logged_in["cookie"]}, checks=CONTRACT_CHECKS)
+
+
+def test_the_demo_loader_makes_a_customer_whose_balances_usage_and_invoice_the_portal_shows(platform, kit):
+    platform.env["GATEWAY_URL"] = platform["gateway:api"].url
+    printed = platform.run_job("selfcare", "load-demo", timeout=600)
+    assert "portal login demo.customer@example.com / demo-portal-pass-2026" in printed
+    assert platform.run_job("selfcare", "load-demo", timeout=600) == printed  # a second run changes nothing
+    with kit.portal_client(platform) as portal:
+        assert kit.log_in(portal, "demo.customer@example.com", "demo-portal-pass-2026").status_code == 200
+        totals = [t for g in portal.get("/api/v1/balances").json()["balanceGroups"] for t in g["totals"]]
+        assert {"resource": "MIN", "amount": "77"} in [{**t, "amount": t["amount"].split(".")[0]} for t in totals]
+        assert portal.get("/api/v1/usage").json()["total"] == 3
+        invoices = portal.get("/api/v1/invoices").json()["items"]
+        assert len(invoices) == 1 and invoices[0]["status"] == "billing"
