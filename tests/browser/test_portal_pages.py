@@ -24,7 +24,9 @@ from selfcare.testing import (
 CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).parent / "artifacts"
 
-pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian chromium missing: run `make browser`")
+# The first test also waits for the module's processes to start: minutes on a busy machine.
+pytestmark = [pytest.mark.timeout(1200),
+              pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian chromium missing: run `make browser`")]
 
 
 @pytest.fixture(scope="module")

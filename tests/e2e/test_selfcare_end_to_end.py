@@ -21,6 +21,9 @@ from selfcare.testing import (
     wait_until,
 )
 
+# The first test also waits for the module's processes to start: minutes on a busy machine.
+pytestmark = [pytest.mark.timeout(1200)]
+
 
 @pytest.fixture(scope="module")
 def inbox():

@@ -3,6 +3,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+# The first test also waits for the module's processes to start: minutes on a busy machine.
+pytestmark = [pytest.mark.timeout(1200)]
+
 
 @pytest.fixture
 def portal(platform, kit):

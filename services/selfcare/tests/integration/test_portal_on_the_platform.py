@@ -9,6 +9,9 @@ from schemathesis import checks
 
 from chassis.contracts import http_spec
 
+# The first test also waits for the module's processes to start: minutes on a busy machine.
+pytestmark = [pytest.mark.timeout(1200)]
+
 CONTRACT_CHECKS = [checks.not_a_server_error, checks.status_code_conformance, checks.content_type_conformance,
                    checks.response_schema_conformance, checks.response_headers_conformance]
 # Sent with the real CSRF token, except where a random one must not end the scan's session.
