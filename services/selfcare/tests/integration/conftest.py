@@ -23,9 +23,13 @@ ACCOUNT = {"firstName": "Ana", "lastName": "Novak", "email": "ana@example.com", 
            "customerType": "regular"}
 
 
+# Small login limits, so the tests reach them quickly (each test client has an address of its own).
+LIMITS = {"SELFCARE_LOGIN_PER_ADDRESS": "8", "SELFCARE_LOGIN_PER_ACCOUNT": "12"}
+
+
 @pytest.fixture(scope="module")
 def platform(start_services):
-    platform = start_services("catalog", "customer", "selfcare", "selfcare:api", "gateway:api")
+    platform = start_services("catalog", "customer", "selfcare", "selfcare:api", "gateway:api", env=LIMITS)
     platform.run_job("catalog", "load-demo")
     return platform
 
@@ -40,7 +44,9 @@ class Mailbox:
     """`selfcare.email_requested` events, read from a queue bound to selfcare.events."""
 
     def __init__(self, amqp_uri: str):
-        self.connection = pika.BlockingConnection(pika.URLParameters(amqp_uri))
+        parameters = pika.URLParameters(amqp_uri)
+        parameters.heartbeat = 0  # the connection idles between tests; a missed heartbeat would drop the queue
+        self.connection = pika.BlockingConnection(parameters)
         self.channel = self.connection.channel()
         self.channel.exchange_declare("selfcare.events", exchange_type="topic", durable=True)
         self.queue = f"test-mail-{uuid.uuid4().hex[:8]}"
