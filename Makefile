@@ -16,7 +16,7 @@ LOCAL_NOTIFICATION_ENV := NOTIFICATION_SMTP_HOST="$${NOTIFICATION_SMTP_HOST:-127
   NOTIFICATION_WEBHOOK_SECRET="$${NOTIFICATION_WEBHOOK_SECRET:-local-development-webhook-secret}"
 PYTEST := $(BIN)/python -m pytest
 
-.PHONY: install browser up down test test-unit test-integration test-contract test-e2e test-browser test-deploy lint bench clean
+.PHONY: install browser up down test test-unit test-integration test-contract test-e2e test-browser test-deploy test-fuzz lint bench clean
 
 install: $(VENV)/.installed
 
@@ -70,7 +70,7 @@ down:
 	fi
 	@test ! -x $(BIN)/python || $(BIN)/python -m chassis.localinfra down --state-dir $(STATE)
 
-# Every tier in one session (one mongod, one RabbitMQ vhost): unit, integration, contract, e2e, deploy.
+# Every tier in one session (one mongod, one RabbitMQ vhost): unit, integration, contract, e2e, browser, deploy, fuzz.
 test: install browser
 	$(PYTEST)
 
@@ -91,6 +91,10 @@ test-browser: install browser
 
 test-deploy: install
 	$(PYTEST) tests/deploy
+
+# schemathesis against the running gateway, fixed seed; FUZZ_EXAMPLES=<n> per operation (default 8).
+test-fuzz: install
+	$(PYTEST) tests/fuzz
 
 lint: install
 	$(BIN)/ruff check libs services tests bench

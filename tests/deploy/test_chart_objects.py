@@ -2,6 +2,8 @@
 KEDA, operators, NetworkPolicies, Ingress, CronJobs, the migration hook, the test Pod, NOTES."""
 from __future__ import annotations
 
+import subprocess
+import sys
 from typing import Any
 
 import helm_python as helm
@@ -385,12 +387,21 @@ def test_opentelemetry_wiring(render, all_ci_values) -> None:
 # ---------------------------------------------------------------- cron jobs, migrations, tests
 
 def test_cron_jobs_are_one_entry_each(render, all_ci_values) -> None:
-    purge, bill_run_default = sorted(render().kind("CronJob"), key=lambda c: c["metadata"]["name"], reverse=True)
-    # The bill run is on by default and runs the billing service's real job command.
-    assert bill_run_default["metadata"]["name"] == f"{PREFIX}-bill-run"
-    assert bill_run_default["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]["command"] + \
-        bill_run_default["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]["args"] == [
-            "python", "-m", "billing", "bill-run"]
+    by_name = {c["metadata"]["name"]: c for c in render().kind("CronJob")}
+    purge = by_name[f"{PREFIX}-purge-closed-accounts"]
+    # The bill run, payment collection and SEPA export are on by default and run the billing service's real jobs.
+    usage = subprocess.run([sys.executable, "-m", "billing"], capture_output=True, text=True).stderr
+    for job in ("bill-run", "collect-payments", "sepa-export"):
+        container = by_name[f"{PREFIX}-{job}"]["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]
+        assert container["command"] + container["args"] == ["python", "-m", "billing", job]
+        assert job in usage, f"python -m billing has no {job} command: {usage}"
+    # SEPA creditor settings come from values (ConfigMap) and a Secret.
+    billing_config = render().one("ConfigMap", f"{PREFIX}-billing")["data"]
+    assert billing_config["BILLING_SEPA_PAIN008_VERSION"] == "pain.008.001.08"
+    sepa_env = _env(by_name[f"{PREFIX}-sepa-export"]["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+                    ["containers"][0])
+    assert sepa_env["BILLING_SEPA_CREDITOR_IBAN"]["valueFrom"]["secretKeyRef"] == {
+        "name": "monetization-sepa-creditor", "key": "iban"}
     assert purge["metadata"]["name"] == f"{PREFIX}-purge-closed-accounts"
     pod = purge["spec"]["jobTemplate"]["spec"]["template"]["spec"]
     (container,) = pod["containers"]

@@ -185,6 +185,25 @@ def create_vhost(name: str, user: str = "guest") -> None:
     _rabbitmqctl("set_permissions", "-p", name, user, ".*", ".*", ".*")
 
 
+class BrokerOutage:
+    """A broker outage confined to one vhost, as production sees a RabbitMQ restart: every
+    connection is closed and new ones are refused until `end()`, while durable queues and their
+    messages stay (deleting the vhost would lose them, which a real restart does not)."""
+
+    def __init__(self, vhost: str, user: str = "guest"):
+        self.vhost, self.user = vhost, user
+
+    def begin(self) -> None:
+        _rabbitmqctl("clear_permissions", "-p", self.vhost, self.user)
+        self.close_connections()
+
+    def close_connections(self) -> None:
+        _rabbitmqctl("close_all_connections", "-p", self.vhost, "broker outage (test)", check=False)
+
+    def end(self) -> None:
+        _rabbitmqctl("set_permissions", "-p", self.vhost, self.user, ".*", ".*", ".*")
+
+
 def delete_vhost(name: str) -> None:
     _rabbitmqctl("delete_vhost", name, check=False)
 

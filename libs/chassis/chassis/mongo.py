@@ -118,21 +118,23 @@ class UnitOfWork:
 
     def publish(self, event_type: str, data: dict[str, Any], subject: str | None = None) -> CloudEvent:
         """Record an event in the outbox; it is published only if the transaction commits."""
-        validate_event_data(event_type, data)
-        event = new_event(event_type, self.source, data, subject=subject, traceparent=current_traceparent())
-        self.db[OUTBOX].insert_one(
-            {
-                "_id": event.id,
-                "type": event.type,
-                "envelope": event.to_dict(),
-                "created_at": datetime.now(UTC),
-                "published_at": None,
-                "attempts": 0,
-            },
-            session=self.session,
-        )
-        self.events.append(event)
-        return event
+        return self.publish_many([(event_type, data, subject)])[0]
+
+    def publish_many(self, events: Iterable[tuple[str, dict[str, Any], str | None]]) -> list[CloudEvent]:
+        """Record several events `(type, data, subject)` with one outbox write (a batch's many events)."""
+        made = []
+        for event_type, data, subject in events:
+            validate_event_data(event_type, data)
+            made.append(new_event(event_type, self.source, data, subject=subject, traceparent=current_traceparent()))
+        if made:
+            now = datetime.now(UTC)
+            self.db[OUTBOX].insert_many(
+                [{"_id": e.id, "type": e.type, "envelope": e.to_dict(), "created_at": now, "published_at": None,
+                  "attempts": 0} for e in made],
+                session=self.session,
+            )
+        self.events.extend(made)
+        return made
 
 
 def transaction(fn: Callable[[UnitOfWork], T], *, source: str, db: Database | None = None) -> T:

@@ -8,6 +8,6 @@ service_main(
         "bill-run": "billing.jobs:bill_run",
         "payment-provider": "billing.provider_server:run",
         "collect-payments": "billing.payment_jobs:collect_payments",
-        "export-sepa": "billing.payment_jobs:export_sepa",
+        "sepa-export": "billing.payment_jobs:export_sepa",
     },
 )

@@ -241,7 +241,8 @@ class SharingGroupSchema(Schema):
 class PeriodEditSchema(Schema):
     """Edit sharing (owner or member): status and validity."""
 
-    status = fields.Enum(GroupStatus, by_value=True, validate=validate.OneOf((GroupStatus.ACTIVE, GroupStatus.INACTIVE)))
+    status = fields.Enum(GroupStatus, by_value=True,
+                         validate=validate.OneOf((GroupStatus.ACTIVE, GroupStatus.INACTIVE)))
     valid_from = fields.AwareDateTime(data_key="validFrom")
     valid_to = fields.AwareDateTime(data_key="validTo", allow_none=True)
 

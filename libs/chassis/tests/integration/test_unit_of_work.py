@@ -33,6 +33,18 @@ def test_a_failure_after_writing_leaves_neither_state_nor_event(chassis_db, widg
     assert chassis_db[OUTBOX].count_documents({}) == 0
 
 
+def test_many_events_are_recorded_with_one_outbox_write_and_a_bad_one_records_none(chassis_db, widget_cls):
+    events = transaction(lambda uow: uow.publish_many(
+        [("customer.created", {**CREATED, "id": n}, str(n)) for n in (10, 11, 12)]), source="customer")
+    assert [e.data["id"] for e in events] == [10, 11, 12]
+    assert chassis_db[OUTBOX].count_documents({"_id": {"$in": [e.id for e in events]}}) == 3
+    with pytest.raises(ContractError):
+        transaction(lambda uow: uow.publish_many([("customer.created", {**CREATED, "id": 13}, None),
+                                                  ("customer.created", {**CREATED, "id": "x"}, None)]),
+                    source="customer")
+    assert chassis_db[OUTBOX].count_documents({}) == 3
+
+
 def test_an_event_breaking_its_contract_aborts_the_transaction(chassis_db, widget_cls):
     def work(uow):
         uow.insert(widget_cls(id=3, name="third"))

@@ -15,8 +15,8 @@ from typing import Any
 
 from billing.domain.cycles import Cycle
 from billing.domain.lines import Charge, ItemKind
-from billing.domain.proration import prorate
 from chassis.money import to_decimal
+from pricing import prorate
 
 FEE_TYPES = {"recurring_fee": ItemKind.RECURRING_FEE, "one_time_fee": ItemKind.ONE_TIME_FEE,
              "discount": ItemKind.DISCOUNT}

@@ -12,7 +12,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from chassis.money import round_currency
+from pricing import round_currency, taxed_line
 
 
 class ItemKind(StrEnum):
@@ -99,13 +99,13 @@ def invoice_lines(charges: Iterable[Charge], taxes: Mapping[str, Tax], currency:
 
 def _line(group: list[Charge], taxes: Mapping[str, Tax], currency: str) -> Line:
     first = group[0]
-    amount = round_currency(sum((c.amount for c in group), Decimal(0)), currency)
     tax = None
     if first.tax_code:
         if first.tax_code not in taxes:
             raise UnknownTax(first.tax_code)
         tax = taxes[first.tax_code]
-    tax_amount = round_currency(amount * tax.rate / 100, currency) if tax else round_currency(Decimal(0), currency)
+    taxed = taxed_line(sum((c.amount for c in group), Decimal(0)), tax.rate if tax else None, currency)
+    amount, tax_amount = taxed.net, taxed.tax
     units = sum((c.units for c in group if c.units is not None), Decimal(0)) if first.units is not None else None
     return Line(kind=first.kind, description=first.description, amount=amount, tax=tax, tax_amount=tax_amount,
                 gl_code=first.gl_code or (tax.gl_code if tax else None), balance_group_id=first.balance_group_id,

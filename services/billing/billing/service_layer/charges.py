@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from pymongo.errors import DuplicateKeyError
+
 from billing.adapters import invoice_ledger as ledger
 from billing.adapters.payment_documents import ChargeAttempt
 from billing.adapters.payment_provider import ChargeOutcome, ChargeResult, PaymentProvider, ProviderUnavailable
@@ -66,7 +68,12 @@ def begin_attempt(request: ChargeRequest) -> ChargeAttempt | None:
         uow.insert(attempt)
         return attempt
 
-    return transaction(begin, source=SOURCE)
+    try:
+        return transaction(begin, source=SOURCE)
+    except DuplicateKeyError:
+        # Two runs (a redelivered request, an operator and the CronJob) began the same attempt: one wins,
+        # the other sends the winner's attempt with its key, which the provider answers once.
+        return ChargeAttempt.objects(invoice_id=request.invoice_id, state__in=OPEN_STATES).first()
 
 
 def send(provider: PaymentProvider, attempt: ChargeAttempt) -> ChargeResult | None:

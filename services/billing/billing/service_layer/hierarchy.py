@@ -57,19 +57,30 @@ def create_hierarchy_group(payload: dict[str, Any]) -> dict[str, Any]:
 def update_hierarchy_group(group_id: str, patch: dict[str, Any]) -> dict[str, Any]:
     """Edit status and validity (owner). Cancelling is final: a cancelled group takes no members and
     transfers nothing."""
+
+    def check(group: HierarchyGroup) -> None:
+        if group.status is GroupStatus.CANCELLED:
+            raise Conflict(f"hierarchy group {group_id} is cancelled", {"status": "a cancelled group cannot change"})
+
+    return _edit_period(HierarchyGroup, group_id, "hierarchy group", patch, _group_out, check)
+
+
+def _edit_period(document: Any, entity_id: str, what: str, patch: dict[str, Any], out: Any,
+                 check: Any = None) -> dict[str, Any]:
+    """Change status and validity of a group or a membership, validity checked."""
     data = load_wire(_group_patch, patch)
 
     def store(uow: UnitOfWork) -> dict[str, Any]:
-        group = uow.find_one(HierarchyGroup, {"_id": group_id})
-        if group is None:
-            raise NotFound(f"hierarchy group {group_id} does not exist")
-        if group.status is GroupStatus.CANCELLED:
-            raise Conflict(f"hierarchy group {group_id} is cancelled", {"status": "a cancelled group cannot change"})
+        entity = uow.find_one(document, {"_id": entity_id})
+        if entity is None:
+            raise NotFound(f"{what} {entity_id} does not exist")
+        if check is not None:
+            check(entity)
         for key, value in data.items():
-            setattr(group, key, value)
-        check_validity(group.valid_from, group.valid_to)
-        uow.replace(group)
-        return _group_out.dump(group)
+            setattr(entity, key, value)
+        check_validity(entity.valid_from, entity.valid_to)
+        uow.replace(entity)
+        return dict(out.dump(entity))
 
     return transaction(store, source=SOURCE)
 
@@ -133,19 +144,7 @@ def join_hierarchy_group(payload: dict[str, Any]) -> dict[str, Any]:
 
 def update_membership(member_id: str, patch: dict[str, Any]) -> dict[str, Any]:
     """A member edits its own status and validity."""
-    data = load_wire(_group_patch, patch)
-
-    def store(uow: UnitOfWork) -> dict[str, Any]:
-        member = uow.find_one(HierarchyMember, {"_id": member_id})
-        if member is None:
-            raise NotFound(f"hierarchy member {member_id} does not exist")
-        for key, value in data.items():
-            setattr(member, key, value)
-        check_validity(member.valid_from, member.valid_to)
-        uow.replace(member)
-        return _member_out.dump(member)
-
-    return transaction(store, source=SOURCE)
+    return _edit_period(HierarchyMember, member_id, "hierarchy member", patch, _member_out)
 
 
 def owner_map(uow: UnitOfWork | None = None) -> dict[int, int]:

@@ -15,6 +15,7 @@ from typing import Any
 from pymongo.errors import DuplicateKeyError
 
 from billing.adapters import invoice_ledger as ledger
+from billing.adapters.documents import BillingCustomer
 from billing.adapters.payment_documents import PaymentInstrument, SepaFile, SepaMandateUse, SepaTransaction
 from billing.config import PaymentSettings
 from billing.domain import pain008
@@ -38,6 +39,10 @@ IN_COLLECTION = "in_collection"
 def _candidates(db: Any) -> tuple[list[dict[str, Any]], dict[int, dict[str, Any]]]:
     instruments = {doc["_id"]: doc for doc in db[PaymentInstrument._get_collection_name()].find(
         {"method": "directDebit"})}
+    # The copy may predate billing's record of the customer (events on different queues): name it now.
+    unnamed = [customer_id for customer_id, doc in instruments.items() if not doc.get("debtor_name")]
+    for customer in db[BillingCustomer._get_collection_name()].find({"_id": {"$in": unnamed}}, {"name": 1}):
+        instruments[customer["_id"]]["debtor_name"] = customer["name"]
     in_collection = {doc["invoice_id"] for doc in db[SepaTransaction._get_collection_name()].find(
         {"status": IN_COLLECTION}, {"invoice_id": 1})}
     invoices = [raw for raw in ledger.due_invoices(None, db, {ledger.CURRENCY: SEPA_CURRENCY})

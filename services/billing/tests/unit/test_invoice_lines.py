@@ -9,7 +9,7 @@ from billing.domain.cycles import Calendar, Cycle
 from billing.domain.fees import Snapshot, one_time_charges, recurring_charges
 from billing.domain.lines import Charge, ItemKind, Tax, invoice_lines, totals
 from billing.domain.profiles import Interval
-from billing.domain.proration import prorate
+from pricing import prorate
 
 VAT = Tax("VAT", Decimal("22"), "State", "2200")
 D = Decimal

@@ -18,9 +18,12 @@ def _paged(page: dict[str, Any]) -> tuple[Any, int, dict[str, str]]:
                                               "X-Result-Count": str(len(page["items"]))})
 
 
-def _changed(target: str, before: Any, after: Any, status: int = 200) -> tuple[Any, int, dict[str, str]]:
+def _audited(target: str, read: tuple[Any, ...], change: tuple[Any, ...]) -> tuple[Any, int, dict[str, str]]:
+    """Read the state (`read`: method and arguments), make the change, and audit both."""
+    before = _call(*read)
+    after = _call(*change)
     audit.note(target=target, before=before, after=after)
-    return json_response(after, status)
+    return json_response(after)
 
 
 # -- a customer's notifications ----------------------------------------------------------------
@@ -44,9 +47,8 @@ def get_preferences(customer_id: int) -> tuple[Any, int, dict[str, str]]:
 
 def set_preferences(customer_id: int, body: dict[str, Any]) -> tuple[Any, int, dict[str, str]]:
     dependencies.rpc.call("customer", "get_customer", customer_id)
-    before = _call("get_preferences", customer_id)
-    return _changed(f"customer/{customer_id}/notificationPreferences", before,
-                    _call("set_preferences", customer_id, body))
+    return _audited(f"customer/{customer_id}/notificationPreferences", ("get_preferences", customer_id),
+                    ("set_preferences", customer_id, body))
 
 
 # -- dead letters -----------------------------------------------------------------------------------
@@ -60,9 +62,8 @@ def get(notification_id: str) -> tuple[Any, int, dict[str, str]]:
 
 
 def retry(notification_id: str) -> tuple[Any, int, dict[str, str]]:
-    before = _call("get_notification", notification_id)
-    return _changed(f"notification/{notification_id}", {"status": before["status"]},
-                    _call("retry_notification", notification_id))
+    return _audited(f"notification/{notification_id}", ("get_notification", notification_id),
+                    ("retry_notification", notification_id))
 
 
 # -- configuration ---------------------------------------------------------------------------------
@@ -72,8 +73,8 @@ def _get_settings(channel: str) -> tuple[Any, int, dict[str, str]]:
 
 
 def _set_settings(channel: str, body: dict[str, Any]) -> tuple[Any, int, dict[str, str]]:
-    before = _call("get_channel_settings", channel)
-    return _changed(f"notification-settings/{channel}", before, _call("set_channel_settings", channel, body))
+    return _audited(f"notification-settings/{channel}", ("get_channel_settings", channel),
+                    ("set_channel_settings", channel, body))
 
 
 def get_smtp_settings() -> tuple[Any, int, dict[str, str]]:
@@ -109,8 +110,7 @@ def get_webhook(webhook_id: str) -> tuple[Any, int, dict[str, str]]:
 
 
 def replace_webhook(webhook_id: str, body: dict[str, Any]) -> tuple[Any, int, dict[str, str]]:
-    before = _call("get_webhook", webhook_id)
-    return _changed(f"webhook/{webhook_id}", before, _call("replace_webhook", webhook_id, body))
+    return _audited(f"webhook/{webhook_id}", ("get_webhook", webhook_id), ("replace_webhook", webhook_id, body))
 
 
 def delete_webhook(webhook_id: str) -> tuple[Any, int, dict[str, str]]:
@@ -129,10 +129,8 @@ def get_template(type_: str) -> tuple[Any, int, dict[str, str]]:
 
 
 def set_template(type_: str, body: dict[str, Any]) -> tuple[Any, int, dict[str, str]]:
-    before = _call("get_template", type_)
-    return _changed(f"notification-template/{type_}", before, _call("set_template", type_, body))
+    return _audited(f"notification-template/{type_}", ("get_template", type_), ("set_template", type_, body))
 
 
 def reset_template(type_: str) -> tuple[Any, int, dict[str, str]]:
-    before = _call("get_template", type_)
-    return _changed(f"notification-template/{type_}", before, _call("reset_template", type_))
+    return _audited(f"notification-template/{type_}", ("get_template", type_), ("reset_template", type_))

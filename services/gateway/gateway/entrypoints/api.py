@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import connexion
 from connexion.middleware import MiddlewarePosition
@@ -13,6 +14,7 @@ from chassis.nameko_adapter import RpcClient
 from chassis.settings import Settings
 from gateway import dependencies
 from gateway.adapters.documents import ALL_DOCUMENTS
+from gateway.console.app import with_console
 from gateway.entrypoints.audit_trail import AuditTrail, DropSecurityContext
 from gateway.service_layer.auth import AuthConfig, ensure_initial_admin
 
@@ -20,7 +22,12 @@ log = logging.getLogger(__name__)
 HTTP_METHODS = ("get", "put", "post", "patch", "delete", "head", "options")
 
 
-def create_app() -> connexion.AsyncApp:
+def create_app() -> Any:
+    """The operators' API, with the console under /console (gateway.console)."""
+    return with_console(create_api())
+
+
+def create_api() -> connexion.AsyncApp:
     settings = Settings.from_env("gateway")
     dependencies.auth = AuthConfig.from_settings(settings)
     connect(settings)

@@ -29,7 +29,6 @@ from gateway.adapters.sagas import (
     SagaStore,
 )
 from gateway.domain import onboarding as rules
-from gateway.service_layer import promotions
 from gateway.domain.onboarding import (
     BALANCE_GROUP,
     BILLING_PROFILE,
@@ -41,6 +40,7 @@ from gateway.domain.onboarding import (
     SUBSCRIPTION,
     OnboardingFailed,
 )
+from gateway.service_layer import promotions
 
 log = logging.getLogger(__name__)
 REASON = "onboarding failed"

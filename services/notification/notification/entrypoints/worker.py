@@ -8,7 +8,7 @@ from chassis.envelope import CloudEvent
 from chassis.mongo import ensure_indexes
 from chassis.nameko_adapter import MongoConnection, RemoteServices, WorkerBase, cloudevent_handler, rpc, timer
 from notification.adapters.documents import ALL_DOCUMENTS
-from notification.service_layer import configuration, delivery, intake, queries
+from notification.service_layer import configuration, customers, delivery, intake, queries
 from notification.service_layer.configuration import Environment
 
 DISPATCH_SECONDS = 0.5
@@ -43,6 +43,10 @@ class NotificationService(WorkerBase):
     @cloudevent_handler("selfcare.email_requested")
     def on_email_requested(self, event: CloudEvent) -> None:
         self._take(event)
+
+    @cloudevent_handler("customer.purged")
+    def on_customer_purged(self, event: CloudEvent) -> None:
+        customers.purge_customer("notification.on_customer_purged", event)
 
     @timer(DISPATCH_SECONDS)
     def dispatch_due(self) -> None:

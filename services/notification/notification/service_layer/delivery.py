@@ -45,6 +45,12 @@ def deliver(notification_id: str | None, environment: Environment) -> bool:
     raw = claim(notification_id, utc_now())
     if raw is None:
         return False
+    attempt(raw, environment)
+    return True
+
+
+def attempt(raw: dict[str, Any], environment: Environment) -> None:
+    """Send a claimed notification and record the outcome."""
     started = time.perf_counter()
     error = None
     try:
@@ -55,7 +61,6 @@ def deliver(notification_id: str | None, environment: Environment) -> bool:
         log.exception("delivery crashed", extra={"notification_id": raw["_id"]})
         error = f"unexpected error: {type(exc).__name__}: {exc}"
     _record(raw, error, int((time.perf_counter() - started) * 1000), environment)
-    return True
 
 
 def deliver_due(environment: Environment, limit: int = 100) -> int:
@@ -103,10 +108,12 @@ def _record(raw: dict[str, Any], error: str | None, duration_ms: int, environmen
 def retry(notification_id: str, environment: Environment) -> None:
     """An operator's retry of a dead notification: a new round of attempts, the first one now."""
     document = get_or_not_found(NotificationDocument, notification_id, "notification")
-    reopened = _collection().update_one(
+    now = utc_now()
+    # Reopened already claimed: the dispatcher cannot take it between the reopening and this attempt.
+    reopened = _collection().find_one_and_update(
         {"_id": notification_id, "status": Status.DEAD.value},
-        {"$set": {"status": Status.PENDING.value, "next_attempt_at": utc_now(), "dead_at": None,
-                  "round_start": len(document.attempts)}})
-    if reopened.modified_count == 0:
+        {"$set": {"status": Status.PENDING.value, "next_attempt_at": now, "dead_at": None, "lease_until": now + LEASE,
+                  "round_start": len(document.attempts)}}, return_document=ReturnDocument.AFTER)
+    if reopened is None:
         raise Conflict(f"notification {notification_id} is {document.status.value}, not dead: nothing to retry")
-    deliver(notification_id, environment)
+    attempt(reopened, environment)

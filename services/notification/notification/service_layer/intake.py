@@ -19,7 +19,7 @@ from chassis.mongo import UnitOfWork
 from notification.adapters.documents import CustomerPreferences, NotificationDocument
 from notification.domain.messages import Trigger, UnknownEvent, read_event, with_recipient
 from notification.domain.model import Channel, Status, customer_channels
-from notification.service_layer import configuration, templates
+from notification.service_layer import configuration, customers, templates
 
 log = logging.getLogger(__name__)
 CONSUMER = "notification.intake"
@@ -46,12 +46,18 @@ def take(event: CloudEvent, services: Services) -> list[str]:
         for recipient, endpoint_id, content in _addressed(channel, trigger, event, contact, variables):
             documents.append(_document(event, trigger, channel, recipient, endpoint_id, content, now))
 
+    stored_ids: list[str] = []
+
     def store(uow: UnitOfWork) -> None:
+        stored_ids.clear()  # the transaction may run more than once
+        if customers.is_purged(uow, trigger.customer_id):
+            return
         for document in documents:
             uow.insert(document)
+            stored_ids.append(document.id)
 
-    applied = apply_once(CONSUMER, event, store)
-    return [d.id for d in documents] if applied else []
+    apply_once(CONSUMER, event, store)
+    return stored_ids
 
 
 def _contact(services: Services, trigger: Trigger, tag: str | None, channels: list[Channel]) -> dict[str, Any] | None:

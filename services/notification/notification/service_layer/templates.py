@@ -6,6 +6,7 @@ Python internals nor silently print an empty value for a misspelt variable.
 """
 from __future__ import annotations
 
+import functools
 from importlib import resources
 from typing import Any
 
@@ -30,9 +31,15 @@ def kind_of(name: str) -> Kind:
                        f"(types: {', '.join(k.value for k in Kind)})") from None
 
 
-def default_parts(kind: Kind) -> dict[str, str]:
+@functools.cache
+def _packaged(kind: Kind) -> dict[str, str]:
     folder = resources.files("notification") / "templates"
     return {part: (folder / f"{kind.value}.{part}.j2").read_text().strip() for part in PARTS}
+
+
+def default_parts(kind: Kind) -> dict[str, str]:
+    """The packaged templates (read once per process)."""
+    return dict(_packaged(kind))
 
 
 def _environment(part: str) -> SandboxedEnvironment:

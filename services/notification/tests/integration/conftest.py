@@ -2,23 +2,17 @@
 (`python -m notification smtp-sink|sms-gateway`) and an in-process webhook receiver, on free ports."""
 from __future__ import annotations
 
-import email
-import email.policy
 import json
-import os
-import subprocess
-import sys
 import time
 import types
 import uuid
-from pathlib import Path
 
-import httpx
 import pika
 import pytest
 
-from chassis import localinfra
-from chassis.envelope import new_event
+from chassis.envelope import exchange_for, new_event
+from chassis.testing import operator_client
+from notification.standins.processes import SmsGatewayProcess, SmtpSinkProcess, worker_env
 from notification.standins.webhook_receiver import WebhookReceiver
 
 WEBHOOK_SECRET = "test-signing-secret-" + uuid.uuid4().hex
@@ -34,77 +28,40 @@ def wait_for(predicate, timeout=30.0, interval=0.1):
         time.sleep(interval)
 
 
-class StandIn:
-    def __init__(self, command, env, ready):
-        self.process = subprocess.Popen([sys.executable, "-m", "notification", command], env=env,
-                                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-        if not wait_for(ready, timeout=30):
-            self.stop()
-            raise RuntimeError(f"{command} did not start: {self.process.stdout.read().decode()[-2000:]}")
-
-    def stop(self):
-        if self.process.poll() is None:
-            self.process.terminate()
-            self.process.wait(10)
-
-
-class MailSink:
-    """`python -m notification smtp-sink` writing into a temporary folder."""
-
-    def __init__(self, folder: Path):
-        self.folder, self.port = folder, localinfra.free_port()
-        env = {**os.environ, "NOTIFICATION_SMTP_SINK_PORT": str(self.port), "NOTIFICATION_SMTP_SINK_DIR": str(folder),
-               "LOG_LEVEL": "WARNING"}
-        self.stand_in = StandIn("smtp-sink", env, lambda: localinfra.port_open("127.0.0.1", self.port))
-
-    def messages(self, to=None):
-        found = [email.message_from_bytes(p.read_bytes(), policy=email.policy.default)
-                 for p in sorted(self.folder.glob("*.eml"))]
-        return [m for m in found if to is None or m["To"] == to]
-
-
-class SmsGatewayProcess:
-    def __init__(self, folder: Path):
-        self.port = localinfra.free_port()
-        self.url = f"http://127.0.0.1:{self.port}/messages"
-        env = {**os.environ, "NOTIFICATION_SMS_GATEWAY_PORT": str(self.port),
-               "NOTIFICATION_SMS_GATEWAY_FILE": str(folder / "sms.jsonl"), "LOG_LEVEL": "WARNING"}
-        self.stand_in = StandIn("sms-gateway", env, lambda: localinfra.port_open("127.0.0.1", self.port))
-
-    def messages(self, to=None):
-        found = httpx.get(self.url, timeout=10).json()
-        return [m for m in found if to is None or m["to"] == to]
-
-
 @pytest.fixture(scope="module")
 def outside(tmp_path_factory):
     """The outside world the notification worker talks to."""
     folder = tmp_path_factory.mktemp("outside")
-    mail, sms = MailSink(folder / "mail"), SmsGatewayProcess(folder)
+    mail, sms = SmtpSinkProcess(folder / "mail"), SmsGatewayProcess(folder)
     receiver = WebhookReceiver(WEBHOOK_SECRET)
     yield types.SimpleNamespace(mail=mail, sms=sms, webhooks=receiver)
     receiver.close()
-    sms.stand_in.stop()
-    mail.stand_in.stop()
+    sms.stop()
+    mail.stop()
+
+
+@pytest.fixture(scope="module")
+def client(platform):
+    """An operator's client on the gateway of the module's `platform`."""
+    with operator_client(platform) as client:
+        yield client
 
 
 def notification_env(outside, **overrides):
-    return {"NOTIFICATION_SMTP_HOST": "127.0.0.1", "NOTIFICATION_SMTP_PORT": str(outside.mail.port),
-            "NOTIFICATION_SMTP_STARTTLS": "false", "NOTIFICATION_SMS_URL": outside.sms.url,
-            "NOTIFICATION_WEBHOOK_SECRET": WEBHOOK_SECRET, "NOTIFICATION_WEBHOOK_TIMEOUT_SECONDS": "1",
-            "NOTIFICATION_RETRY_BASE_SECONDS": "0.5", "NOTIFICATION_RETRY_MAX_ATTEMPTS": "3", **overrides}
+    return worker_env(outside.mail, outside.sms, WEBHOOK_SECRET, **overrides)
 
 
 class Publisher:
-    """Publishes CloudEvents onto the producers' exchanges, as rating, billing and selfcare do."""
+    """Publishes CloudEvents onto the producers' exchanges (decision 0010: balance.* on rating.events),
+    as rating, billing and selfcare do."""
 
     def __init__(self, amqp_uri):
         self.connection = pika.BlockingConnection(pika.URLParameters(amqp_uri))
         self.channel = self.connection.channel()
 
     def publish(self, event_type, data, event=None):
-        event = event or new_event(event_type, event_type.split(".")[0], data)
-        self.channel.basic_publish(f"{event_type.split('.')[0]}.events", event_type, event.to_json(),
+        event = event or new_event(event_type, exchange_for(event_type).split(".")[0], data)
+        self.channel.basic_publish(exchange_for(event_type), event_type, event.to_json(),
                                    pika.BasicProperties(content_type="application/cloudevents+json", delivery_mode=2))
         return event
 

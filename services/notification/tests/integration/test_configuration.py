@@ -8,20 +8,15 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult
 
 from chassis import localinfra
-from chassis.testing import operator_client
 
 SMTP_PASSWORD = "smtp-" + uuid.uuid4().hex
 
 
 @pytest.fixture(scope="module")
 def platform(start_services, outside, kit):
-    return start_services("customer", "notification", "gateway:api", env=kit.notification_env(outside))
-
-
-@pytest.fixture(scope="module")
-def client(platform):
-    with operator_client(platform) as client:
-        yield client
+    platform = start_services("customer", "notification", "gateway:api", env=kit.notification_env(outside))
+    platform.run_job("notification", "migrate")  # its queues exist before the tests publish
+    return platform
 
 
 def invalid(response):
@@ -35,7 +30,8 @@ def test_a_webhook_with_an_invalid_url_or_event_type_is_refused_and_nothing_is_s
     bad = client.post("/api/v1/notifications/webhooks", json={"url": "ftp://example.com/x",
                                                                "eventTypes": ["billing.invoice_issued"]})
     assert "url" in invalid(bad)
-    bad = client.post("/api/v1/notifications/webhooks", json={"url": "not a url", "eventTypes": ["billing.invoice_issued"]})
+    bad = client.post("/api/v1/notifications/webhooks", json={"url": "not a url",
+                                                               "eventTypes": ["billing.invoice_issued"]})
     assert "url" in invalid(bad)
     bad = client.post("/api/v1/notifications/webhooks", json={"url": "https://hooks.example.com/x",
                                                                "eventTypes": ["billing.nothing"]})
@@ -132,7 +128,8 @@ def test_smtp_auth_from_the_operators_settings_is_used_and_the_password_never_sh
     assert client.put("/api/v1/notifications/settings/smtp", json={**settings, "password": None,
                                                                     "timeoutSeconds": 6}).json()["passwordSet"] is False
     assert client.put("/api/v1/notifications/settings/smtp", json=settings).status_code == 200
-    kept = client.put("/api/v1/notifications/settings/smtp", json={k: v for k, v in settings.items() if k != "password"})
+    kept = client.put("/api/v1/notifications/settings/smtp",
+                      json={k: v for k, v in settings.items() if k != "password"})
     assert kept.json()["passwordSet"] is True
     try:
         publisher.publish("selfcare.email_requested", {"kind": "password_reset", "customerId": 1,

@@ -114,7 +114,8 @@ def check_identifier(identifier: Any, field: str = "identifier") -> str:
     """The seed: a service identifier is any alphanumeric string (1-64 characters here)."""
     if not isinstance(identifier, str) or not 1 <= len(identifier) <= 64 \
             or not (identifier.isascii() and identifier.isalnum()):
-        raise ValidationFailed("a service identifier is 1-64 letters or digits", {field: "must be 1-64 letters or digits"})
+        raise ValidationFailed("a service identifier is 1-64 letters or digits",
+                               {field: "must be 1-64 letters or digits"})
     return identifier
 
 

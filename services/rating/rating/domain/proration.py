@@ -7,9 +7,8 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from pricing import prorate, round_currency
-
 from chassis.money import to_wire
+from pricing import prorate, round_currency
 from rating.domain.model import ProductType, current_period
 
 
