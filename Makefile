@@ -7,7 +7,7 @@ STATE := .run
 SERVICES := customer catalog rating billing notification selfcare gateway
 # Ports of `make up` (see README): API processes and each worker's health port.
 READY_URLS := http://127.0.0.1:8080/health/ready http://127.0.0.1:8081/health/ready \
-  $(foreach p,8091 8092 8093 8094 8095 8096 8097,http://127.0.0.1:$(p)/health/ready) \
+  $(foreach p,8090 8091 8092 8093 8094 8095 8096 8097,http://127.0.0.1:$(p)/health/ready) \
   http://127.0.0.1:8099/health/live
 # The notification worker delivers to the local stand-ins (Procfile) unless these are set.
 LOCAL_NOTIFICATION_ENV := NOTIFICATION_SMTP_HOST="$${NOTIFICATION_SMTP_HOST:-127.0.0.1}" \

@@ -36,13 +36,15 @@ def test_every_service_gets_its_objects(render) -> None:
     rendered = render()
     for service in SERVICES:
         components = ["worker", "api"] if service in API_PORTS else ["worker"]
+        if service == "rating":
+            components.append("stream")  # the usage stream consumer, its own Deployment
         for component in components:
             name = f"{PREFIX}-{service}-{component}"
             for kind in ("Deployment", "Service", "PodDisruptionBudget", "NetworkPolicy", "HorizontalPodAutoscaler"):
                 rendered.one(kind, name)
         rendered.one("ConfigMap", f"{PREFIX}-{service}")
         rendered.one("ServiceAccount", f"{PREFIX}-{service}")
-    assert len(rendered.kind("Deployment")) == 9
+    assert len(rendered.kind("Deployment")) == 10
     assert not rendered.kind("Secret"), "the chart never holds secrets: they come from existing Secrets"
     assert not rendered.kind("StatefulSet"), "no home-made database or broker"
 
@@ -206,9 +208,9 @@ def test_pdb_prefers_min_available_when_set(render, all_ci_values) -> None:
     assert api["minAvailable"] == "50%" and "maxUnavailable" not in api
 
 
-def test_keda_scales_the_rating_workers_on_the_usage_queue(render, all_ci_values) -> None:
+def test_keda_scales_the_rating_stream_consumers_on_the_usage_queue(render, all_ci_values) -> None:
     rendered = render(all_ci_values["operators-values.yaml"])
-    name = f"{PREFIX}-rating-worker"
+    name = f"{PREFIX}-rating-stream"
     scaled = rendered.one("ScaledObject", name)["spec"]
     assert scaled["scaleTargetRef"] == {"apiVersion": "apps/v1", "kind": "Deployment", "name": name}
     rendered.one("Deployment", name)
@@ -220,17 +222,20 @@ def test_keda_scales_the_rating_workers_on_the_usage_queue(render, all_ci_values
     auth = rendered.one("TriggerAuthentication", trigger["authenticationRef"]["name"])["spec"]["secretTargetRef"]
     assert {(a["parameter"], a["name"]) for a in auth} == {
         ("username", f"{PREFIX}-rabbitmq-default-user"), ("password", f"{PREFIX}-rabbitmq-default-user")}
-    assert name not in rendered.names("HorizontalPodAutoscaler"), "KEDA owns the HPA of the rating workers"
+    assert name not in rendered.names("HorizontalPodAutoscaler"), "KEDA owns the HPA of the stream consumers"
     assert "replicas" not in rendered.one("Deployment", name)["spec"]
+    container = rendered.one("Deployment", name)["spec"]["template"]["spec"]["containers"][0]
+    assert container["args"] == ["stream"] and {"name": "HEALTH_PORT", "value": "8090"} in container["env"]
+    assert f"{PREFIX}-rating-worker" not in rendered.names("ScaledObject"), "the nameko worker does not rate usage"
     assert f"{PREFIX}-billing-worker" in rendered.names("HorizontalPodAutoscaler")
     assert not render().kind("ScaledObject"), "KEDA is optional and off by default"
 
 
 def test_keda_with_an_external_broker_reads_the_uri_secret(render) -> None:
-    rendered = render({"services": {"rating": {"worker": {"keda": {"enabled": True}}}}})
-    auth = rendered.one("TriggerAuthentication", f"{PREFIX}-rating-worker")["spec"]["secretTargetRef"]
+    rendered = render({"services": {"rating": {"stream": {"keda": {"enabled": True}}}}})
+    auth = rendered.one("TriggerAuthentication", f"{PREFIX}-rating-stream")["spec"]["secretTargetRef"]
     assert auth == [{"parameter": "host", "name": "monetization-rabbitmq", "key": "uri"}]
-    assert "host" not in rendered.one("ScaledObject", f"{PREFIX}-rating-worker")["spec"]["triggers"][0]["metadata"]
+    assert "host" not in rendered.one("ScaledObject", f"{PREFIX}-rating-stream")["spec"]["triggers"][0]["metadata"]
 
 
 # ---------------------------------------------------------------- operators
@@ -363,7 +368,7 @@ def test_prometheus_wiring(render, all_ci_values) -> None:
     assert not render().kind("ServiceMonitor")
     production = render(all_ci_values["production-values.yaml"])
     monitors = production.kind("ServiceMonitor")
-    assert len(monitors) == 9
+    assert len(monitors) == 10  # every Deployment, the rating stream consumer included
     for monitor in monitors:
         assert monitor["metadata"]["labels"]["release"] == "kube-prometheus-stack"
         service = production.one("Service", monitor["metadata"]["name"])

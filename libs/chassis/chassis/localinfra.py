@@ -29,7 +29,7 @@ REPLICA_SET = "rs0"
 SERVICE_PROCESSES: dict[str, tuple[str, ...]] = {
     "customer": ("worker",),
     "catalog": ("worker",),
-    "rating": ("worker",),
+    "rating": ("worker", "stream"),
     "billing": ("worker",),
     "notification": ("worker",),
     "selfcare": ("worker", "api"),

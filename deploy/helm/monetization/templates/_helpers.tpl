@@ -104,13 +104,15 @@ Usage: range (include "monetization.workloads" $ | fromJson).items
 {{- $items := list -}}
 {{- range $service, $svc := .Values.services -}}
 {{- if $svc.enabled -}}
-{{- range $component := list "worker" "api" -}}
+{{- range $component := list "worker" "api" "stream" -}}
 {{- $override := get $svc $component -}}
 {{- if and (kindIs "map" $override) $override.enabled -}}
-{{- $cfg := include "monetization.deepMerge" (dict "base" (get $root.Values.defaults $component) "override" $override) | fromJson -}}
-{{- $port := ternary $cfg.healthPort $cfg.port (eq $component "worker") -}}
+{{- /* A stream process (`python -m <svc> stream`) is shaped like a worker: health port, no API. */ -}}
+{{- $base := get $root.Values.defaults (ternary "api" "worker" (eq $component "api")) -}}
+{{- $cfg := include "monetization.deepMerge" (dict "base" $base "override" $override) | fromJson -}}
+{{- $port := ternary $cfg.port $cfg.healthPort (eq $component "api") -}}
 {{- $_ := set $cfg "containerPort" (int $port) -}}
-{{- $_ := set $cfg "portName" (ternary "health" "http" (eq $component "worker")) -}}
+{{- $_ := set $cfg "portName" (ternary "http" "health" (eq $component "api")) -}}
 {{- if and $cfg.autoscaling.enabled (gt (int $cfg.autoscaling.minReplicas) (int $cfg.autoscaling.maxReplicas)) -}}
 {{- fail (printf "services.%s.%s.autoscaling: minReplicas is greater than maxReplicas" $service $component) -}}
 {{- end -}}

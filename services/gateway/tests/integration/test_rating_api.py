@@ -12,6 +12,8 @@ import pytest
 from chassis.nameko_adapter import RpcClient
 from chassis.testing import operator_client
 
+# Starting five processes takes minutes on a loaded 2-core machine.
+pytestmark = pytest.mark.timeout(900)
 CUSTOMERS = "/api/v1/customers"
 SEED_FIELDS = [
     {"name": "startTime", "type": "datetime", "role": "mandatory"},

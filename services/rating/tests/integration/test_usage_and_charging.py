@@ -192,3 +192,18 @@ def test_the_seeds_sharing_example_three_members_consume_the_owners_pool_and_it_
     denied = [o for o in outcomes if o.status == "rejected"]
     assert len(rated) == 20 and len(denied) == 10
     assert all("policy denies" in o.reason for o in denied)
+
+
+def test_a_purged_customer_leaves_no_usage_balance_or_reservation_behind(
+        rating_db, voice_line, voice_catalog, grant, call):
+    from chassis.envelope import new_event
+    from rating.service_layer import customers
+
+    group, _ = voice_line()
+    grant(group["id"], "EUR", "-100")
+    rate_batch([call("1")], voice_catalog, source="test", lateness=LATENESS)
+    reserve(voice_catalog, "2")
+    customers.purge_customer("rating.on_customer_purged", new_event(
+        "customer.purged", "customer", {"id": 7, "reason": "t", "purgedAt": datetime.now(UTC).isoformat()}))
+    for collection in ("usage", "balances", "reservations", "subscriptions", "services", "balance_groups"):
+        assert rating_db[collection].count_documents({"customer_id": 7}) == 0, collection

@@ -1,0 +1,246 @@
+"""Rating benchmark: the usage stream end to end, raw broker and database rates, and real-time charging.
+
+Starts its own mongod and RabbitMQ vhost, the catalog worker (demo catalog), the rating worker and the rating
+stream process, gives 10,000 data services their balance groups, subscriptions and free MB, then measures:
+- raw RabbitMQ publish rate (persistent messages) and raw consume rate (prefetch, acks in batches);
+- raw MongoDB bulk-update rate ($inc on balance documents, 500 per bulk write, in transactions);
+- end to end: 100,000 usage events published on `rating.usage` until every one is a durable usage record with
+  its balances updated and acknowledged (the queue is empty), events/s and the ratio to each raw rate;
+- reserve + commit through RPC at a paced 500 requests/s: latency percentiles;
+- peak RSS (VmHWM) of the stream process.
+
+    .venv/bin/python bench/rating_bench.py [--events 100000] [--services 10000] [--charges 2000]
+
+Targets (issue 9): >= 5,000 events/s end to end required, 10,000 aimed for; reserve+commit p99 <= 20 ms at
+500 req/s; stream process peak RSS <= 300 MB.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import threading
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pika
+from bson.decimal128 import Decimal128
+from pymongo import UpdateOne
+
+from chassis.nameko_adapter import RpcClient
+from chassis.testing import start_platform
+
+from support import infrastructure, peak_rss_mb, percentiles
+
+PUBLISH_CHUNK = 1000
+SINCE = datetime(2024, 1, 1, tzinfo=UTC)
+
+
+def seed_services(db: Any, services: int) -> list[str]:
+    """10,000 customers' data lines: balance group, subscription (DATA-MB v1), service, 5120 free MB."""
+    groups, subscriptions, lines, balances = [], [], [], []
+    identifiers = []
+    for n in range(services):
+        customer, group, subscription, service = n + 1, f"g{n}", f"s{n}", f"v{n}"
+        identifier = f"4917{n:08d}"
+        identifiers.append(identifier)
+        groups.append({"_id": group, "customer_id": customer, "name": "Main", "billing_profile_id": f"bp{n}",
+                       "valid_from": SINCE, "created_at": SINCE})
+        subscriptions.append({
+            "_id": subscription, "customer_id": customer, "balance_group_id": group, "billing_profile_id": f"bp{n}",
+            "plan_code": "MOBILE-S", "plan_version": 1, "plan_name": "Mobile S", "status": "active",
+            "valid_from": SINCE, "created_at": SINCE, "promo_codes": [],
+            "products": [{"code": "DATA-MB", "version": 1, "name": "Mobile data", "type": "service",
+                          "service_type": "data", "quantity": Decimal128("1"), "purchased": True, "resource": "MB",
+                          "free_units": Decimal128("5120"), "service_id": service, "status": "active"}]})
+        lines.append({"_id": service, "customer_id": customer, "subscription_id": subscription,
+                      "product_code": "DATA-MB", "service_type": "data", "identifier": identifier,
+                      "status": "active", "valid_from": SINCE, "created_at": SINCE})
+        balances.append({"_id": f"free-{n}", "balance_group_id": group, "customer_id": customer,
+                         "billing_profile_id": f"bp{n}", "resource": "MB", "amount": Decimal128("-5120"),
+                         "initial": Decimal128("-5120"), "validity": "infinite", "valid_from": SINCE,
+                         "valid_to": None, "priority": 0, "source": "bench", "created_at": SINCE})
+    for name, docs in (("balance_groups", groups), ("subscriptions", subscriptions), ("services", lines),
+                       ("balances", balances)):
+        db[name].insert_many(docs, ordered=False)
+    return identifiers
+
+
+def usage_events(identifiers: list[str], count: int) -> list[bytes]:
+    now = datetime.now(UTC) - timedelta(minutes=1)
+    bodies = []
+    for n in range(count):
+        bodies.append(json.dumps({
+            "id": f"e{n}-{uuid.uuid4().hex[:8]}", "serviceType": "data",
+            "serviceIdentifier": identifiers[n % len(identifiers)],
+            "startTime": (now - timedelta(seconds=n % 3600)).isoformat(), "quantity": str(random.randint(1, 120)),
+            "fields": {"zone": random.choice(("home", "eu")), "apn": "internet"}}).encode())
+    return bodies
+
+
+def publish(amqp_uri: str, exchange: str, bodies: list[bytes]) -> float:
+    """Persistent messages as fast as one pika connection sends them; seconds until the broker has them all
+    (a synchronous command on the same channel returns only after the broker handled every publish before it)."""
+    connection = pika.BlockingConnection(pika.URLParameters(amqp_uri))
+    channel = connection.channel()
+    properties = pika.BasicProperties(delivery_mode=2, content_type="application/json",
+                                      timestamp=int(time.time()))
+    started = time.perf_counter()
+    for index, body in enumerate(bodies, 1):
+        channel.basic_publish(exchange, "data", body, properties)
+        if index % PUBLISH_CHUNK == 0:
+            connection.process_data_events(0)  # keep heartbeats and flow control alive
+    channel.basic_qos(prefetch_count=0)
+    elapsed = time.perf_counter() - started
+    connection.close()
+    return elapsed
+
+
+def raw_rabbitmq(amqp_uri: str, bodies: list[bytes]) -> tuple[float, float]:
+    """(publish msgs/s, consume msgs/s) on a scratch queue, same publisher and prefetch as the stream."""
+    connection = pika.BlockingConnection(pika.URLParameters(amqp_uri))
+    channel = connection.channel()
+    queue = f"bench-raw-{uuid.uuid4().hex[:6]}"
+    channel.exchange_declare(queue, exchange_type="topic", durable=True)
+    channel.queue_declare(queue, durable=True)
+    channel.queue_bind(queue, queue, routing_key="#")
+    connection.close()
+    publish_seconds = publish(amqp_uri, queue, bodies)
+    connection = pika.BlockingConnection(pika.URLParameters(amqp_uri))
+    channel = connection.channel()
+    channel.basic_qos(prefetch_count=1000)
+    received = 0
+    started = time.perf_counter()
+    for method, _, _ in channel.consume(queue, inactivity_timeout=5):
+        if method is None:
+            break
+        received += 1
+        if received % 500 == 0 or received == len(bodies):
+            channel.basic_ack(method.delivery_tag, multiple=True)
+        if received == len(bodies):
+            break
+    consume_seconds = time.perf_counter() - started
+    channel.cancel()
+    channel.queue_delete(queue)
+    channel.exchange_delete(queue)
+    connection.close()
+    return len(bodies) / publish_seconds, received / consume_seconds
+
+
+def raw_mongo(db: Any, updates: int) -> float:
+    """$inc updates per second on balance documents, 500 per bulk write, each bulk in one transaction."""
+    ids = [d["_id"] for d in db.balances.find({}, {"_id": 1})]
+    client = db.client
+    started = time.perf_counter()
+    done = 0
+    while done < updates:
+        batch = [UpdateOne({"_id": random.choice(ids)}, {"$inc": {"bench": Decimal128("1")}}) for _ in range(500)]
+        with client.start_session() as session:
+            session.with_transaction(lambda s, b=batch: db.balances.bulk_write(b, ordered=False, session=s))
+        done += len(batch)
+    return done / (time.perf_counter() - started)
+
+
+def queue_depth(amqp_uri: str, queue: str) -> int:
+    connection = pika.BlockingConnection(pika.URLParameters(amqp_uri))
+    try:
+        return connection.channel().queue_declare(queue, passive=True).method.message_count
+    finally:
+        connection.close()
+
+
+def end_to_end(amqp_uri: str, db: Any, bodies: list[bytes]) -> tuple[float, float]:
+    """(events/s from first publish until all are stored and acked, publish seconds)."""
+    started = time.perf_counter()
+    publish_seconds = publish(amqp_uri, "rating.usage", bodies)
+    while True:
+        stored = db.usage.estimated_document_count()
+        if stored >= len(bodies) and queue_depth(amqp_uri, "rating.usage") == 0:
+            break
+        time.sleep(0.05)
+    return len(bodies) / (time.perf_counter() - started), publish_seconds
+
+
+def charging(amqp_uri: str, identifiers: list[str], count: int, rate: float) -> list[float]:
+    """Reserve + commit pairs started at a steady `rate` per second; latency of each pair in ms."""
+    client = RpcClient(amqp_uri, timeout=30, size=64)
+    fields = {"zone": "home"}
+    latencies: list[float] = []
+    lock = threading.Lock()
+
+    def one(n: int) -> None:
+        started = time.perf_counter()
+        reservation = client.call("rating", "reserve", {
+            "serviceType": "data", "serviceIdentifier": identifiers[n % len(identifiers)], "quantity": "10",
+            "fields": fields})
+        client.call("rating", "commit_reservation", reservation["id"], {"used": "3"})
+        with lock:
+            latencies.append((time.perf_counter() - started) * 1000)
+
+    for warm in range(20):  # open the pool's connections before measuring
+        one(warm)
+    latencies.clear()
+    with ThreadPoolExecutor(max_workers=64) as pool:
+        begin = time.perf_counter()
+        futures = []
+        for n in range(count):
+            delay = begin + n / rate - time.perf_counter()
+            if delay > 0:
+                time.sleep(delay)
+            futures.append(pool.submit(one, 1000 + n))
+        for future in futures:
+            future.result()
+    client.close()
+    return latencies
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--events", type=int, default=100_000)
+    parser.add_argument("--services", type=int, default=10_000)
+    parser.add_argument("--charges", type=int, default=2_000)
+    parser.add_argument("--rate", type=float, default=500.0)
+    args = parser.parse_args()
+    with infrastructure() as (mongo_uri, amqp_uri, base):
+        platform = start_platform(["catalog", "rating", "rating:stream"], mongo_uri, amqp_uri, base,
+                                  {"LOG_LEVEL": "WARNING"})
+        try:
+            platform.run_job("catalog", "load-demo")
+            platform.run_job("rating", "migrate")
+            db = platform.database("rating")
+            identifiers = seed_services(db, args.services)
+            print(f"seeded {args.services} services; {args.events} events to rate", flush=True)
+            bodies = usage_events(identifiers, args.events)
+            raw_publish, raw_consume = raw_rabbitmq(amqp_uri, bodies)
+            raw_updates = raw_mongo(db, min(args.events, 50_000))
+            # Warm the stream's catalog cache and connections with a few events first.
+            end_to_end(amqp_uri, db, usage_events(identifiers, 200))
+            db.usage.delete_many({})
+            e2e, publish_seconds = end_to_end(amqp_uri, db, bodies)
+            rated = db.usage.count_documents({"status": "rated"})
+            charged = db.outbox.count_documents({"type": "usage.charged"})
+            rss = peak_rss_mb(platform["rating:stream"].process.pid)
+            latencies = charging(amqp_uri, identifiers, args.charges, args.rate)
+            print(f"raw RabbitMQ publish:      {raw_publish:10.0f} msg/s (persistent)")
+            print(f"raw RabbitMQ consume:      {raw_consume:10.0f} msg/s (prefetch 1000, acks per 500)")
+            print(f"raw MongoDB bulk update:   {raw_updates:10.0f} updates/s (500 per bulk, one transaction each)")
+            print(f"end to end (publish -> durable usage + balances -> ack): {e2e:.0f} events/s "
+                  f"({args.events} events over {args.services} services; publishing alone took "
+                  f"{publish_seconds:.1f} s; {rated} rated, {args.events - rated} rejected; "
+                  f"{charged} usage.charged events)")
+            print(f"  ratio to raw publish {e2e / raw_publish:.2f}, to raw consume {e2e / raw_consume:.2f}, "
+                  f"to raw bulk update {e2e / raw_updates:.2f}")
+            print(f"  required >= 5000 events/s: {'met' if e2e >= 5000 else 'NOT met'}; "
+                  f"target 10000: {'met' if e2e >= 10000 else 'not met'}")
+            print(f"reserve + commit via RPC at {args.rate:.0f} req/s: {percentiles(latencies)}")
+            print(f"  p99 <= 20 ms: {'met' if sorted(latencies)[int(len(latencies) * 0.99) - 1] <= 20 else 'NOT met'}")
+            print(f"stream process peak RSS:   {rss:.0f} MB (<= 300 MB: {'met' if rss <= 300 else 'NOT met'})")
+        finally:
+            platform.stop()
+
+
+if __name__ == "__main__":
+    main()
