@@ -59,7 +59,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--events", type=int, default=1000)
     parser.add_argument("--customers", type=int, default=100)
-    parser.add_argument("--timeout", type=float, default=900)
+    parser.add_argument("--timeout", type=float, default=1800)
     args = parser.parse_args()
 
     with infrastructure() as (mongo_uri, amqp, log_dir), tempfile.TemporaryDirectory(prefix="mail-") as mail_dir:
@@ -95,11 +95,12 @@ def main() -> int:
             deadline = time.monotonic() + args.timeout
             while (done := db.notifications.count_documents({"status": "delivered"})) < expected:
                 if time.monotonic() > deadline:
-                    print(f"only {done} of {expected} delivered after {args.timeout:.0f} s", file=sys.stderr)
-                    return 1
+                    print(f"INCOMPLETE: {done} of {expected} delivered after {args.timeout:.0f} s; "
+                          "figures below cover the delivered ones", flush=True)
+                    break
                 time.sleep(0.5)
-            rows = list(db.notifications.find({}, {"source_event_id": 1, "channel": 1, "delivered_at": 1,
-                                                   "attempts": 1}))
+            rows = list(db.notifications.find({"status": "delivered"}, {"source_event_id": 1, "channel": 1,
+                                                                        "delivered_at": 1, "attempts": 1}))
             finished = max(r["delivered_at"].timestamp() for r in rows)
             elapsed = finished - started
             latencies = {"email": [], "webhook": []}
@@ -115,6 +116,8 @@ def main() -> int:
                 print(f"event → {name} delivered: {percentiles(samples)}")
             print(f"event → delivered (all): {percentiles(latencies['email'] + latencies['webhook'])}")
             print("note: measured on a shared 2-core machine loaded by other work; figures are indicative")
+            if len(rows) < expected:
+                return 1
         finally:
             if platform is not None:
                 platform.stop()
