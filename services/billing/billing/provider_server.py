@@ -1,6 +1,6 @@
 """The local test payment provider: a real HTTP server standing in for Stripe & co.
 
-`python -m billing payment-provider` (port BILLING_PAYMENT_PROVIDER_PORT, else HTTP_PORT, else 8098).
+`python -m billing payment-provider` (port BILLING_PAYMENT_PROVIDER_PORT, else HEALTH_PORT, else 8098).
 Rules, by token:
 - `tok_decline...` is declined (`card_declined`), `tok_insufficient...` too (`insufficient_funds`);
 - `tok_slow...` answers after BILLING_PROVIDER_SLOW_SECONDS (5) — and still charges, like a real
@@ -113,8 +113,8 @@ def run(settings: Settings) -> None:
     state = ProviderState(max_amount=Decimal(get("PROVIDER_MAX_AMOUNT", "10000")),
                           slow_seconds=float(get("PROVIDER_SLOW_SECONDS", "5")),
                           delay_seconds=float(get("PROVIDER_DELAY_SECONDS", "0")))
-    # Its own variable under `make up`; HTTP_PORT when started like any other HTTP process (tests).
-    port = int(get("PAYMENT_PROVIDER_PORT", os.environ.get("HTTP_PORT", "8098")))
+    # Its own variable under `make up`; else the port chassis.testing gives a started process (its health port).
+    port = int(get("PAYMENT_PROVIDER_PORT", os.environ.get("HEALTH_PORT", "8098")))
     server = make_server(settings.http_host, port, state)
     print(f"local payment provider on http://{settings.http_host}:{server.server_port}", flush=True)
     server.serve_forever()

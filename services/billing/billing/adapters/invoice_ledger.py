@@ -8,6 +8,8 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+from pymongo import UpdateOne
+
 from billing.adapters.documents import Bill
 from billing.adapters.payment_documents import InvoicePaid
 from billing.domain.bills import BillStatus
@@ -40,27 +42,47 @@ def balance(raw: dict[str, Any], paid: Decimal) -> InvoiceBalance:
                           currency=raw[CURRENCY])
 
 
+class LedgerWrites:
+    """Allocations made in one transaction, written with one bulk write per collection (a bank file
+    settles thousands of invoices at once)."""
+
+    def __init__(self) -> None:
+        self.invoices: list[UpdateOne] = []
+        self.paid: list[UpdateOne] = []
+        self.bills: list[UpdateOne] = []
+
+    def record(self, raw: dict[str, Any], allocation: Allocation) -> None:
+        """The invoice's due amount and status, and what was paid on it; `raw` is updated in place."""
+        state = InvoiceState.CLOSED if allocation.due_after == ZERO else InvoiceState.BILLING
+        self.invoices.append(UpdateOne({"_id": raw["_id"]}, {"$set": {
+            DUE: to_storage(allocation.due_after), STATUS: state.value}}))
+        self.paid.append(UpdateOne({"_id": raw["_id"]}, {"$set": {"paid": to_storage(allocation.paid_after)}},
+                                   upsert=True))
+        raw[DUE], raw[STATUS] = to_storage(allocation.due_after), state.value
+        self._follow_bill(raw, state)
+
+    def _follow_bill(self, raw: dict[str, Any], state: InvoiceState) -> None:
+        """The seed's bill statuses mirror payment: billing while something is due, closed when paid in
+        full. A refund that reopens the invoice puts its bill back to billing (money is owed again)."""
+        if raw.get("bill_id") is None or raw.get("kind", "invoice") != "invoice":
+            return
+        target, source = ((BillStatus.CLOSED, BillStatus.BILLING) if state is InvoiceState.CLOSED
+                          else (BillStatus.BILLING, BillStatus.CLOSED))
+        self.bills.append(UpdateOne({"_id": raw["bill_id"], "invoice_id": raw["_id"], "status": source.value},
+                                    {"$set": {"status": target.value}}))
+
+    def flush(self, uow: UnitOfWork) -> None:
+        for target, ops in ((INVOICES, self.invoices), (InvoicePaid, self.paid), (Bill, self.bills)):
+            if ops:
+                uow.collection(target).bulk_write(ops, ordered=True, session=uow.session)
+        self.invoices, self.paid, self.bills = [], [], []
+
+
 def record(uow: UnitOfWork, raw: dict[str, Any], allocation: Allocation) -> None:
-    """Write an allocation: the invoice's due amount and status, and what was paid on it."""
-    state = InvoiceState.CLOSED if allocation.due_after == ZERO else InvoiceState.BILLING
-    uow.collection(INVOICES).update_one(
-        {"_id": raw["_id"]}, {"$set": {DUE: to_storage(allocation.due_after), STATUS: state.value}},
-        session=uow.session)
-    uow.collection(InvoicePaid).update_one({"_id": raw["_id"]}, {"$set": {"paid": to_storage(allocation.paid_after)}},
-                                           upsert=True, session=uow.session)
-    raw[DUE], raw[STATUS] = to_storage(allocation.due_after), state.value
-    _follow_bill(uow, raw, state)
-
-
-def _follow_bill(uow: UnitOfWork, raw: dict[str, Any], state: InvoiceState) -> None:
-    """The seed's bill statuses mirror payment: billing while something is due, closed when paid in
-    full. A refund that reopens the invoice puts its bill back to billing (money is owed again)."""
-    if raw.get("bill_id") is None or raw.get("kind", "invoice") != "invoice":
-        return
-    target, source = ((BillStatus.CLOSED, BillStatus.BILLING) if state is InvoiceState.CLOSED
-                      else (BillStatus.BILLING, BillStatus.CLOSED))
-    uow.collection(Bill).update_one({"_id": raw["bill_id"], "invoice_id": raw["_id"], "status": source.value},
-                                    {"$set": {"status": target.value}}, session=uow.session)
+    """Write one allocation now."""
+    writes = LedgerWrites()
+    writes.record(raw, allocation)
+    writes.flush(uow)
 
 
 def due_invoices(uow: UnitOfWork | None, db: Any, query: dict[str, Any], limit: int = 0) -> list[dict[str, Any]]:

@@ -11,12 +11,14 @@ import hashlib
 from datetime import datetime
 from typing import Any
 
+from pymongo import UpdateOne
+
 from billing.adapters import invoice_ledger as ledger
 from billing.adapters.payment_documents import BankImport, SepaFile, SepaMandateUse, SepaTransaction
 from billing.config import PaymentSettings
 from billing.domain.bank_results import BankFile, BankResult, Outcome, parse
 from billing.domain.payments import ZERO, Direction, PaymentMethod, allocate
-from billing.service_layer.payments import allocate_payment
+from billing.service_layer.payments import PaymentBatch
 from billing.service_layer.sepa_export import IN_COLLECTION
 from chassis.errors import ValidationFailed
 from chassis.money import to_decimal, to_wire
@@ -73,56 +75,76 @@ def _apply_chunk(uow: UnitOfWork, results: list[BankResult], as_of: datetime, re
         {"_id": {"$in": [r.end_to_end_id for r in results]}}, session=uow.session)}
     invoices = {doc["_id"]: doc for doc in uow.collection(ledger.INVOICES).find(
         {"_id": {"$in": list({tx["invoice_id"] for tx in txs.values()})}}, session=uow.session)}
+    batch = Settlement(uow, list(invoices), as_of)
     for result in results:
         tx = txs.get(result.end_to_end_id)
         if tx is None or tx["invoice_id"] not in invoices:
             unmatched.append({"endToEndId": result.end_to_end_id, "outcome": result.outcome.value,
                               "reason": "no exported collection has this end-to-end id"})
             continue
-        if not _apply(uow, tx, invoices[tx["invoice_id"]], result, as_of):
+        if not batch.apply(tx, invoices[tx["invoice_id"]], result):
             unchanged += 1
             continue
         matched.append({"endToEndId": tx["_id"], "invoiceId": tx["invoice_id"], "outcome": result.outcome.value,
                         "reasonCode": result.reason_code, "bankReference": result.bank_reference})
+    batch.flush()
     report["matched"].extend(matched)
     report["unmatched"].extend(unmatched)
     report["unchanged"] += unchanged
 
 
-def _apply(uow: UnitOfWork, tx: dict[str, Any], invoice: dict[str, Any], result: BankResult, as_of: datetime) -> bool:
-    """Move one transaction on; False when the result was already applied (or says nothing new)."""
-    status, amount = tx["status"], to_decimal(tx["amount"])
-    if result.outcome is Outcome.PAID and status == IN_COLLECTION:
-        allocate_payment(uow, invoice, Direction.CHARGE, amount, PaymentMethod.SEPA, paid_at=as_of,
-                         payment_id=f"sepa-{tx['_id']}", provider="SEPA", reference=result.bank_reference,
-                         received=True)
-        _set(uow, tx, "paid", result, as_of)
+class Settlement:
+    """One chunk of bank results applied in one transaction, written in bulk."""
+
+    def __init__(self, uow: UnitOfWork, invoice_ids: list[str], as_of: datetime):
+        self.uow, self.as_of = uow, as_of
+        self.payments = PaymentBatch(uow, invoice_ids)
+        self.transactions: list[UpdateOne] = []
+        self.failures: list[tuple[str, dict[str, Any], str | None]] = []
+
+    def apply(self, tx: dict[str, Any], invoice: dict[str, Any], result: BankResult) -> bool:
+        """Move one transaction on; False when the result was already applied (or says nothing new)."""
+        status, amount = tx["status"], to_decimal(tx["amount"])
+        if result.outcome is Outcome.PAID and status == IN_COLLECTION:
+            self.payments.add(invoice, Direction.CHARGE, amount, PaymentMethod.SEPA, paid_at=self.as_of,
+                              payment_id=f"sepa-{tx['_id']}", provider="SEPA", reference=result.bank_reference,
+                              received=True)
+            self._set(tx, "paid", result)
+            return True
+        failed = result.outcome in (Outcome.RETURNED, Outcome.REJECTED)
+        if failed and status == "paid":
+            # Returned after settlement: the money went back, so the invoice owes it again.
+            self.payments.flush()
+            paid = ledger.paid_on(self.uow, [invoice["_id"]]).get(invoice["_id"], ZERO)
+            reopen = min(amount, paid)
+            if reopen > ZERO:
+                ledger.record(self.uow, invoice, allocate(ledger.balance(invoice, paid), Direction.REFUND, reopen))
+                self.payments.paid[invoice["_id"]] = paid - reopen
+        elif not (failed and status == IN_COLLECTION):
+            return False
+        self._set(tx, "returned" if result.outcome is Outcome.RETURNED else "rejected", result)
+        _forget_first_use(self.uow, tx)
+        attempt = self.uow.collection(SepaTransaction).count_documents({"invoice_id": invoice["_id"]},
+                                                                       session=self.uow.session)
+        self.failures.append(("billing.payment_failed", {
+            "invoiceId": invoice["_id"], "number": invoice.get(ledger.NUMBER) or "", "customerId": tx["customer_id"],
+            "billingProfileId": tx["billing_profile_id"], "amount": to_wire(amount),
+            "currency": invoice[ledger.CURRENCY], "method": "sepa",
+            "reason": f"direct debit {result.outcome.value} by the bank", "reasonCode": result.reason_code or "unknown",
+            "attempt": attempt, "nextAttemptAt": None, "failedAt": self.as_of.isoformat()}, invoice["_id"]))
         return True
-    failed = result.outcome in (Outcome.RETURNED, Outcome.REJECTED)
-    if failed and status == "paid":
-        # Returned after settlement: the money went back, so the invoice owes it again.
-        paid = ledger.paid_on(uow, [invoice["_id"]]).get(invoice["_id"], ZERO)
-        reopen = min(amount, paid)
-        if reopen > ZERO:
-            ledger.record(uow, invoice, allocate(ledger.balance(invoice, paid), Direction.REFUND, reopen))
-    elif not (failed and status == IN_COLLECTION):
-        return False
-    _set(uow, tx, "returned" if result.outcome is Outcome.RETURNED else "rejected", result, as_of)
-    _forget_first_use(uow, tx)
-    attempt = uow.collection(SepaTransaction).count_documents({"invoice_id": invoice["_id"]}, session=uow.session)
-    uow.publish("billing.payment_failed", {
-        "invoiceId": invoice["_id"], "number": invoice.get(ledger.NUMBER) or "", "customerId": tx["customer_id"],
-        "billingProfileId": tx["billing_profile_id"], "amount": to_wire(amount), "currency": invoice[ledger.CURRENCY],
-        "method": "sepa", "reason": f"direct debit {result.outcome.value} by the bank",
-        "reasonCode": result.reason_code or "unknown", "attempt": attempt, "nextAttemptAt": None,
-        "failedAt": as_of.isoformat()}, subject=invoice["_id"])
-    return True
 
+    def _set(self, tx: dict[str, Any], status: str, result: BankResult) -> None:
+        self.transactions.append(UpdateOne({"_id": tx["_id"]}, {"$set": {
+            "status": status, "reason_code": result.reason_code, "bank_reference": result.bank_reference,
+            "settled_at": self.as_of}}))
 
-def _set(uow: UnitOfWork, tx: dict[str, Any], status: str, result: BankResult, as_of: datetime) -> None:
-    uow.collection(SepaTransaction).update_one({"_id": tx["_id"]}, {"$set": {
-        "status": status, "reason_code": result.reason_code, "bank_reference": result.bank_reference,
-        "settled_at": as_of}}, session=uow.session)
+    def flush(self) -> None:
+        self.payments.flush()
+        if self.transactions:
+            self.uow.collection(SepaTransaction).bulk_write(self.transactions, session=self.uow.session)
+        self.uow.publish_many(self.failures)
+        self.transactions, self.failures = [], []
 
 
 def _forget_first_use(uow: UnitOfWork, tx: dict[str, Any]) -> None:

@@ -14,48 +14,82 @@ from billing.domain.payments import ZERO, Allocation, Direction, PaymentMethod, 
 from billing.payment_schemas import OfflinePaymentSchema, PaymentSchema
 from chassis.clock import utc_now
 from chassis.errors import NotFound, load_wire
-from chassis.money import is_currency, round_currency, to_decimal, to_storage, to_wire
+from chassis.money import to_decimal, to_storage, to_wire
 from chassis.mongo import UnitOfWork, get_or_not_found, transaction
+from pricing import is_currency, round_currency
 
 SOURCE = "billing"
 _offline_in = OfflinePaymentSchema()
 _payment_out = PaymentSchema()
 
 
+class PaymentBatch:
+    """Payments allocated in one transaction: the invoices' due amounts and statuses, what was paid on
+    them, the overpaid parts to the profiles' credit balances, and `billing.invoice_paid` /
+    `billing.payment_refunded` — written with one bulk write per collection by `flush`."""
+
+    def __init__(self, uow: UnitOfWork, invoice_ids: list[str]):
+        self.uow = uow
+        self.paid = ledger.paid_on(uow, invoice_ids)
+        self.ledger = ledger.LedgerWrites()
+        self.payments: list[dict[str, Any]] = []
+        self.credits: dict[str, Decimal] = {}
+        self.events: list[tuple[str, dict[str, Any], str | None]] = []
+
+    def add(self, invoice: dict[str, Any], direction: Direction, amount: Decimal, method: PaymentMethod, *,
+            paid_at: datetime, payment_id: str | None = None, provider: str | None = None,
+            reference: str | None = None, note: str | None = None, received: bool = False) -> dict[str, Any]:
+        """Allocate one payment; returns the stored payment document (as `Payment` stores it)."""
+        allocation = allocate(ledger.balance(invoice, self.paid.get(invoice["_id"], ZERO)), direction, amount,
+                              received=received)
+        self.paid[invoice["_id"]] = allocation.paid_after
+        self.ledger.record(invoice, allocation)
+        # Built as the document mongoengine would store: thousands per bank file, so no per-object validation
+        # (the amounts are checked by `allocate`, the free texts by the wire schema).
+        payment = {"_id": payment_id or str(uuid.uuid4()), "invoice_id": invoice["_id"],
+                   "invoice_number": invoice.get(ledger.NUMBER), "customer_id": invoice[ledger.CUSTOMER],
+                   "billing_profile_id": invoice[ledger.PROFILE], "direction": direction.value,
+                   "amount": to_storage(amount), "applied": to_storage(allocation.applied),
+                   "to_credit": to_storage(allocation.to_credit), "currency": invoice[ledger.CURRENCY],
+                   "method": method.value, "provider": provider, "reference": reference, "note": note,
+                   "paid_at": paid_at, "created_at": utc_now()}
+        self.payments.append({k: v for k, v in payment.items() if v is not None})
+        if allocation.to_credit > ZERO:
+            profile = invoice[ledger.PROFILE]
+            self.credits[profile] = self.credits.get(profile, ZERO) + allocation.to_credit
+        self._announce(invoice, payment, allocation)
+        return payment
+
+    def _announce(self, invoice: dict[str, Any], payment: dict[str, Any], allocation: Allocation) -> None:
+        common = {"invoiceId": invoice["_id"], "number": invoice.get(ledger.NUMBER) or "",
+                  "customerId": payment["customer_id"], "billingProfileId": payment["billing_profile_id"],
+                  "paymentId": payment["_id"], "currency": payment["currency"]}
+        if payment["direction"] == Direction.REFUND.value:
+            self.events.append(("billing.payment_refunded", {
+                **common, "amount": to_wire(to_decimal(payment["amount"])),
+                "refundedAt": payment["paid_at"].isoformat()}, invoice["_id"]))
+        elif allocation.closes:
+            self.events.append(("billing.invoice_paid", {
+                **common, "amount": to_wire(allocation.applied), "method": payment["method"],
+                "paidAt": payment["paid_at"].isoformat()}, invoice["_id"]))
+
+    def flush(self) -> None:
+        self.ledger.flush(self.uow)
+        if self.payments:
+            self.uow.collection(Payment).insert_many(self.payments, session=self.uow.session)
+        for profile, amount in self.credits.items():
+            add_credit(self.uow, profile, amount)
+        self.uow.publish_many(self.events)
+        self.payments, self.credits, self.events = [], {}, []
+
+
 def allocate_payment(uow: UnitOfWork, invoice: dict[str, Any], direction: Direction, amount: Decimal,
-                     method: PaymentMethod, *, paid_at: datetime, payment_id: str | None = None,
-                     provider: str | None = None, reference: str | None = None,
-                     note: str | None = None, received: bool = False) -> Payment:
-    """Allocate one charge or refund to `invoice` in the caller's transaction: the invoice's due
-    amount and status, what was paid on it, the overpaid part to the profile's credit balance,
-    and `billing.invoice_paid` / `billing.payment_refunded`."""
-    paid = ledger.paid_on(uow, [invoice["_id"]]).get(invoice["_id"], ZERO)
-    allocation = allocate(ledger.balance(invoice, paid), direction, amount, received=received)
-    ledger.record(uow, invoice, allocation)
-    payment = Payment(id=payment_id or str(uuid.uuid4()), invoice_id=invoice["_id"],
-                      invoice_number=invoice.get(ledger.NUMBER), customer_id=invoice[ledger.CUSTOMER],
-                      billing_profile_id=invoice[ledger.PROFILE], direction=direction, amount=amount,
-                      applied=allocation.applied, to_credit=allocation.to_credit,
-                      currency=invoice[ledger.CURRENCY], method=method, provider=provider, reference=reference,
-                      note=note, paid_at=paid_at)
-    uow.insert(payment)
-    if allocation.to_credit > ZERO:
-        add_credit(uow, invoice[ledger.PROFILE], allocation.to_credit)
-    _announce(uow, invoice, payment, allocation)
-    return payment
-
-
-def _announce(uow: UnitOfWork, invoice: dict[str, Any], payment: Payment, allocation: Allocation) -> None:
-    common = {"invoiceId": invoice["_id"], "number": invoice.get(ledger.NUMBER) or "",
-              "customerId": payment.customer_id, "billingProfileId": payment.billing_profile_id,
-              "paymentId": payment.id, "currency": payment.currency}
-    if payment.direction is Direction.REFUND:
-        uow.publish("billing.payment_refunded", {**common, "amount": to_wire(payment.amount),
-                                                 "refundedAt": payment.paid_at.isoformat()}, subject=invoice["_id"])
-    elif allocation.closes:
-        uow.publish("billing.invoice_paid", {**common, "amount": to_wire(allocation.applied),
-                                             "method": payment.method.value, "paidAt": payment.paid_at.isoformat()},
-                    subject=invoice["_id"])
+                     method: PaymentMethod, **details: Any) -> Payment:
+    """Allocate one charge or refund to `invoice` in the caller's transaction (see PaymentBatch)."""
+    batch = PaymentBatch(uow, [invoice["_id"]])
+    payment = batch.add(invoice, direction, amount, method, **details)
+    batch.flush()
+    return Payment._from_son(payment)
 
 
 def add_credit(uow: UnitOfWork, profile_id: str, amount: Decimal) -> None:

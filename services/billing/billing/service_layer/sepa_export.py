@@ -93,10 +93,14 @@ def export_sepa(settings: PaymentSettings, as_of: datetime) -> dict[str, Any]:
         by_id = {raw["_id"]: raw for raw in invoices}
         rows = [_transaction(file.id, c, by_id[c.invoice_id]) for c in collections]
         uow.collection(SepaTransaction).insert_many(rows, ordered=False, session=uow.session)
-        for mandate_id in first_in_file:
-            first = next(c.end_to_end_id for c in collections if c.mandate.mandate_id == mandate_id)
-            uow.collection(SepaMandateUse).insert_one({"_id": mandate_id, "first_end_to_end_id": first},
-                                                      session=uow.session)
+        firsts: dict[str, str] = {}
+        for item in collections:
+            if item.mandate.mandate_id in first_in_file:
+                firsts.setdefault(item.mandate.mandate_id, item.end_to_end_id)
+        if firsts:
+            uow.collection(SepaMandateUse).insert_many(
+                [{"_id": mandate, "first_end_to_end_id": e2e} for mandate, e2e in firsts.items()],
+                session=uow.session)
 
     try:
         transaction(store, source=SOURCE)
