@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 
@@ -36,10 +36,17 @@ def same(given: object, expected: str) -> bool:
 
 @dataclass(frozen=True)
 class SessionPolicy:
-    """A session ends after `idle` without requests, and after `absolute` in any case."""
+    """A session ends after `idle` without requests, and after `absolute` in any case. With a `key`
+    (SELFCARE_SESSION_SECRET) a session's stored digest is keyed: changing the key ends every session."""
 
     idle: timedelta = timedelta(minutes=30)
     absolute: timedelta = timedelta(hours=12)
+    key: str = field(default="", repr=False)
+
+    def digest(self, secret: str) -> str:
+        if not self.key:
+            return digest(secret)
+        return hmac.new(self.key.encode("utf-8"), secret.encode("utf-8"), hashlib.sha256).hexdigest()
 
     def expires_at(self, created_at: datetime, last_seen_at: datetime) -> datetime:
         return min(last_seen_at + self.idle, created_at + self.absolute)

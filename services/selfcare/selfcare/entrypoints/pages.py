@@ -26,7 +26,7 @@ from selfcare.service_layer.auth import Session
 
 templates = Jinja2Templates(directory=str(resources.files("selfcare") / "templates"))
 SECURITY_HEADERS = {
-    "Content-Security-Policy": "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
+    "Content-Security-Policy": "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; "
                                "frame-ancestors 'none'; base-uri 'none'",
     "X-Frame-Options": "DENY",
     "X-Content-Type-Options": "nosniff",
@@ -156,7 +156,7 @@ async def _reset(request: Request, form: dict[str, str]) -> Response:
 
 
 async def log_out(request: Request, session: Session) -> Response:
-    await run_in_threadpool(auth.logout, request.cookies.get(web.SESSION_COOKIE))
+    await run_in_threadpool(auth.logout, request.cookies.get(web.SESSION_COOKIE), web.portal.policy)
     response = redirect("/login")
     response.headers.append("Set-Cookie", web.expired_cookie(web.SESSION_COOKIE))
     return response
@@ -169,7 +169,7 @@ async def change_password(request: Request, session: Session) -> Response:
     try:
         await run_in_threadpool(auth.change_password, request.cookies.get(web.SESSION_COOKIE), session.customer_id,
                                 form.get("current_password"), form.get("new_password"),
-                                form.get("new_password_confirmation"), utc_now())
+                                form.get("new_password_confirmation"), utc_now(), web.portal.policy)
     except ValidationFailed as error:
         return render(request, "change_password.html", 400, session=session, error=error, form={})
     return redirect("/balances")
@@ -194,9 +194,18 @@ async def balances(request: Request, session: Session) -> Response:
 
 
 def _usage_query(request: Request) -> dict[str, Any]:
+    """The period of the usage page; the browser's date-time fields carry no zone: they are UTC."""
     params = request.query_params
-    return portal_api.usage_filters(params.get("from"), params.get("to"), params.get("serviceType"),
+    return portal_api.usage_filters(_utc(params.get("from")), _utc(params.get("to")), params.get("status"),
                                     limit=1000)
+
+
+def _utc(value: str | None) -> str | None:
+    if not value:
+        return None
+    if len(value) == 16:  # 2026-11-29T10:00
+        value += ":00"
+    return value if value.endswith("Z") or "+" in value[10:] else value + "+00:00"
 
 
 async def usage(request: Request, session: Session) -> Response:

@@ -68,7 +68,7 @@ def get_session(token_info: dict[str, Any]) -> Any:
 
 
 def log_out(token_info: dict[str, Any]) -> Any:
-    auth.logout(token_info["secret"])
+    auth.logout(token_info["secret"], web.portal.policy)
     return None, 204, {"Set-Cookie": web.expired_cookie(web.SESSION_COOKIE)}
 
 
@@ -84,7 +84,7 @@ def reset_password(body: dict[str, Any]) -> Any:
 def change_password(token_info: dict[str, Any], body: dict[str, Any]) -> Any:
     session: Session = token_info["session"]
     auth.change_password(token_info["secret"], session.customer_id, body["currentPassword"], body["newPassword"],
-                         body["newPasswordConfirmation"], utc_now())
+                         body["newPasswordConfirmation"], utc_now(), web.portal.policy)
     return None, 204, {}
 
 
@@ -109,35 +109,37 @@ def list_balances(token_info: dict[str, Any]) -> Any:
     return json_response(web.portal.accounts.balances(_customer(token_info)))
 
 
-def usage_filters(from_: str | None, to: str | None, service_type: str | None, offset: int = 0,
+def usage_filters(from_: str | None, to: str | None, status: str | None = None, offset: int = 0,
                   limit: int = 100) -> dict[str, Any]:
-    given = {"from": from_, "to": to, "serviceType": service_type, "offset": offset, "limit": limit}
+    given = {"from": from_, "to": to, "status": status, "offset": offset, "limit": limit}
     return {key: value for key, value in given.items() if value not in (None, "")}
 
 
 def list_usage(token_info: dict[str, Any], from_: str | None = None, to: str | None = None,
-               service_type: str | None = None, offset: int = 0, limit: int = 100) -> Any:
-    usage = web.portal.accounts.usage(_customer(token_info), usage_filters(from_, to, service_type, offset, limit))
+               status: str | None = None, offset: int = 0, limit: int = 100) -> Any:
+    usage = web.portal.accounts.usage(_customer(token_info), usage_filters(from_, to, status, offset, limit))
     if "text/csv" in request.headers.get("accept", ""):
         return usage_csv(usage), 200, {"Content-Type": "text/csv; charset=utf-8",
                                        "Content-Disposition": 'attachment; filename="usage.csv"'}
     return json_response(usage)
 
 
+def usage_table(usage: dict[str, Any]) -> tuple[list[str], list[list[Any]]]:
+    """Column titles and one row of values per usage event: rating's columns (event id, created at,
+    the service type's fields, amount); a service type's field is read from the event's `fields`."""
+    columns = usage.get("columns", [])
+    rows = [[event.get(c["name"], event.get("fields", {}).get(c["name"], "")) for c in columns]
+            for event in usage.get("items", [])]
+    return [c["title"] for c in columns], rows
+
+
 def usage_csv(usage: dict[str, Any]) -> str:
-    """One row per usage record: the columns the owner lists (the service type's fields)."""
-    columns, rows = usage_table(usage)
+    titles, rows = usage_table(usage)
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    writer.writerow(columns)
-    writer.writerows([row.get(column, "") for column in columns] for row in rows)
+    writer.writerow(titles)
+    writer.writerows(["" if value is None else value for value in row] for row in rows)
     return buffer.getvalue()
-
-
-def usage_table(usage: dict[str, Any]) -> tuple[list[str], list[dict[str, Any]]]:
-    rows = usage.get("items", [])
-    columns = list(usage.get("columns") or dict.fromkeys(key for row in rows for key in row))
-    return columns, rows
 
 
 def list_invoices(token_info: dict[str, Any], status: str | None = None, offset: int = 0, limit: int = 50) -> Any:

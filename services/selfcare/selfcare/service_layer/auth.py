@@ -100,7 +100,7 @@ def login(email: object, password: object, address: str | None, now: datetime,
         raise Forbidden("Verify your email address first: follow the link in the verification email")
     secret, csrf = new_secret(), new_secret()
     expires_at = policy.expires_at(now, now)
-    PortalSession(id=digest(secret), customer_id=user["_id"], csrf_token=csrf, created_at=now, last_seen_at=now,
+    PortalSession(id=policy.digest(secret), customer_id=user["_id"], csrf_token=csrf, created_at=now, last_seen_at=now,
                   expires_at=expires_at, address=address).save(force_insert=True)
     return NewSession(secret, _session(user, csrf), expires_at)
 
@@ -116,7 +116,7 @@ def current_session(secret: object, now: datetime, policy: SessionPolicy = Sessi
     if not isinstance(secret, str) or not secret:
         return None
     sessions = PortalSession._get_collection()
-    raw = sessions.find_one({"_id": digest(secret)})
+    raw = sessions.find_one({"_id": policy.digest(secret)})
     if raw is None or raw["expires_at"] <= now:
         return None
     user = PortalUser._get_collection().find_one({"_id": raw["customer_id"]})
@@ -129,9 +129,9 @@ def current_session(secret: object, now: datetime, policy: SessionPolicy = Sessi
     return _session(user, raw["csrf_token"])
 
 
-def logout(secret: object) -> None:
+def logout(secret: object, policy: SessionPolicy = SessionPolicy()) -> None:
     if isinstance(secret, str) and secret:
-        PortalSession._get_collection().delete_one({"_id": digest(secret)})
+        PortalSession._get_collection().delete_one({"_id": policy.digest(secret)})
 
 
 def verify_email(token: object, now: datetime) -> dict[str, Any]:
@@ -184,7 +184,7 @@ def _personal(user: dict[str, Any]) -> tuple[str, ...]:
 
 
 def change_password(session_secret: str, customer_id: int, current: object, password: object,
-                    confirmation: object, now: datetime) -> None:
+                    confirmation: object, now: datetime, policy: SessionPolicy = SessionPolicy()) -> None:
     """The logged-in user's own change (also the forced one): other sessions end, this one stays."""
     user = PortalUser._get_collection().find_one({"_id": customer_id})
     if user is None:
@@ -203,6 +203,6 @@ def change_password(session_secret: str, customer_id: int, current: object, pass
             {"_id": customer_id}, {"$set": {"password_hash": new_hash, "must_change_password": False,
                                             "updated_at": now}}, session=uow.session)
         uow.collection(PortalSession).delete_many(
-            {"customer_id": customer_id, "_id": {"$ne": digest(session_secret)}}, session=uow.session)
+            {"customer_id": customer_id, "_id": {"$ne": policy.digest(session_secret)}}, session=uow.session)
 
     transaction(run, source=SOURCE)

@@ -3,7 +3,6 @@ a portal client that keeps the portal's Secure cookies on plain-HTTP 127.0.0.1, 
 account emails read back from the broker (what notification would send)."""
 from __future__ import annotations
 
-import http.cookies
 import json
 import re
 import time
@@ -16,6 +15,7 @@ import pika
 import pytest
 
 from chassis.testing import operator_client
+from selfcare import testing
 
 PASSWORD = "violet-harbour-93-kite"
 ACCOUNT = {"firstName": "Ana", "lastName": "Novak", "email": "ana@example.com", "phone": "+386 40 111 222",
@@ -23,9 +23,13 @@ ACCOUNT = {"firstName": "Ana", "lastName": "Novak", "email": "ana@example.com", 
            "customerType": "regular"}
 
 
+# Small login limits, so the tests reach them quickly (each test client has an address of its own).
+LIMITS = {"SELFCARE_LOGIN_PER_ADDRESS": "8", "SELFCARE_LOGIN_PER_ACCOUNT": "12"}
+
+
 @pytest.fixture(scope="module")
 def platform(start_services):
-    platform = start_services("catalog", "customer", "selfcare", "selfcare:api", "gateway:api")
+    platform = start_services("catalog", "customer", "selfcare", "selfcare:api", "gateway:api", env=LIMITS)
     platform.run_job("catalog", "load-demo")
     return platform
 
@@ -40,7 +44,9 @@ class Mailbox:
     """`selfcare.email_requested` events, read from a queue bound to selfcare.events."""
 
     def __init__(self, amqp_uri: str):
-        self.connection = pika.BlockingConnection(pika.URLParameters(amqp_uri))
+        parameters = pika.URLParameters(amqp_uri)
+        parameters.heartbeat = 0  # the connection idles between tests; a missed heartbeat would drop the queue
+        self.connection = pika.BlockingConnection(parameters)
         self.channel = self.connection.channel()
         self.channel.exchange_declare("selfcare.events", exchange_type="topic", durable=True)
         self.queue = f"test-mail-{uuid.uuid4().hex[:8]}"
@@ -77,39 +83,8 @@ def mailbox(platform):
     box.close()
 
 
-class BrowserCookies:
-    """Keeps the cookies the portal sets, Secure ones included, as a browser does for 127.0.0.1
-    (httpx's own jar never sends a Secure cookie over plain HTTP)."""
-
-    def __init__(self) -> None:
-        self.values: dict[str, str] = {}
-
-    def send(self, request: httpx.Request) -> None:
-        if self.values:
-            request.headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.values.items())
-
-    def keep(self, response: httpx.Response) -> None:
-        for header in response.headers.get_list("set-cookie"):
-            jar = http.cookies.SimpleCookie()
-            jar.load(header)
-            for name, morsel in jar.items():
-                if morsel["max-age"] == "0":
-                    self.values.pop(name, None)
-                else:
-                    self.values[name] = morsel.value
-
-
 def portal_client(platform) -> httpx.Client:
-    """A browser-like client of the portal: keeps its cookies; `log_in` adds the CSRF header."""
-    cookies = BrowserCookies()
-    # Each client comes from its own address (the API trusts X-Forwarded-For from 127.0.0.1, a local
-    # proxy), so the per-address login limit of one test does not spill into the next.
-    address = f"10.{uuid.uuid4().int % 250}.{uuid.uuid4().int % 250}.{uuid.uuid4().int % 250 + 1}"
-    client = httpx.Client(base_url=platform["selfcare:api"].url, timeout=30, follow_redirects=False,
-                          headers={"X-Forwarded-For": address},
-                          event_hooks={"request": [cookies.send], "response": [cookies.keep]})
-    client.portal_cookies = cookies
-    return client
+    return testing.portal_client(platform["selfcare:api"].url)
 
 
 def log_in(client: httpx.Client, email: str, password: str = PASSWORD) -> httpx.Response:

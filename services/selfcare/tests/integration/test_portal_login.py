@@ -3,6 +3,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+# The first test also waits for the module's processes to start: minutes on a busy machine.
+pytestmark = [pytest.mark.timeout(1200)]
+
 
 @pytest.fixture
 def portal(platform, kit):
@@ -84,9 +87,23 @@ def test_wrong_passwords_past_the_threshold_lock_the_account_even_for_the_right_
 
 
 def test_too_many_attempts_from_one_address_are_refused_whatever_the_account(platform, kit):
+    limit = int(platform.env["SELFCARE_LOGIN_PER_ADDRESS"])
     with kit.portal_client(platform) as client:
-        answers = [kit.log_in(client, f"someone-{i}@example.com").status_code for i in range(52)]
-    assert answers[:50] == [401] * 50 and answers[50:] == [429, 429]
+        answers = []
+        # Attempts are counted in 5-minute windows: a slow machine may cross into a new one once.
+        while 429 not in answers and len(answers) < 2 * limit + 2:
+            answers.append(kit.log_in(client, f"someone-{len(answers)}@example.com").status_code)
+    assert answers[-1] == 429 and set(answers[:-1]) == {401} and len(answers) > limit
+
+
+def test_too_many_attempts_on_one_account_are_refused_whatever_the_address(platform, kit, verified):
+    _, email = verified()
+    limit = int(platform.env["SELFCARE_LOGIN_PER_ACCOUNT"])
+    answers = []
+    while 429 not in answers and len(answers) < 2 * limit + 2:
+        with kit.portal_client(platform) as client:  # a new address every time
+            answers.append(kit.log_in(client, email).status_code)
+    assert answers[-1] == 429 and set(answers[:-1]) == {200} and len(answers) > limit
 
 
 def test_a_verification_link_works_once(portal, kit, operator, mailbox):

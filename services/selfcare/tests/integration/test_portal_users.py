@@ -1,6 +1,9 @@
 """Operators manage a customer's portal user through the gateway (auth, audit, problems)."""
 import pytest
 
+# The first test also waits for the module's processes to start: minutes on a busy machine.
+pytestmark = [pytest.mark.timeout(1200)]
+
 
 def test_an_operator_creates_the_portal_user_of_a_customer_unverified_and_enabled(operator, kit, platform):
     customer_id, user = kit.create_user(operator)

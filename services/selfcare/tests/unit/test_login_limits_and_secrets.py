@@ -37,3 +37,10 @@ def test_comparing_tokens_refuses_missing_or_different_values():
     assert not same("abd", "abc")
     assert not same(None, "abc")
     assert not same("", "")
+
+
+def test_a_session_key_changes_every_stored_digest_so_rotating_it_ends_all_sessions():
+    secret = new_secret()
+    assert SessionPolicy().digest(secret) == digest(secret)
+    assert SessionPolicy(key="one").digest(secret) != SessionPolicy(key="two").digest(secret)
+    assert "one" not in repr(SessionPolicy(key="one"))
