@@ -7,19 +7,34 @@ STATE := .run
 SERVICES := customer catalog rating billing notification selfcare gateway
 # Ports of `make up` (see README): API processes and each worker's health port.
 READY_URLS := http://127.0.0.1:8080/health/ready http://127.0.0.1:8081/health/ready \
-  $(foreach p,8091 8092 8093 8094 8095 8096 8097,http://127.0.0.1:$(p)/health/ready)
+  $(foreach p,8091 8092 8093 8094 8095 8096 8097,http://127.0.0.1:$(p)/health/ready) \
+  http://127.0.0.1:8099/health/live
+# The notification worker delivers to the local stand-ins (Procfile) unless these are set.
+LOCAL_NOTIFICATION_ENV := NOTIFICATION_SMTP_HOST="$${NOTIFICATION_SMTP_HOST:-127.0.0.1}" \
+  NOTIFICATION_SMTP_PORT="$${NOTIFICATION_SMTP_PORT:-2525}" NOTIFICATION_SMTP_STARTTLS="$${NOTIFICATION_SMTP_STARTTLS:-false}" \
+  NOTIFICATION_SMS_URL="$${NOTIFICATION_SMS_URL:-http://127.0.0.1:8099/messages}" \
+  NOTIFICATION_WEBHOOK_SECRET="$${NOTIFICATION_WEBHOOK_SECRET:-local-development-webhook-secret}"
 PYTEST := $(BIN)/python -m pytest
 
-.PHONY: install up down test test-unit test-integration test-contract test-e2e test-deploy lint bench clean
+.PHONY: install browser up down test test-unit test-integration test-contract test-e2e test-browser test-deploy test-fuzz lint bench clean
 
 install: $(VENV)/.installed
 
-$(VENV)/.installed: constraints.txt pyproject.toml libs/chassis/pyproject.toml $(wildcard services/*/pyproject.toml)
+# System libraries that wheels cannot ship: Pango/HarfBuzz for WeasyPrint (billing's invoice PDFs).
+SYSTEM_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core
+
+$(VENV)/.installed: constraints.txt pyproject.toml $(wildcard libs/*/pyproject.toml) $(wildcard services/*/pyproject.toml)
+	@$(PYTHON) -c "import ctypes.util, sys; sys.exit(not all(ctypes.util.find_library(n) for n in ('pango-1.0', 'pangoft2-1.0', 'harfbuzz')))" \
+	  || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(SYSTEM_PACKAGES); }
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q -c constraints.txt setuptools wheel
-	$(BIN)/pip install -q --no-build-isolation -c constraints.txt -e 'libs/chassis[http,localinfra]' \
+	$(BIN)/pip install -q --no-build-isolation -c constraints.txt -e 'libs/chassis[http,localinfra]' -e libs/pricing \
 	  $(foreach s,$(SERVICES),-e services/$(s)) -e '.[dev]'
 	touch $@
+
+# Debian's chromium for the browser tests (Playwright drives it; no browser download).
+browser:
+	@test -x /usr/bin/chromium || { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; }
 
 up: install
 	$(BIN)/python -m chassis.localinfra up --state-dir $(STATE)
@@ -29,15 +44,21 @@ up: install
 	  set -a; . $(STATE)/env; set +a; export PATH="$(BIN):$$PATH"; \
 	  for s in $(SERVICES); do python -m $$s migrate >> $(STATE)/migrate.log 2>&1 || { cat $(STATE)/migrate.log; exit 1; }; done; \
 	  python -m catalog load-demo >> $(STATE)/migrate.log 2>&1 || { cat $(STATE)/migrate.log; exit 1; }; \
+	  export $(LOCAL_NOTIFICATION_ENV); \
 	  nohup honcho -f Procfile start > $(STATE)/platform.log 2>&1 & echo $$! > $(STATE)/honcho.pid; \
 	fi
 	@$(BIN)/python -m chassis.localinfra wait --timeout 120 $(READY_URLS) || { tail -n 60 $(STATE)/platform.log; exit 1; }
+	@set -a; . $(STATE)/env; set +a; $(BIN)/python -m selfcare load-demo > $(STATE)/selfcare-demo.log 2>&1 \
+	  || { cat $(STATE)/selfcare-demo.log; exit 1; }
 	@echo
 	@echo "Monetization platform is up."
 	@echo "  Operator API (gateway):  http://127.0.0.1:8080"
 	@echo "  Swagger UI:              http://127.0.0.1:8080/ui/"
 	@echo "  Log in (admin):          $${GATEWAY_ADMIN_USERNAME:-admin} / $${GATEWAY_ADMIN_PASSWORD:-admin-dev-password}  -> POST /api/v1/auth/token"
 	@echo "  Self-care portal:        http://127.0.0.1:8081"
+	@echo "  Portal demo login:       $$(sed -n 's/.*portal login //p' $(STATE)/selfcare-demo.log)"
+	@echo "  Emails sent (SMTP sink): $(CURDIR)/$(STATE)/mail/*.eml  (local SMTP on 127.0.0.1:2525)"
+	@echo "  SMS sent (SMS gateway):  curl http://127.0.0.1:8099/messages  or  $(STATE)/sms/messages.jsonl"
 	@echo "  Logs:                    $(STATE)/platform.log"
 	@echo "  Stop everything:         make down"
 
@@ -49,12 +70,12 @@ down:
 	fi
 	@test ! -x $(BIN)/python || $(BIN)/python -m chassis.localinfra down --state-dir $(STATE)
 
-# Every tier in one session (one mongod, one RabbitMQ vhost): unit, integration, contract, e2e, deploy.
-test: install
+# Every tier in one session (one mongod, one RabbitMQ vhost): unit, integration, contract, e2e, browser, deploy, fuzz.
+test: install browser
 	$(PYTEST)
 
 test-unit: install
-	$(PYTEST) libs/chassis/tests/unit services/*/tests/unit
+	$(PYTEST) libs/*/tests/unit services/*/tests/unit
 
 test-integration: install
 	$(PYTEST) libs/chassis/tests/integration services/*/tests/integration
@@ -65,12 +86,19 @@ test-contract: install
 test-e2e: install
 	$(PYTEST) tests/e2e
 
+test-browser: install browser
+	$(PYTEST) tests/browser
+
 test-deploy: install
 	$(PYTEST) tests/deploy
 
+# schemathesis against the running gateway, fixed seed; FUZZ_EXAMPLES=<n> per operation (default 8).
+test-fuzz: install
+	$(PYTEST) tests/fuzz
+
 lint: install
 	$(BIN)/ruff check libs services tests bench
-	$(BIN)/mypy libs/chassis/chassis
+	$(BIN)/mypy libs/chassis/chassis libs/pricing/pricing
 
 bench: install
 	$(BIN)/python bench/run.py

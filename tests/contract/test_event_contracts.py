@@ -8,6 +8,7 @@ import pytest
 import yaml
 
 from chassis.contracts import contracts_dir
+from chassis.envelope import exchange_for
 
 ROOT = Path(__file__).resolve().parents[2]
 SCHEMAS = sorted((contracts_dir() / "events").glob("*.json"))
@@ -34,9 +35,15 @@ def test_asyncapi_describes_every_event_and_only_existing_schemas():
     payloads = {m["payload"]["$ref"] for m in doc["components"]["messages"].values()}
     assert payloads == {f"./events/{p.name}" for p in SCHEMAS}
     for name, channel in doc["channels"].items():
-        binding = channel["bindings"]["amqp"]["exchange"]
-        assert binding["name"] == f"{name.split('.')[0]}.events"
+        amqp = channel["bindings"]["amqp"]
+        binding = amqp["exchange"]
         assert binding["type"] == "topic" and binding["durable"] is True
+        if amqp["is"] == "queue":
+            # An inbound stream (the usage stream): its own exchange and durable queue, published to us.
+            assert amqp["queue"]["name"] == name and amqp["queue"]["durable"] is True
+            assert channel["publish"]["message"]["$ref"].startswith("#/components/messages/")
+            continue
+        assert binding["name"] == exchange_for(name)
         assert channel["subscribe"]["message"]["$ref"] == f"#/components/messages/{name}"
 
 

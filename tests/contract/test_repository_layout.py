@@ -3,7 +3,7 @@ from pathlib import Path
 
 import pytest
 
-from chassis.localinfra import SERVICE_PROCESSES
+from chassis.localinfra import LOCAL_STAND_INS, SERVICE_PROCESSES
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -22,7 +22,9 @@ def test_the_procfile_runs_every_process_of_every_service():
     lines = [line for line in (ROOT / "Procfile").read_text().splitlines() if line and not line.startswith("#")]
     commands = {line.split(":", 1)[1].strip() for line in lines}
     expected = {f"python -m {service} {kind}" for service, kinds in SERVICE_PROCESSES.items() for kind in kinds}
-    assert commands == expected
+    stand_ins = {f"python -m {service} {command}" for service, commands in LOCAL_STAND_INS.items()
+                 for command in commands}
+    assert commands == expected | stand_ins
 
 
 def test_nothing_but_the_adapter_imports_nameko():

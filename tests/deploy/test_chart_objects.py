@@ -385,7 +385,12 @@ def test_opentelemetry_wiring(render, all_ci_values) -> None:
 # ---------------------------------------------------------------- cron jobs, migrations, tests
 
 def test_cron_jobs_are_one_entry_each(render, all_ci_values) -> None:
-    (purge,) = render().kind("CronJob")
+    purge, bill_run_default = sorted(render().kind("CronJob"), key=lambda c: c["metadata"]["name"], reverse=True)
+    # The bill run is on by default and runs the billing service's real job command.
+    assert bill_run_default["metadata"]["name"] == f"{PREFIX}-bill-run"
+    assert bill_run_default["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]["command"] + \
+        bill_run_default["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]["args"] == [
+            "python", "-m", "billing", "bill-run"]
     assert purge["metadata"]["name"] == f"{PREFIX}-purge-closed-accounts"
     pod = purge["spec"]["jobTemplate"]["spec"]["template"]["spec"]
     (container,) = pod["containers"]

@@ -1,5 +1,6 @@
 """The container images, checked statically (no Docker engine on these machines): one multi-stage
-Dockerfile per service that builds wheels of libs/chassis and that service only, a pinned slim Python
+Dockerfile per service that builds wheels of libs/chassis, the shared libraries the service depends on
+(libs/pricing) and that service only, a pinned slim Python
 base, a non-root numeric user matching the chart, the contracts in /app/contracts, a urllib
 HEALTHCHECK; and a .dockerignore that keeps caches, secrets and other trees out of the context."""
 from __future__ import annotations
@@ -70,10 +71,17 @@ def test_base_image_is_a_pinned_slim_python_311(dockerfile) -> None:
         assert "latest" not in line
 
 
-def test_builder_builds_only_the_chassis_and_this_service(service, dockerfile) -> None:
+def shared_libraries(service: str) -> list[str]:
+    """The libs/ packages besides the chassis that the service's pyproject depends on."""
+    project = (REPO_ROOT / "services" / service / "pyproject.toml").read_text()
+    return [lib for lib in ("pricing",) if f'"monetization-{lib}"' in project]
+
+
+def test_builder_builds_only_the_chassis_its_libraries_and_this_service(service, dockerfile) -> None:
     builder = stages(dockerfile)[0]
+    libs = shared_libraries(service)
     copied = [shlex.split(a)[0] for k, a in builder if k == "COPY"]
-    assert copied == ["constraints.txt", "libs/chassis/", f"services/{service}/"]
+    assert copied == ["constraints.txt", "libs/chassis/", *(f"libs/{lib}/" for lib in libs), f"services/{service}/"]
     assert not [a for k, a in dockerfile if k == "ADD"]
     wheel = [shlex.split(a) for k, a in builder if k == "RUN" and "pip wheel" in a]
     assert len(wheel) == 1
@@ -81,7 +89,7 @@ def test_builder_builds_only_the_chassis_and_this_service(service, dockerfile) -
     assert argv[argv.index("-c") + 1] == "constraints.txt", "pinned dependencies"
     sources = [a for a in argv if a.startswith("./")]
     chassis = "./libs/chassis[http]" if service in API_PORTS else "./libs/chassis"
-    assert sources == [chassis, f"./services/{service}"]
+    assert sources == [chassis, *(f"./libs/{lib}" for lib in libs), f"./services/{service}"]
     for other in set(SERVICES) - {service}:
         assert f"services/{other}" not in " ".join(a for _, a in dockerfile)
 
@@ -201,12 +209,16 @@ def test_every_image_follows_the_same_recipe_so_the_copies_cannot_drift() -> Non
 
     def recipe(service: str) -> str:
         text = (REPO_ROOT / "services" / service / "Dockerfile").read_text().replace(service, "SVC")
+        # System libraries are the one allowed difference (billing: Pango for WeasyPrint's invoice PDFs).
+        text = re.sub(r"RUN apt-get update \\\n(?: && .*\\\n)* && rm -rf /var/lib/apt/lists/\*\n", "", text)
         lines = [line for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")]
         normalised = "\n".join(lines)
         normalised = normalised.replace('"./libs/chassis[http]"', "./libs/chassis")  # API images add the HTTP extra
+        for lib in shared_libraries(service):  # and services list the shared libraries they use
+            normalised = normalised.replace(f"COPY libs/{lib}/ libs/{lib}/\n", "").replace(f" ./libs/{lib}", "")
         return re.sub(r"EXPOSE [\d ]+", "EXPOSE ports", normalised)
 
     services = sorted(p.parent.name for p in (REPO_ROOT / "services").glob("*/Dockerfile"))
     assert len(services) == 7
     recipes = {service: recipe(service) for service in services}
-    assert len(set(recipes.values())) == 1, "Dockerfiles differ beyond name, HTTP extra and ports"
+    assert len(set(recipes.values())) == 1, "Dockerfiles differ beyond name, HTTP extra, shared libraries and ports"

@@ -203,9 +203,9 @@ def test_the_counters_follow_rating_events(client, platform):
 
 def test_closing_is_refused_with_the_reason_while_invoices_are_unpaid(client, platform):
     cid = create(client)["id"]
-    # Bill runs come in a later issue: the test puts an issued invoice where billing keeps them.
+    # An invoice in status billing (not fully paid), put where billing keeps them.
     platform.database("billing").invoices.insert_one({
-        "_id": f"inv-{cid}", "customer_id": cid, "billing_profile_id": "bp-1", "status": "issued",
+        "_id": f"inv-{cid}", "customer_id": cid, "billing_profile_id": "bp-1", "status": "billing",
         "total": "10.00", "currency": "EUR", "created_at": datetime.now(UTC)})
     refused = client.post(f"/api/v1/customers/{cid}/close")
     assert refused.status_code == 409

@@ -22,13 +22,18 @@ def service_main(
     worker: str,
     documents: str,
     api: str | None = None,
+    stream: str | None = None,
+    stream_topology: str | None = None,
     jobs: dict[str, str] | None = None,
     argv: list[str] | None = None,
 ) -> None:
     """`worker`, `api` and `documents` are import paths (`package.module:attr`);
-    `jobs` maps extra command names to functions taking Settings."""
+    `stream` is the service's hot-path stream consumer (a function taking Settings that runs until SIGTERM;
+    health on HEALTH_PORT, default 8090) and `stream_topology` its `chassis.stream.StreamTopology`, declared by
+    `migrate` so that events published before the first start are kept; `jobs` maps extra command names to
+    functions taking Settings."""
     args = sys.argv[1:] if argv is None else argv
-    commands = ["worker", "migrate", *(["api"] if api else []), *sorted(jobs or {})]
+    commands = ["worker", "migrate", *(["api"] if api else []), *(["stream"] if stream else []), *sorted(jobs or {})]
     if not args or args[0] not in commands:
         raise SystemExit(f"usage: python -m {service} {{{'|'.join(commands)}}}")
     command = args[0]
@@ -51,8 +56,23 @@ def service_main(
 
         uvicorn.run(api, factory=True, host=settings.http_host, port=settings.http_port, log_config=None,
                     proxy_headers=True, timeout_graceful_shutdown=10)
+    elif command == "stream":
+        import dataclasses
+        import os
+
+        from chassis import telemetry
+        from chassis.mongo import connect
+        from chassis.settings import STREAM_HEALTH_PORT
+
+        assert stream is not None
+        if not os.environ.get("HEALTH_PORT"):
+            settings = dataclasses.replace(settings, health_port=STREAM_HEALTH_PORT)
+        telemetry.setup(settings)
+        connect(settings)
+        _load(stream)(settings)
     elif command == "migrate":
-        migrate(service, settings, _load(documents), _load(worker))
+        migrate(service, settings, _load(documents), _load(worker),
+                _load(stream_topology) if stream_topology else None)
     else:
         from chassis import telemetry
         from chassis.mongo import connect
@@ -63,7 +83,7 @@ def service_main(
         job(settings)
 
 
-def migrate(service: str, settings: Any, documents: list[Any], worker_cls: type) -> None:
+def migrate(service: str, settings: Any, documents: list[Any], worker_cls: type, topology: Any = None) -> None:
     """Create indexes and declare the worker's queues. Idempotent; run before every upgrade."""
     from chassis import telemetry
     from chassis.mongo import connect, ensure_indexes
@@ -73,4 +93,13 @@ def migrate(service: str, settings: Any, documents: list[Any], worker_cls: type)
     connect(settings)
     ensure_indexes(documents)
     queues = declare_topology(worker_cls, settings.amqp_uri)
+    if topology is not None:
+        import pika
+
+        connection = pika.BlockingConnection(pika.URLParameters(settings.amqp_uri))
+        try:
+            topology.declare(connection.channel())
+        finally:
+            connection.close()
+        queues.append(topology.queue)
     print(f"{service}: indexes ensured for {len(documents)} document types; queues declared: {queues or 'none'}")

@@ -45,7 +45,63 @@ def http_spec(name: str) -> dict[str, Any]:
             _merge_section(target, entries, fragment_path.name, f"components.{section}")
         for tag in fragment.get("tags", []):
             spec.setdefault("tags", []).append(tag)
+    _bound_integers(spec)
+    _document_problems(spec)
     return spec
+
+
+HTTP_METHODS = ("get", "put", "post", "patch", "delete", "head", "options", "trace")
+_CHANGES = {"put", "post", "patch", "delete"}
+
+
+def _document_problems(spec: dict[str, Any]) -> None:
+    """Every operation documents the problems the shared HTTP layer can answer it with, so an
+    area fragment cannot forget one: 400 (it takes parameters or a body), 401 and 503 (it needs a
+    token and calls services), 403 (a change, or narrowed by `x-roles`), 404 (a path with an id),
+    409 (a change that can meet a concurrent one). What a fragment says itself is kept."""
+    if "Problem" not in spec.get("components", {}).get("responses", {}):
+        return
+    problem = {"$ref": "#/components/responses/Problem"}
+    for path, item in spec.get("paths", {}).items():
+        path_params = bool(item.get("parameters")) or "{" in path
+        for method, operation in item.items():
+            if method not in HTTP_METHODS or not isinstance(operation, dict):
+                continue
+            secured = operation.get("security", spec.get("security")) not in (None, [])
+            statuses = set()
+            if path_params or operation.get("parameters") or operation.get("requestBody"):
+                statuses.add("400")
+            if secured:
+                statuses |= {"401", "503"}
+                if method in _CHANGES or operation.get("x-roles"):
+                    statuses.add("403")
+            if "{" in path:
+                statuses.add("404")
+            if secured and method in _CHANGES:
+                statuses.add("409")
+            responses = operation.setdefault("responses", {})
+            for status in sorted(statuses):
+                responses.setdefault(status, problem)
+
+
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+
+
+def _bound_integers(node: Any) -> None:
+    """Every integer of our HTTP contracts is a signed 64-bit integer unless it says otherwise
+    (`format: int32`): MongoDB and the services cannot hold a wider one, so the contract says so
+    and validation refuses it with a 400 naming the field instead of a 500 from the database."""
+    if isinstance(node, dict):
+        if node.get("type") == "integer":
+            node.setdefault("format", "int64")
+            low, high = (-(2**31), 2**31 - 1) if node["format"] == "int32" else (INT64_MIN, INT64_MAX)
+            node["minimum"] = max(node.get("minimum", low), low)
+            node["maximum"] = min(node.get("maximum", high), high)
+        for value in node.values():
+            _bound_integers(value)
+    elif isinstance(node, list):
+        for value in node:
+            _bound_integers(value)
 
 
 def _merge_section(target: dict[str, Any], entries: dict[str, Any], source: str, kind: str) -> None:

@@ -94,6 +94,16 @@ def encode(envelope: dict[str, Any]) -> bytes:
     return json.dumps(envelope, separators=(",", ":"), sort_keys=True).encode()
 
 
+# Event families named after what they are about rather than who publishes them (decision 0010): rating
+# publishes subscriptions, services, usage and balances, so they travel on `rating.events`.
+PRODUCER_OF_FAMILY = {"subscription": "rating", "service": "rating", "usage": "rating", "balance": "rating"}
+
+
+def producer_of(event_type: str) -> str:
+    family = event_type.split(".", 1)[0]
+    return PRODUCER_OF_FAMILY.get(family, family)
+
+
 def exchange_for(event_type: str) -> str:
-    """Each producer publishes on its own topic exchange `<producer>.events`."""
-    return f"{event_type.split('.', 1)[0]}.events"
+    """Each producer publishes on its own topic exchange `<producer>.events` (decision 0007)."""
+    return f"{producer_of(event_type)}.events"

@@ -78,6 +78,19 @@ class Conflict(PlatformError):
     code = "conflict"
 
 
+class TooManyRequests(PlatformError):
+    """Refused for now (throttling, lockout); the client may try again after `retry_after` seconds."""
+
+    status = 429
+    title = "Too many requests"
+    code = "too-many-requests"
+
+    def __init__(self, detail: str = "", fields: dict[str, Any] | None = None, retry_after: int = 1):
+        super().__init__(detail, fields)
+        self.args = (detail, fields or {}, retry_after)  # nameko rebuilds the error from its args
+        self.retry_after = max(1, int(retry_after))
+
+
 class Unavailable(PlatformError):
     """A dependency (database, broker, another service) could not be reached. Retryable."""
 

@@ -36,6 +36,13 @@ SERVICE_PROCESSES: dict[str, tuple[str, ...]] = {
     "gateway": ("worker", "api"),
 }
 
+# Local stand-ins for the outside world that `make up` runs beside the services (never deployed):
+# `python -m <service> <command>`. Tests start their own on free ports.
+LOCAL_STAND_INS: dict[str, tuple[str, ...]] = {
+    "billing": ("payment-provider",),  # the local test payment provider on :8098
+    "notification": ("sms-gateway", "smtp-sink"),  # SMS provider on :8099, SMTP sink on :2525 (.run/mail)
+}
+
 
 def free_port() -> int:
     with socket.socket() as s:
@@ -178,8 +185,32 @@ def create_vhost(name: str, user: str = "guest") -> None:
     _rabbitmqctl("set_permissions", "-p", name, user, ".*", ".*", ".*")
 
 
+class BrokerOutage:
+    """A broker outage confined to one vhost, as production sees a RabbitMQ restart: every
+    connection is closed and new ones are refused until `end()`, while durable queues and their
+    messages stay (deleting the vhost would lose them, which a real restart does not)."""
+
+    def __init__(self, vhost: str, user: str = "guest"):
+        self.vhost, self.user = vhost, user
+
+    def begin(self) -> None:
+        _rabbitmqctl("clear_permissions", "-p", self.vhost, self.user)
+        self.close_connections()
+
+    def close_connections(self) -> None:
+        _rabbitmqctl("close_all_connections", "-p", self.vhost, "broker outage (test)", check=False)
+
+    def end(self) -> None:
+        _rabbitmqctl("set_permissions", "-p", self.vhost, self.user, ".*", ".*", ".*")
+
+
 def delete_vhost(name: str) -> None:
     _rabbitmqctl("delete_vhost", name, check=False)
+
+
+def close_connections(vhost: str, reason: str = "closed by a test") -> None:
+    """Force-close every client connection of a vhost (a broker dropping its clients)."""
+    _rabbitmqctl("close_all_connections", "-p", vhost, reason, check=False)
 
 
 def with_vhost(amqp_uri: str, vhost: str) -> str:

@@ -16,10 +16,13 @@ What this adds on top of nameko:
 """
 from __future__ import annotations
 
+import contextlib
+import errno
 import importlib
 import json
 import logging
 import queue
+import signal
 import threading
 import time
 from collections.abc import Callable
@@ -40,7 +43,7 @@ from opentelemetry import trace
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from chassis import metrics, telemetry
-from chassis.envelope import CONTENT_TYPE, CloudEvent, EnvelopeError, exchange_for
+from chassis.envelope import CONTENT_TYPE, CloudEvent, EnvelopeError, exchange_for, producer_of
 from chassis.errors import PlatformError, Unavailable, all_error_types
 from chassis.health import readiness
 from chassis.settings import Settings
@@ -83,7 +86,7 @@ def rpc(fn: Callable[..., Any]) -> Callable[..., Any]:
 
 def consumer_queue(service: str, method: str, event_type: str) -> kombu.Queue:
     """The durable queue of one event handler, dead-lettering to `dlq.<name>`."""
-    name = f"evt-{event_type.split('.', 1)[0]}-{event_type}--{service}.{method}"
+    name = f"evt-{producer_of(event_type)}-{event_type}--{service}.{method}"
     return kombu.Queue(
         name,
         exchange=kombu.Exchange(exchange_for(event_type), type="topic", durable=True),
@@ -312,19 +315,62 @@ class WorkerBase:
 
 
 def run_worker(import_path: str, service: str) -> None:
-    """Run one worker class (`package.module:Class`) until SIGTERM/SIGINT."""
+    """Run one worker class (`package.module:Class`) until SIGTERM/SIGINT.
+
+    A container that dies (nameko stops a whole container when, say, an RPC reply cannot be
+    published while the broker is away) is started again with backoff inside this process, so a
+    broker restart never ends the process, nor, under `make up`, the rest of the platform."""
     eventlet.monkey_patch()
-    from nameko.cli.run import run
+    from nameko.runners import ServiceRunner
 
     settings = Settings.from_env(service)
     telemetry.setup(settings)
     module_name, class_name = import_path.split(":")
     service_cls = getattr(importlib.import_module(module_name), class_name)
+    stopping = {"now": False}
+    current: dict[str, Any] = {}
+
+    def shutdown(signum: int, frame: Any) -> None:
+        # signal handlers run in the main loop and cannot use eventlet primitives directly
+        stopping["now"] = True
+        if "runner" in current:
+            eventlet.spawn_n(current["runner"].stop)
+
+    signal.signal(signal.SIGTERM, shutdown)
+    signal.signal(signal.SIGINT, shutdown)
     log.info("worker starting", extra={"health_port": settings.health_port})
+    backoff = _RESTART_BACKOFF
     try:
-        run([service_cls], nameko_config(settings))
+        while not stopping["now"]:
+            runner = current["runner"] = ServiceRunner(nameko_config(settings))
+            runner.add_service(service_cls)
+            started = time.monotonic()
+            try:
+                runner.start()
+                _wait(eventlet.spawn(runner.wait))
+                return
+            except Exception:
+                log.exception("worker container died; starting it again", extra={"retry_in_s": backoff})
+                with contextlib.suppress(Exception):
+                    runner.kill()
+            # a container that ran for a while failed for a new reason: start over from the shortest wait
+            backoff = _RESTART_BACKOFF if time.monotonic() - started > 60 else min(backoff * 2, 15.0)
+            eventlet.sleep(backoff)
     finally:
         telemetry.shutdown()
+
+
+_RESTART_BACKOFF = 1.0
+
+
+def _wait(runnlet: Any) -> None:
+    while True:
+        try:
+            runnlet.wait()
+            return
+        except OSError as exc:  # EINTR from a signal arriving while eventlet waits on a socket
+            if exc.errno != errno.EINTR:
+                raise
 
 
 # -- the caller's side: HTTP processes ---------------------------------------------

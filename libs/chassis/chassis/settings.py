@@ -30,6 +30,8 @@ DEFAULT_HEALTH_PORTS = {
     "gateway": 8097,
 }
 DEFAULT_HTTP_PORTS = {"gateway": 8080, "selfcare": 8081}
+# A stream process (`python -m <service> stream`) serves health and metrics here unless HEALTH_PORT is set.
+STREAM_HEALTH_PORT = 8090
 
 
 def _env(name: str, default: str) -> str:

@@ -55,6 +55,12 @@ def current_traceparent() -> str | None:
     return carrier.get("traceparent")
 
 
+def current_trace_id() -> str | None:
+    """The current trace id as 32 hex digits (what logs carry), or None outside a span."""
+    span = trace.get_current_span().get_span_context()
+    return format(span.trace_id, "032x") if span.is_valid else None
+
+
 def context_from(traceparent: str | None) -> otel_context.Context | None:
     if not traceparent:
         return None
@@ -80,7 +86,7 @@ class JsonFormatter(logging.Formatter):
         }
         span = trace.get_current_span().get_span_context()
         if span.is_valid:
-            entry["trace_id"] = format(span.trace_id, "032x")
+            entry["trace_id"] = current_trace_id()
             entry["span_id"] = format(span.span_id, "016x")
         for key, value in vars(record).items():
             if key not in self._skip and not key.startswith("_"):

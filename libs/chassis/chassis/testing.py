@@ -24,6 +24,10 @@ import pytest
 from chassis import localinfra
 from chassis.settings import Settings
 
+# How long a started process may take to become ready: generous, because a machine running many
+# test sessions at once can take minutes to import and start an API process.
+READY_TIMEOUT = float(os.environ.get("TEST_READY_TIMEOUT_SECONDS", "240"))
+
 
 @pytest.fixture(scope="session")
 def mongo_uri() -> Iterator[str]:
@@ -162,7 +166,7 @@ def start_platform(
             service, _, kind = spec.partition(":")
             kind = kind or "worker"
             port = localinfra.free_port()
-            proc_env = {**env, "HEALTH_PORT" if kind == "worker" else "HTTP_PORT": str(port)}
+            proc_env = {**env, "HTTP_PORT" if kind == "api" else "HEALTH_PORT": str(port)}
             log_path = log_dir / f"{service}-{kind}.log"
             with open(log_path, "wb") as log_file:
                 process = subprocess.Popen([sys.executable, "-m", service, kind], env=proc_env,
@@ -170,7 +174,7 @@ def start_platform(
             handle = ServiceProcess(service, kind, port, process, log_path)
             platform.processes[spec] = handle
             try:
-                localinfra.wait_http([f"{handle.url}/health/ready"], timeout=60, alive=process)
+                localinfra.wait_http([f"{handle.url}/health/ready"], timeout=READY_TIMEOUT, alive=process)
             except RuntimeError as exc:
                 raise RuntimeError(f"{spec} did not become ready: {exc}\n--- log ---\n{handle.log()[-4000:]}") from exc
     except BaseException:

@@ -113,7 +113,7 @@ class AccountPatchSchema(Schema):
     """Account information: only the type and the custom attributes can be edited."""
 
     customer_type = fields.String(data_key="customerType", validate=validate.Length(min=1, max=50))
-    custom_attributes = fields.Dict(keys=fields.String(), data_key="customAttributes")
+    custom_attributes = fields.Dict(keys=fields.String(), data_key="customAttributes", allow_none=True)
 
 
 class SearchFiltersSchema(Schema):

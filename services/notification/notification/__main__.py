@@ -4,4 +4,8 @@ service_main(
     "notification",
     worker="notification.entrypoints.worker:NotificationService",
     documents="notification.adapters.documents:ALL_DOCUMENTS",
+    jobs={
+        "sms-gateway": "notification.standins.sms_gateway:main",
+        "smtp-sink": "notification.standins.smtp_sink:main",
+    },
 )

@@ -3,5 +3,7 @@ from chassis.cli import service_main
 service_main(
     "rating",
     worker="rating.entrypoints.worker:RatingService",
+    stream="rating.entrypoints.stream:run",
+    stream_topology="rating.entrypoints.stream:USAGE_TOPOLOGY",
     documents="rating.adapters.documents:ALL_DOCUMENTS",
 )

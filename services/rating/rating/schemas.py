@@ -6,7 +6,7 @@ from typing import Any
 from marshmallow import Schema, ValidationError, fields, validate
 
 from chassis.money import MoneyError, to_decimal, to_wire
-from rating.domain.model import GroupStatus, ProductType, ServiceStatus, SubscriptionStatus
+from rating.domain.model import Change, GroupStatus, ProductStatus, ProductType, ServiceStatus, SubscriptionStatus
 
 UNITS = ("day", "week", "month", "year", "unlimited")
 
@@ -57,6 +57,11 @@ class BalanceGroupSchema(Schema):
     created_at = fields.AwareDateTime(data_key="createdAt")
 
 
+class IntervalSchema(Schema):
+    unit = fields.String(required=True, validate=validate.OneOf(UNITS[:-1]))
+    count = fields.Integer(load_default=1, strict=True, validate=validate.Range(min=1))
+
+
 class ProductInSchema(Schema):
     bundle_code = fields.String(load_default=None, allow_none=True, data_key="bundleCode")
     bundle_version = fields.Integer(load_default=None, allow_none=True, data_key="bundleVersion", strict=True)
@@ -75,6 +80,14 @@ class ProductInSchema(Schema):
     service_identifier = fields.String(load_default=None, allow_none=True, data_key="serviceIdentifier",
                                        validate=validate.Length(min=1, max=64))
     service_id = fields.UUID(load_default=None, allow_none=True, data_key="serviceId")
+    # From the catalog product, for billing's fees (decision 0010) and the Purchase rule.
+    optional = fields.Boolean(load_default=True)
+    currency = fields.String(load_default=None, allow_none=True)
+    interval = fields.Nested(IntervalSchema, load_default=None, allow_none=True)
+    proration = fields.String(load_default=None, allow_none=True, validate=validate.OneOf(("daily", "none")))
+    tax = fields.String(load_default=None, allow_none=True)
+    gl_code = fields.String(load_default=None, allow_none=True, data_key="glCode")
+    discount = fields.Dict(load_default=None, allow_none=True)
 
 
 class PlanRefSchema(Schema):
@@ -94,7 +107,32 @@ class SubscriptionCreateSchema(Schema):
     valid_from = fields.AwareDateTime(load_default=None, data_key="validFrom")
 
 
+class AddProductsSchema(Schema):
+    """Products bought on a running subscription: an add-on bundle or the bundles of vouchers."""
+
+    request_id = fields.UUID(load_default=None, data_key="requestId")
+    products = fields.List(fields.Nested(ProductInSchema), required=True, validate=validate.Length(min=1))
+    promo_codes = fields.List(fields.String(), load_default=list, data_key="promoCodes")
+    change = fields.Enum(Change, by_value=True, load_default=Change.ADDON,
+                         validate=validate.OneOf((Change.ADDON, Change.VOUCHER)))
+    valid_from = fields.AwareDateTime(load_default=None, data_key="validFrom")
+
+
+class ProductEditSchema(Schema):
+    quantity = WireDecimal(validate=lambda q: q > 0)
+    value = WireDecimal(allow_none=True)
+    validity = fields.Nested(ValiditySchema, allow_none=True)
+
+
+class PlanTransitionSchema(Schema):
+    plan = fields.Nested(PlanRefSchema, required=True)
+    products = fields.List(fields.Nested(ProductInSchema), required=True, validate=validate.Length(min=1))
+    valid_from = fields.AwareDateTime(load_default=None, data_key="validFrom")
+    valid_to = fields.AwareDateTime(load_default=None, data_key="validTo")
+
+
 class ProductSchema(Schema):
+    id = fields.String()
     bundle_code = fields.String(data_key="bundleCode", allow_none=True)
     bundle_version = fields.Integer(data_key="bundleVersion", allow_none=True)
     promo_code = fields.String(data_key="promoCode", allow_none=True)
@@ -111,6 +149,19 @@ class ProductSchema(Schema):
     resource = fields.String(allow_none=True)
     free_units = WireDecimal(data_key="freeUnits", allow_none=True)
     service_id = fields.String(data_key="serviceId", allow_none=True)
+    optional = fields.Boolean()
+    origin = fields.String()
+    currency = fields.String(allow_none=True)
+    interval = fields.Dict(allow_none=True)
+    proration = fields.String(allow_none=True)
+    tax = fields.String(allow_none=True)
+    gl_code = fields.String(data_key="glCode", allow_none=True)
+    discount = fields.Dict(allow_none=True)
+    status = fields.Enum(ProductStatus, by_value=True)
+    valid_from = fields.AwareDateTime(data_key="validFrom")
+    valid_to = fields.AwareDateTime(data_key="validTo", allow_none=True)
+    added_at = fields.AwareDateTime(data_key="addedAt")
+    cancelled_at = fields.AwareDateTime(data_key="cancelledAt", allow_none=True)
 
 
 class SubscriptionSchema(Schema):
@@ -126,8 +177,10 @@ class SubscriptionSchema(Schema):
     status = fields.Enum(SubscriptionStatus, by_value=True)
     valid_from = fields.AwareDateTime(data_key="validFrom")
     created_at = fields.AwareDateTime(data_key="createdAt")
+    changed_at = fields.AwareDateTime(data_key="changedAt", allow_none=True)
     cancelled_at = fields.AwareDateTime(data_key="cancelledAt", allow_none=True)
     cancel_reason = fields.String(data_key="cancelReason", allow_none=True)
+    plan_history = fields.List(fields.Dict(), data_key="planHistory")
 
 
 class ServiceSchema(Schema):
@@ -138,8 +191,27 @@ class ServiceSchema(Schema):
     service_type = fields.String(data_key="serviceType")
     identifier = fields.String()
     status = fields.Enum(ServiceStatus, by_value=True)
+    devices = fields.List(fields.String())
+    event_generators = fields.List(fields.String(), data_key="eventGenerators")
     valid_from = fields.AwareDateTime(data_key="validFrom")
+    valid_to = fields.AwareDateTime(data_key="validTo", allow_none=True)
     created_at = fields.AwareDateTime(data_key="createdAt")
+    updated_at = fields.AwareDateTime(data_key="updatedAt", allow_none=True)
+    terminated_at = fields.AwareDateTime(data_key="terminatedAt", allow_none=True)
+
+
+def _names(key: str | None = None) -> fields.List:
+    return fields.List(fields.String(validate=validate.Length(min=1, max=64)), validate=validate.Length(max=20),
+                       data_key=key)
+
+
+class ServiceEditSchema(Schema):
+    identifier = fields.String()
+    status = fields.Enum(ServiceStatus, by_value=True)
+    devices = _names()
+    event_generators = _names("eventGenerators")
+    valid_from = fields.AwareDateTime(data_key="validFrom")
+    valid_to = fields.AwareDateTime(data_key="validTo", allow_none=True)
 
 
 class SharingGroupCreateSchema(Schema):
@@ -160,6 +232,17 @@ class SharingGroupSchema(Schema):
     subscription_id = fields.String(data_key="subscriptionId")
     policy = fields.String()
     status = fields.Enum(GroupStatus, by_value=True)
+    valid_from = fields.AwareDateTime(data_key="validFrom")
+    valid_to = fields.AwareDateTime(data_key="validTo", allow_none=True)
+    created_at = fields.AwareDateTime(data_key="createdAt")
+    cancelled_at = fields.AwareDateTime(data_key="cancelledAt", allow_none=True)
+
+
+class PeriodEditSchema(Schema):
+    """Edit sharing (owner or member): status and validity."""
+
+    status = fields.Enum(GroupStatus, by_value=True,
+                         validate=validate.OneOf((GroupStatus.ACTIVE, GroupStatus.INACTIVE)))
     valid_from = fields.AwareDateTime(data_key="validFrom")
     valid_to = fields.AwareDateTime(data_key="validTo", allow_none=True)
 

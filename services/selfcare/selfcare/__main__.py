@@ -5,4 +5,5 @@ service_main(
     worker="selfcare.entrypoints.worker:SelfcareService",
     documents="selfcare.adapters.documents:ALL_DOCUMENTS",
     api="selfcare.entrypoints.api:create_app",
+    jobs={"load-demo": "selfcare.demo:load_demo"},
 )

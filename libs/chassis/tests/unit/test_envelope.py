@@ -36,4 +36,9 @@ def test_malformed_envelopes_are_rejected(body):
 
 def test_each_producer_has_its_own_exchange():
     assert exchange_for("customer.created") == "customer.events"
-    assert exchange_for("balance.threshold_crossed") == "balance.events"
+    assert exchange_for("billing.invoice_issued") == "billing.events"
+
+
+def test_rating_publishes_subscription_service_usage_and_balance_events_on_its_own_exchange():
+    for event_type in ("subscription.created", "service.changed", "usage.charged", "balance.threshold_crossed"):
+        assert exchange_for(event_type) == "rating.events"

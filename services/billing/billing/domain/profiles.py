@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import calendar
-from datetime import date, timedelta
+from datetime import date
 from enum import StrEnum
 
 from chassis.errors import ValidationFailed
@@ -19,7 +19,12 @@ class Interval(StrEnum):
     DAILY = "daily"
     WEEKLY = "weekly"
     MONTHLY = "monthly"
+    QUARTERLY = "quarterly"
     YEARLY = "yearly"
+
+
+# Payment terms: an invoice is due this many days after it is issued unless the profile says otherwise.
+DEFAULT_PAYMENT_TERMS_DAYS = 14
 
 
 def check_billing_day(interval: Interval, billing_day: int) -> None:
@@ -34,24 +39,3 @@ def check_billing_day(interval: Interval, billing_day: int) -> None:
 def billing_date(year: int, month: int, billing_day: int) -> date:
     """The billing date of a month: days 29-31 fall back to the month's last day."""
     return date(year, month, min(billing_day, calendar.monthrange(year, month)[1]))
-
-
-def next_billing_date(after: date, interval: Interval, billing_day: int) -> date:
-    """The first billing date strictly after `after` (the seam bill runs will use)."""
-    if interval is Interval.DAILY:
-        return after + timedelta(days=1)
-    if interval is Interval.WEEKLY:
-        return after + timedelta(days=(billing_day - after.isoweekday() - 1) % 7 + 1)
-    if interval is Interval.MONTHLY:
-        year, month = after.year, after.month
-        while True:
-            candidate = billing_date(year, month, billing_day)
-            if candidate > after:
-                return candidate
-            year, month = (year + 1, 1) if month == 12 else (year, month + 1)
-    # Yearly: the billing day of the profile's anniversary month is not known here, so yearly profiles
-    # bill on the billing day of the same month one year on.
-    candidate = billing_date(after.year, after.month, billing_day)
-    if candidate > after:
-        return candidate
-    return billing_date(after.year + 1, after.month, billing_day)

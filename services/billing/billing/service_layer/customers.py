@@ -4,11 +4,14 @@ from __future__ import annotations
 from typing import Any
 
 from billing.adapters.documents import (
+    Bill,
     BillingCustomer,
     BillingProfile,
+    BillItem,
     HierarchyGroup,
     HierarchyMember,
     Invoice,
+    SubscriptionFees,
 )
 from chassis.discarded import record_discarded, was_discarded
 from chassis.envelope import CloudEvent
@@ -29,7 +32,7 @@ def record_customer(consumer: str, event: CloudEvent) -> bool:
         if was_discarded(uow, PURGED, str(data["id"])):
             return
         uow.insert(BillingCustomer(id=data["id"], name=f"{data['firstName']} {data['lastName']}",
-                                   email=data["email"], source_event=event.id))
+                                   email=data["email"], country=data.get("country"), source_event=event.id))
 
     return apply_once(consumer, event, effect)
 
@@ -46,7 +49,10 @@ def purge_customer(consumer: str, event: CloudEvent) -> bool:
         uow.collection(HierarchyMember).delete_many(
             {"$or": [{"customer_id": customer_id}, {"group_id": {"$in": owned}}]}, session=s)
         uow.collection(HierarchyGroup).delete_many({"_id": {"$in": owned}}, session=s)
-        for document in (BillingProfile, Invoice):
+        profile_ids = [p["_id"] for p in uow.collection(BillingProfile).find({"customer_id": customer_id}, {"_id": 1},
+                                                                             session=s)]
+        uow.collection(BillItem).delete_many({"billing_profile_id": {"$in": profile_ids}}, session=s)
+        for document in (BillingProfile, Invoice, Bill, SubscriptionFees):
             uow.collection(document).delete_many({"customer_id": customer_id}, session=s)
         uow.collection(BillingCustomer).delete_one({"_id": customer_id}, session=s)
         record_discarded(uow, PURGED, str(customer_id))

@@ -4,7 +4,8 @@ from chassis.nameko_adapter import handled_event_queues
 
 def test_billing_consumes_customer_events_on_dead_lettered_queues_of_its_own():
     queues = {queue.routing_key: queue for queue in handled_event_queues(BillingService)}
-    assert {"customer.created", "customer.purged"} <= set(queues)
+    assert {"customer.created", "customer.purged", "subscription.created", "subscription.changed",
+            "subscription.cancelled", "usage.charged", "balance.adjusted", "usage.adjusted"} <= set(queues)
     for event_type, queue in queues.items():
         assert queue.name.startswith(f"evt-{event_type.split('.')[0]}-{event_type}--billing.")
         assert queue.exchange.name == f"{event_type.split('.')[0]}.events"

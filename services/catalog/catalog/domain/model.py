@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+import pricing
+
 
 class Status(StrEnum):
     """Lifecycle of a product, bundle or plan version (TMF620 lifecycleStatus)."""
@@ -57,13 +59,13 @@ CONSUMPTION_CRITERIA = ["earliestExpiry", "latestExpiry", "priority", "oldest", 
 DEFAULT_CONSUMPTION_ORDER = ["earliestExpiry", "priority", "oldest"]
 OPPOSITE_CRITERIA = [("earliestExpiry", "latestExpiry"), ("oldest", "newest")]
 
-ROUNDING_MODES = ["up", "down", "half_up"]
+ROUNDING_MODES = list(pricing.rates.UNIT_ROUNDING)
 VALIDITY_UNITS = ["day", "week", "month", "year", "unlimited"]
 INTERVAL_UNITS = ["day", "week", "month", "year"]
-PRORATION_POLICIES = ["daily", "none"]
+PRORATION_POLICIES = list(pricing.proration.POLICIES)
 PAYMENT_TYPES = ["prepaid", "postpaid"]
-DISCOUNT_KINDS = ["percentage", "amount"]
+DISCOUNT_KINDS = list(pricing.discounts.KINDS)
 THRESHOLD_KINDS = ["percent", "amount"]
 CHANNELS = ["email", "sms", "webhook"]
 EXHAUSTION_POLICIES = ["fallback", "deny"]
-WILDCARD = "*"
+WILDCARD = pricing.WILDCARD

@@ -13,9 +13,9 @@ from decimal import Decimal
 from typing import Any, Protocol
 
 from catalog.domain.model import OPPOSITE_CRITERIA, WILDCARD, FieldRole, FieldType, ProductType, Status
-from catalog.domain.pricing import keys_overlap
 from chassis import money
 from chassis.errors import Conflict, ValidationFailed
+from pricing import is_currency, keys_overlap, minor_units
 
 Doc = dict[str, Any]
 
@@ -52,12 +52,12 @@ def check_resource(data: Doc) -> Doc:
         currency = data.get("currency")
         if not currency:
             problems.add("currency", "a monetary resource needs an ISO 4217 currency code")
-        elif not money.is_currency(currency):
+        elif not is_currency(currency):
             problems.add("currency", f"{currency!r} is not a known ISO 4217 currency")
         elif data.get("minor_units") is None:
-            data["minor_units"] = money.minor_units(currency)
-        elif data["minor_units"] != money.minor_units(currency):
-            problems.add("minorUnits", f"{currency} has {money.minor_units(currency)} minor units")
+            data["minor_units"] = minor_units(currency)
+        elif data["minor_units"] != minor_units(currency):
+            problems.add("minorUnits", f"{currency} has {minor_units(currency)} minor units")
         if data.get("unit"):
             problems.add("unit", "a monetary resource has a currency, not a unit")
     else:

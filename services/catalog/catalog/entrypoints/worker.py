@@ -43,6 +43,10 @@ class CatalogService(WorkerBase):
         return offerings.get_bundle(code, version)
 
     @rpc
+    def get_product(self, code: str, version: int | None = None) -> dict[str, Any]:
+        return offerings.get_product(code, version)
+
+    @rpc
     def rate(self, service_type: str, fields: dict[str, Any], product: str | None = None, version: int | None = None,
              at: str | None = None, quantity: str | None = None) -> dict[str, Any]:
         return offerings.rate(service_type, fields, product, version, at, quantity)

@@ -12,6 +12,7 @@ from catalog.schemas import CONFIG_SCHEMAS
 from catalog.service_layer.common import commit, load, page
 from chassis.clock import utc_now
 from chassis.errors import NotFound, ValidationFailed
+from chassis.merge_patch import apply_merge_patch
 from chassis.mongo import UnitOfWork
 
 LABELS = {"resource": "resource", "service_type": "service type", "customer_type": "customer type",
@@ -90,7 +91,7 @@ def update(kind: str, key: str, patch: dict[str, Any]) -> dict[str, Any]:
     if frozen:
         raise ValidationFailed(f"{', '.join(sorted(frozen))} cannot change; create a new entry instead",
                                {name: "cannot change" for name in frozen})
-    merged = {k: v for k, v in {**current, **patch}.items()
+    merged = {k: v for k, v in apply_merge_patch(current, patch).items()
               if v is not None and k not in ("createdAt", "updatedAt")}
     data = _CHECKS[kind](load(schema, merged), MongoReferences())
     replacement = CONFIG_DOCUMENTS[kind]._from_son({**data, "created_at": doc.created_at,

@@ -18,6 +18,7 @@ from catalog.service_layer.common import commit, load, page
 from chassis.clock import utc_now
 from chassis.errors import Conflict, NotFound, ValidationFailed
 from chassis.mongo import UnitOfWork
+from pricing import find_rate, usage_charge
 
 _CHECKS = {"product": rules.check_product, "bundle": rules.check_bundle, "plan": rules.check_plan}
 _PARTS = {"bundle": ("products", "product"), "plan": ("bundles", "bundle")}
@@ -214,6 +215,10 @@ def get_bundle(code: str, version: int | None = None) -> dict[str, Any]:
     return _expand_bundle(for_sale("bundle", code, version))
 
 
+def get_product(code: str, version: int | None = None) -> dict[str, Any]:
+    return dump("product", for_sale("product", code, version))
+
+
 def get_plan(code: str, version: int | None = None) -> dict[str, Any]:
     plan = for_sale("plan", code, version)
     return {"code": plan.code, "version": plan.version, "name": plan.name, "status": plan.status,
@@ -225,7 +230,6 @@ def get_plan(code: str, version: int | None = None) -> dict[str, Any]:
 def rate(service_type: str, fields: dict[str, Any], product: str | None = None, version: int | None = None,
          at: str | None = None, quantity: Any = None) -> dict[str, Any]:
     """The price of one usage: the rate row of the service product matching the rating-set values."""
-    from catalog.domain.pricing import find_rate, usage_charge
     from catalog.schemas import RateSchema
     from chassis.fields import DecimalString
 

@@ -11,6 +11,7 @@ import pytest
 
 from chassis.errors import Conflict, NotFound, ValidationFailed
 from chassis.nameko_adapter import RpcClient
+from chassis.versions import VersionCache, catalog_loader
 
 
 @pytest.fixture(scope="module")
@@ -57,6 +58,32 @@ def test_a_plan_is_read_with_its_bundles_and_products_at_its_version(catalog):
         catalog("get_plan", "MOBILE-XXL")
     with pytest.raises(NotFound):
         catalog("get_plan", "MOBILE-S", 7)
+
+
+def test_one_product_is_read_at_its_version_or_the_active_one(catalog):
+    product = catalog("get_product", "VOICE-MIN")
+    assert (product["code"], product["version"], product["status"], product["type"]) == (
+        "VOICE-MIN", 1, "active", "service")
+    assert product["rateTable"]["keys"] and product["rateTable"]["rates"]
+    assert catalog("get_product", "VOICE-MIN", 1) == product
+    with pytest.raises(NotFound):
+        catalog("get_product", "VOICE-MIN", 9)
+    with pytest.raises(NotFound):
+        catalog("get_product", "NO-SUCH-PRODUCT")
+
+
+def test_a_version_cache_asks_the_catalog_once_per_version_and_always_for_the_active_one(platform):
+    client = RpcClient(platform.env["AMQP_URI"], timeout=15)
+    try:
+        cache = VersionCache(catalog_loader(client))
+        active = cache.get("plan", "MOBILE-S")
+        assert cache.get("plan", "MOBILE-S", active["version"]) is active, "kept under the version it named"
+        assert [cache.get("product", "VOICE-MIN", 1)["code"] for _ in range(3)] == ["VOICE-MIN"] * 3
+        assert cache.loads == 2
+        cache.get("plan", "MOBILE-S")
+        assert cache.loads == 3, "the active version may change: never cached"
+    finally:
+        client.close()
 
 
 def test_rating_looks_up_a_rate_by_service_type_and_field_values(catalog):

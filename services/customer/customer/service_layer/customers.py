@@ -15,6 +15,7 @@ from marshmallow import Schema, ValidationError
 from chassis.clock import utc_now
 from chassis.discarded import record_discarded, refuse_discarded
 from chassis.errors import Conflict, NotFound, ValidationFailed, from_marshmallow
+from chassis.merge_patch import apply_merge_patch
 from chassis.mongo import UnitOfWork, transaction
 from customer.adapters.documents import Address, Contact, CreditCard, CustomerDocument, DirectDebit, PaymentInfo
 from customer.domain import model
@@ -191,18 +192,28 @@ def _purge(uow: UnitOfWork, query: dict[str, Any], customer_id: int, reason: str
 # -- account information ---------------------------------------------------------------
 
 def update_account(customer_id: int, patch: dict[str, Any], services: Services) -> dict[str, Any]:
+    """A merge-patch (RFC 7396) of the account: `customAttributes` merges key by key, `null` removes one."""
     data = _load(AccountPatchSchema(), patch)
     if not data:
         raise ValidationFailed("Nothing to change: send customerType and/or customAttributes",
                                {"_schema": "customerType or customAttributes required"})
-    model.ensure_open(_raw(customer_id)["status"], customer_id)
-    attributes = _check_catalog(services, data.get("customer_type"), data.get("custom_attributes"))
+    raw = _raw(customer_id)
+    model.ensure_open(raw["status"], customer_id)
+    base = raw.get("custom_attributes") or {}
+    merged = (apply_merge_patch(base, data["custom_attributes"]) or {}) if "custom_attributes" in data else None
+    attributes = _check_catalog(services, data.get("customer_type"), merged)
     changes: dict[str, Any] = {}
     if "customer_type" in data:
         changes["customer_type"] = data["customer_type"]
-    if "custom_attributes" in data:
+    if merged is not None:
         changes["custom_attributes"] = attributes
-    return _change(customer_id, lambda raw: changes, [
+
+    def compute(current: dict[str, Any]) -> dict[str, Any]:
+        if merged is not None and (current.get("custom_attributes") or {}) != base:
+            raise Conflict(f"customer {customer_id} was changed meanwhile; read it again and retry")
+        return changes
+
+    return _change(customer_id, compute, [
         {"customer_type": "customerType", "custom_attributes": "customAttributes"}[k] for k in changes])
 
 

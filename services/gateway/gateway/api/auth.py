@@ -3,7 +3,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from chassis.errors import Forbidden
+from connexion import request
+
+from chassis.errors import Forbidden, TooManyRequests, Unauthorized
 from chassis.http import json_response
 from gateway import dependencies
 from gateway.domain.auth import permitted
@@ -20,13 +22,23 @@ def bearer_info(token: str, request: Any = None) -> dict[str, Any] | None:
     operation = (request.scope.get("extensions", {}).get("connexion_routing", {}).get("operation_id")
                  if request is not None else None)
     if not permitted(operator["role"], method, dependencies.required_roles.get(operation or "")):
+        audit.record_refusal(actor=operator["sub"], role=operator["role"], operation=operation or "unknown",
+                             method=method, path=request.scope["path"] if request is not None else "", status=403)
         raise Forbidden(f"role {operator['role']!r} may not call {operation or method}")
     audit.note(actor=operator["sub"], role=operator["role"], operation=operation)
     return operator
 
 
 def issue_token(body: dict[str, Any]) -> tuple[Any, int, dict[str, str]]:
-    token = users.issue_token(dependencies.auth, body.get("username"), body.get("password"))
+    client = request.scope.get("client") or ("unknown", 0)
+    username = body.get("username")
+    try:
+        token = users.issue_token(dependencies.auth, username, body.get("password"), address=client[0])
+    except (Unauthorized, TooManyRequests) as refused:
+        audit.record_refusal(actor=str(username)[:64], role="", operation="gateway.api.auth.issue_token",
+                             method="POST", path="/api/v1/auth/token", status=refused.status,
+                             target=f"user/{str(username)[:64]}", detail={"address": client[0]})
+        raise
     return json_response(token, 200, {"Cache-Control": "no-store"})
 
 

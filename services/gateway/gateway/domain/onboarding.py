@@ -73,15 +73,20 @@ def _decimal(value: Any, field: str, errors: dict[str, str], positive: bool = Fa
 
 
 def snapshot_products(plan: dict[str, Any], chosen: list[dict[str, Any]], global_identifier: str | None,
-                      new_identifier: Any) -> tuple[list[dict[str, Any]], list[str]]:
-    """The plan's products as bought: the operator's quantity, value, validity, purchase flag and service
-    identifier over the catalog defaults. Returns the products (rating's wire format) and, per product, the
-    request field its service identifier came from."""
+                      new_identifier: Any, products_path: str = "subscription.plan.products",
+                      identifier_path: str = "subscription.serviceIdentifier",
+                      known: dict[str, str] | None = None) -> tuple[list[dict[str, Any]], list[str]]:
+    """The plan's (or an add-on bundle's) products as bought: the operator's quantity, value, validity,
+    purchase flag and service identifier over the catalog defaults. A service product without its own
+    identifier takes the global one, else the one its service type already has on the subscription (`known`),
+    else one epoch-timestamp identifier (decision 0403). Returns the products (rating's wire format) and, per
+    product, the request field its service identifier came from."""
+    known = known or {}
     errors: dict[str, str] = {}
     catalog = [(bundle, product) for bundle in plan["bundles"] for product in bundle["products"]]
     overrides: dict[tuple[str, str], tuple[int, dict[str, Any]]] = {}
     for i, choice in enumerate(chosen):
-        path = f"subscription.plan.products.{i}"
+        path = f"{products_path}.{i}"
         matches = [(b, p) for b, p in catalog if p["code"] == choice["code"]
                    and choice.get("bundle") in (None, b["code"])]
         if not matches:
@@ -100,7 +105,7 @@ def snapshot_products(plan: dict[str, Any], chosen: list[dict[str, Any]], global
     products, origins = [], []
     for bundle, product in catalog:
         i, choice = overrides.get((bundle["code"], product["code"]), (None, {}))
-        path = f"subscription.plan.products.{i}"
+        path = f"{products_path}.{i}"
         purchased = choice.get("purchase", not product.get("optional", False))
         if not purchased and not product.get("optional", False):
             errors[f"{path}.purchase"] = f"product {product['code']} is not optional"
@@ -112,13 +117,15 @@ def snapshot_products(plan: dict[str, Any], chosen: list[dict[str, Any]], global
             if choice.get("serviceIdentifier"):
                 identifier, origin = choice["serviceIdentifier"], f"{path}.serviceIdentifier"
             elif global_identifier:
-                identifier, origin = global_identifier, "subscription.serviceIdentifier"
+                identifier, origin = global_identifier, identifier_path
+            elif product.get("serviceType") in known:
+                identifier, origin = known[product["serviceType"]], identifier_path
             else:
                 generated = generated or [new_identifier()]
-                identifier, origin = generated[0], "subscription.serviceIdentifier"
+                identifier, origin = generated[0], identifier_path
         products.append(_product(product, bundle, quantity, value, choice.get("validity", product.get(
             "defaultValidity")), purchased, identifier))
-        origins.append(origin or "subscription.plan.products")
+        origins.append(origin or products_path)
     if errors:
         raise ValidationFailed("the plan's products are not valid as chosen", errors)
     return products, origins
@@ -132,7 +139,21 @@ def _product(product: dict[str, Any], bundle: dict[str, Any] | None, quantity: D
             "type": product["type"], "serviceType": product.get("serviceType"),
             "quantity": to_wire(quantity or Decimal(1)), "value": None if value is None else to_wire(value),
             "validity": validity, "purchased": purchased, "resource": product.get("resource"),
-            "freeUnits": product.get("freeUnits"), "serviceIdentifier": identifier}
+            "freeUnits": product.get("freeUnits"), "serviceIdentifier": identifier,
+            # What billing needs for the fees (decision 0010), and the Purchase rule rating checks again.
+            "optional": bool(product.get("optional", False)), "currency": _currency(product),
+            "interval": product.get("interval"), "proration": product.get("proration"), "tax": product.get("tax"),
+            "glCode": product.get("glCode"), "discount": product.get("discount")}
+
+
+def _currency(product: dict[str, Any]) -> str | None:
+    """The monetary resource a product's amounts are in: a service's price resource, a fee's resource, an
+    amount discount's resource; a percentage discount has none."""
+    if product["type"] == "service":
+        return product.get("priceResource")
+    if product["type"] == "discount" and (product.get("discount") or {}).get("kind") != "amount":
+        return None
+    return product.get("resource")
 
 
 def promotion_products(promotion: dict[str, Any], bundle: dict[str, Any] | None,
@@ -159,19 +180,28 @@ def service_identifiers(products: list[dict[str, Any]]) -> dict[str, str]:
             if p["purchased"] and p["type"] == "service" and p["serviceIdentifier"]}
 
 
+def request_fields(fields: dict[str, Any], origins: list[str], prefix: str = "") -> dict[str, Any]:
+    """Rating's field names for a purchase as paths of the operator's request: a service identifier error
+    points where that identifier came from (`origins`, per product), anything else gets `prefix`."""
+    named: dict[str, Any] = {}
+    for name, reason in fields.items():
+        parts = name.split(".")
+        if parts[0] == "products" and len(parts) > 2 and parts[1].isdigit() \
+                and parts[2] == "serviceIdentifier" and int(parts[1]) < len(origins):
+            named[origins[int(parts[1])]] = reason
+        else:
+            named[prefix + name] = reason
+    return named
+
+
 def step_fields(step: str, error: PlatformError, origins: list[str]) -> dict[str, Any]:
     """A service's field names as paths of the onboarding request."""
-    fields: dict[str, Any] = {}
-    for name, reason in error.fields.items():
-        parts = name.split(".")
-        if step == SUBSCRIPTION and parts[0] == "products" and len(parts) > 2 and parts[1].isdigit() \
-                and parts[2] == "serviceIdentifier" and int(parts[1]) < len(origins):
-            fields[origins[int(parts[1])]] = reason
-        elif step == CUSTOMER and parts[0] == "paymentInfo":
-            fields[name] = reason
-        else:
-            fields[FIELD_PREFIX[step] + name] = reason
-    return fields
+    if step == SUBSCRIPTION:
+        return request_fields(error.fields, origins, FIELD_PREFIX[step])
+    if step == CUSTOMER:
+        return {name if name.split(".")[0] == "paymentInfo" else FIELD_PREFIX[step] + name: reason
+                for name, reason in error.fields.items()}
+    return {FIELD_PREFIX[step] + name: reason for name, reason in error.fields.items()}
 
 
 class OnboardingFailed(PlatformError):

@@ -15,8 +15,10 @@ from mongoengine.errors import NotUniqueError
 from chassis.clock import utc_now
 from chassis.errors import Conflict, NotFound, Unauthorized, ValidationFailed
 from chassis.settings import Settings
-from gateway.adapters.documents import OperatorUser
+from gateway.adapters.documents import OperatorUser, new_session_epoch
 from gateway.domain.auth import Role
+from gateway.domain.throttle import ThrottlePolicy
+from gateway.service_layer import throttle
 
 log = logging.getLogger(__name__)
 ALGORITHM = "HS256"
@@ -35,6 +37,8 @@ class AuthConfig:
     ttl: timedelta
     admin_username: str
     admin_password: str
+    per_user: ThrottlePolicy = ThrottlePolicy(5, timedelta(minutes=15), timedelta(minutes=15))
+    per_address: ThrottlePolicy = ThrottlePolicy(20, timedelta(minutes=15), timedelta(minutes=15))
 
     @classmethod
     def from_settings(cls, settings: Settings) -> AuthConfig:
@@ -50,11 +54,16 @@ class AuthConfig:
                 raise SystemExit(f"gateway: GATEWAY_ENV=production requires {', '.join(missing)}")
             if len(secret) < 32:
                 raise SystemExit("gateway: GATEWAY_TOKEN_SECRET must be at least 32 characters in production")
+        window = timedelta(seconds=int(settings.service_setting("LOGIN_WINDOW_SECONDS", "900")))
+        lockout = timedelta(seconds=int(settings.service_setting("LOGIN_LOCKOUT_SECONDS", "900")))
         return cls(
             secret=secret or DEV_TOKEN_SECRET,
             ttl=timedelta(minutes=int(settings.service_setting("TOKEN_TTL_MINUTES", "480"))),
             admin_username=settings.service_setting("ADMIN_USERNAME", DEV_ADMIN_USERNAME),
             admin_password=password or DEV_ADMIN_PASSWORD,
+            per_user=ThrottlePolicy(int(settings.service_setting("LOGIN_MAX_FAILURES", "5")), window, lockout),
+            per_address=ThrottlePolicy(int(settings.service_setting("LOGIN_MAX_FAILURES_PER_ADDRESS", "20")),
+                                       window, lockout),
         )
 
 
@@ -82,32 +91,40 @@ def ensure_initial_admin(config: AuthConfig) -> bool:
     return True
 
 
-def issue_token(config: AuthConfig, username: Any, password: Any) -> dict[str, Any]:
+def issue_token(config: AuthConfig, username: Any, password: Any, address: str = "unknown") -> dict[str, Any]:
+    """A bearer token for a right username and password. Failed attempts count per user and per
+    client address; past the policy's maximum both are locked out for a while (429, Retry-After)."""
     if not isinstance(username, str) or not isinstance(password, str):
         raise ValidationFailed("username and password are required", {"username": "required", "password": "required"})
+    keys = {f"user:{username}": config.per_user, f"address:{address}": config.per_address}
+    throttle.ensure_allowed(keys)
     user = OperatorUser.objects(username=username).first()
     try:
         _hasher.verify(user.password_hash if user else _DUMMY_HASH, password)
     except (VerificationError, InvalidHashError):
         user = None
     if user is None or not user.enabled:
+        throttle.record_failure(keys)
         raise Unauthorized("Invalid username or password")
+    throttle.forget(f"user:{username}")
     now = utc_now()
     claims = {"sub": user.username, "role": user.role.value, "iat": int(now.timestamp()),
-              "exp": int((now + config.ttl).timestamp()), "jti": uuid.uuid4().hex}
+              "exp": int((now + config.ttl).timestamp()), "jti": uuid.uuid4().hex, "sep": user.session_epoch}
     return {"accessToken": jwt.encode(claims, config.secret, algorithm=ALGORITHM), "tokenType": "Bearer",
             "expiresIn": int(config.ttl.total_seconds()), "role": user.role.value}
 
 
 def verify_token(config: AuthConfig, token: str) -> dict[str, Any] | None:
-    """The token's operator (`{"sub", "role"}`) or None. The role comes from the user
-    record, so a role change, disabling or a password change applies at once."""
+    """The token's operator (`{"sub", "role"}`) or None. A token is good only while the user's
+    session epoch is the one it was issued in: a password or role change, disabling or deleting
+    the user ends every earlier token at once."""
     try:
-        claims = jwt.decode(token, config.secret, algorithms=[ALGORITHM], options={"require": ["sub", "exp", "iat"]})
+        claims = jwt.decode(token, config.secret, algorithms=[ALGORITHM],
+                            options={"require": ["sub", "exp", "iat", "sep"]})
     except jwt.PyJWTError:
         return None
-    user = OperatorUser.objects(username=claims["sub"]).only("role", "enabled", "tokens_valid_after").first()
-    if user is None or not user.enabled or claims["iat"] < int(user.tokens_valid_after.timestamp()):
+    user = OperatorUser.objects(username=claims["sub"]).only("role", "enabled", "session_epoch").first()
+    if user is None or not user.enabled or claims["sep"] != user.session_epoch:
         return None
     return {"sub": user.username, "role": user.role.value}
 
@@ -147,13 +164,14 @@ def update_user(username: str, body: dict[str, Any], acting: str) -> dict[str, A
         raise Conflict("An admin cannot disable or demote themselves", {"username": "is you"})
     if "password" in body:
         user.password_hash = _hasher.hash(_check_password(body["password"]))
-        user.tokens_valid_after = now
-    if "role" in body:
+        user.session_epoch = new_session_epoch()
+    if "role" in body and Role(body["role"]) != user.role:
         user.role = Role(body["role"])
+        user.session_epoch = new_session_epoch()
     if "enabled" in body:
         user.enabled = bool(body["enabled"])
         if not user.enabled:
-            user.tokens_valid_after = now
+            user.session_epoch = new_session_epoch()
     user.updated_at = now
     user.save()
     return _user_out(user)

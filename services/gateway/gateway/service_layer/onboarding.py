@@ -40,6 +40,7 @@ from gateway.domain.onboarding import (
     SUBSCRIPTION,
     OnboardingFailed,
 )
+from gateway.service_layer import promotions
 
 log = logging.getLogger(__name__)
 REASON = "onboarding failed"
@@ -176,20 +177,8 @@ def _run(rpc: Rpc, store: SagaStore, saga: dict[str, Any], plan: dict[str, Any],
 def _redeem(rpc: Rpc, codes: list[str], customer_id: int, subscription_id: str,
             products: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """Resolve every code, redeem the vouchers (atomically, in catalog) and return what they add."""
-    identifiers = rules.service_identifiers(products)
-    summary, added = [], []
-    for index, code in enumerate(codes):
-        try:
-            promotion = rpc.call("catalog", "resolve_promotion", code)
-            bundle = None
-            if promotion["kind"] == "voucher":
-                rpc.call("catalog", "redeem_voucher", code, customer_id, subscription_id)
-                bundle = rpc.call("catalog", "get_bundle", promotion["bundle"]["code"], promotion["bundle"]["version"])
-        except (NotFound, Conflict) as exc:
-            raise type(exc)(f"promotion code {code}: {exc.detail}", {str(index): exc.detail}) from exc
-        summary.append({"code": code, "kind": promotion["kind"]})
-        added += rules.promotion_products(promotion, bundle, identifiers, _identifiers.next)
-    return summary, added
+    return promotions.redeem(rpc, codes, customer_id, subscription_id, rules.service_identifiers(products),
+                             _identifiers.next)
 
 
 def _fail(rpc: Rpc, store: SagaStore, saga: dict[str, Any], failed: str, error: PlatformError,
@@ -243,11 +232,9 @@ def _undo(rpc: Rpc, name: str, saga: dict[str, Any], ids: dict[str, str]) -> Non
     elif name == SUBSCRIPTION:
         rpc.call("rating", "discard_subscription", ids["subscription"], REASON)
     elif name == PROMOTIONS:
-        for code in saga["request"]["subscription"].get("promoCodes", []):
-            try:
-                rpc.call("catalog", "release_voucher", code, ids["subscription"])
-            except (NotFound, Conflict):
-                pass  # a coupon, or a voucher this onboarding never got: nothing of ours to release
+        codes = saga["request"]["subscription"].get("promoCodes", [])
+        if not promotions.release(rpc, codes, ids["subscription"]):
+            raise Unavailable("some vouchers could not be released yet")
     elif name == BALANCE_GROUP:
         rpc.call("rating", "delete_balance_group", ids["balanceGroup"])
     elif name == BILLING_PROFILE:

@@ -6,6 +6,7 @@ from gateway.domain.onboarding import (
     OnboardingFailed,
     check_plan_choice,
     promotion_products,
+    request_fields,
     request_fingerprint,
     service_identifiers,
     snapshot_products,
@@ -118,3 +119,41 @@ def test_the_operator_problem_names_the_failed_step_and_whether_it_was_undone():
                                onboarding_id="o1", failed_step="subscription", compensated=True).to_problem("/x")
     assert problem["status"] == 409 and problem["failedStep"] == "subscription" and problem["compensated"] is True
     assert problem["onboardingId"] == "o1" and problem["invalid_params"] == [{"name": "f", "reason": "r"}]
+
+
+# Purchases on an existing customer (add subscription, add-on, plan transition).
+def test_errors_name_the_fields_of_the_purchase_request_not_of_onboarding():
+    try:
+        snapshot_products(PLAN, [{"code": "FEE", "purchase": False}, {"code": "NOPE"}], None, counter(),
+                          "plan.products", "serviceIdentifier")
+    except ValidationFailed as error:
+        assert set(error.fields) == {"plan.products.0.purchase", "plan.products.1.code"}
+    else:
+        raise AssertionError("a product that is not optional cannot be left out")
+
+
+def test_an_add_on_service_product_takes_the_identifier_its_type_already_has_on_the_subscription():
+    products, origins = snapshot_products(PLAN, [], None, counter(), "products", "serviceIdentifier",
+                                          known={"voice": "38640111222"})
+    identifiers = {p["code"]: p["serviceIdentifier"] for p in products if p["type"] == "service"}
+    assert identifiers == {"VOICE": "38640111222", "DATA": "1000"}  # data is new: an epoch-style identifier
+    assert origins[0] == "serviceIdentifier"
+
+
+def test_the_snapshot_carries_the_fee_terms_billing_charges_from():
+    plan = {**PLAN, "bundles": [{**PLAN["bundles"][0], "products": [
+        {**PLAN["bundles"][0]["products"][2], "amount": "19.99", "interval": {"unit": "month", "count": 1},
+         "proration": "daily", "tax": "VAT", "glCode": "4100"},
+        {**PLAN["bundles"][0]["products"][0], "priceResource": "EUR"}]}]}
+    fee, voice = snapshot_products(plan, [], "1", counter())[0]
+    assert (fee["currency"], fee["interval"], fee["proration"], fee["tax"], fee["glCode"], fee["optional"]) == (
+        "EUR", {"unit": "month", "count": 1}, "daily", "VAT", "4100", False)
+    assert voice["currency"] == "EUR"  # a service product is priced in its price resource
+
+
+def test_an_identifier_conflict_points_where_the_identifier_came_from():
+    origins = ["plan.products", "serviceIdentifier", "plan.products.2.serviceIdentifier"]
+    named = request_fields({"products.2.serviceIdentifier": "in use", "products.5.serviceIdentifier": "in use",
+                            "balanceGroupId": "wrong"}, origins + ["promoCodes"] * 3)
+    assert named == {"plan.products.2.serviceIdentifier": "in use", "promoCodes": "in use",
+                     "balanceGroupId": "wrong"}

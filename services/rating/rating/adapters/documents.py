@@ -4,7 +4,8 @@ from __future__ import annotations
 import mongoengine as me
 
 from chassis.clock import utc_now
-from rating.domain.model import GroupStatus, ProductType, ServiceStatus, SubscriptionStatus
+from rating.domain.balances import ValidityKind
+from rating.domain.model import GroupStatus, ProductStatus, ProductType, ServiceStatus, SubscriptionStatus
 
 
 class BalanceGroup(me.Document):
@@ -19,11 +20,15 @@ class BalanceGroup(me.Document):
     valid_from = me.DateTimeField(required=True)
     valid_to = me.DateTimeField()
     created_at = me.DateTimeField(required=True, default=utc_now)
+    # The catalog credit profile whose thresholds rating watches (rating.service_layer.thresholds).
+    credit_profile = me.StringField()
 
 
 class PurchasedProduct(me.EmbeddedDocument):
-    """The catalog product as it was bought: later catalog versions never change a running subscription."""
+    """The catalog product as it was bought: later catalog versions never change a running subscription.
+    Carries what billing needs for its fees (decision 0010's snapshot)."""
 
+    id = me.StringField(required=True)
     # No bundle for a coupon's discount product; `promo_code` names the coupon or voucher a product came from.
     bundle_code = me.StringField()
     bundle_version = me.IntField()
@@ -41,6 +46,19 @@ class PurchasedProduct(me.EmbeddedDocument):
     resource = me.StringField()
     free_units = me.Decimal128Field(precision=6)
     service_id = me.StringField()
+    optional = me.BooleanField(default=False)
+    origin = me.StringField(required=True, choices=("plan", "promotion", "addon", "voucher"))
+    currency = me.StringField()
+    interval = me.DictField()
+    proration = me.StringField()
+    tax = me.StringField()
+    gl_code = me.StringField()
+    discount = me.DictField()
+    status = me.EnumField(ProductStatus, required=True, default=ProductStatus.ACTIVE)
+    valid_from = me.DateTimeField(required=True)
+    valid_to = me.DateTimeField()
+    added_at = me.DateTimeField(required=True)
+    cancelled_at = me.DateTimeField()
 
 
 class Subscription(me.Document):
@@ -58,8 +76,11 @@ class Subscription(me.Document):
     status = me.EnumField(SubscriptionStatus, required=True, default=SubscriptionStatus.ACTIVE)
     valid_from = me.DateTimeField(required=True)
     created_at = me.DateTimeField(required=True, default=utc_now)
+    changed_at = me.DateTimeField()
     cancelled_at = me.DateTimeField()
     cancel_reason = me.StringField()
+    # Earlier plans, kept for history: [{code, version, name, until}].
+    plan_history = me.ListField(me.DictField())
 
 
 class Service(me.Document):
@@ -68,10 +89,11 @@ class Service(me.Document):
         "indexes": [
             "customer_id",
             "subscription_id",
-            # The seed: an identifier is unique among the service entries in use. Per service type, so one
-            # phone number can identify a customer's voice, data and SMS services (the seed's global identifier).
-            {"fields": ["service_type", "identifier"], "unique": True, "name": "active_identifier_unique",
-             "partialFilterExpression": {"status": ServiceStatus.ACTIVE.value}},
+            # The seed: an identifier is unique among the service entries in use (active or suspended, not
+            # terminated). Per service type, so one phone number can identify a customer's voice, data and SMS
+            # services (the seed's global identifier).
+            {"fields": ["service_type", "identifier"], "unique": True, "name": "in_use_identifier_unique",
+             "partialFilterExpression": {"in_use": True}},
         ],
     }
 
@@ -82,9 +104,15 @@ class Service(me.Document):
     service_type = me.StringField(required=True)
     identifier = me.StringField(required=True, min_length=1, max_length=64)
     status = me.EnumField(ServiceStatus, required=True, default=ServiceStatus.ACTIVE)
+    # True until terminated: the unique index keeps a suspended service's identifier reserved.
+    in_use = me.BooleanField(required=True, default=True)
+    devices = me.ListField(me.StringField(max_length=64))
+    event_generators = me.ListField(me.StringField(max_length=64))
     valid_from = me.DateTimeField(required=True)
+    valid_to = me.DateTimeField()
     created_at = me.DateTimeField(required=True, default=utc_now)
-    deleted_at = me.DateTimeField()
+    updated_at = me.DateTimeField()
+    terminated_at = me.DateTimeField()
 
 
 class SharingGroup(me.Document):
@@ -101,6 +129,7 @@ class SharingGroup(me.Document):
     valid_from = me.DateTimeField(required=True)
     valid_to = me.DateTimeField()
     created_at = me.DateTimeField(required=True, default=utc_now)
+    cancelled_at = me.DateTimeField()
 
 
 class SharingMember(me.Document):
@@ -118,4 +147,52 @@ class SharingMember(me.Document):
     joined_at = me.DateTimeField(required=True, default=utc_now)
 
 
-ALL_DOCUMENTS: list[type[me.Document]] = [BalanceGroup, Subscription, Service, SharingGroup, SharingMember]
+class Tax(me.EmbeddedDocument):
+    """The tax an adjustment carries to billing (seed: tax, tax supplier, general ledger)."""
+
+    code = me.StringField(required=True)
+    supplier = me.StringField(required=True)
+    gl_code = me.StringField(required=True)
+
+
+class Balance(me.Document):
+    """One balance of a resource in a balance group; `amount` is signed (rating.domain.balances)."""
+
+    meta = {
+        "collection": "balances",
+        "indexes": [("balance_group_id", "resource"), "customer_id", "billing_profile_id"],
+    }
+
+    id = me.StringField(primary_key=True)
+    balance_group_id = me.StringField(required=True)
+    customer_id = me.IntField(required=True, min_value=1)
+    billing_profile_id = me.StringField()
+    resource = me.StringField(required=True)
+    amount = me.Decimal128Field(required=True, precision=6)
+    initial = me.Decimal128Field(required=True, precision=6)
+    validity = me.EnumField(ValidityKind, required=True)
+    valid_from = me.DateTimeField(required=True)
+    valid_to = me.DateTimeField()
+    priority = me.IntField(required=True, default=0)
+    source = me.StringField(required=True)
+    bill_item = me.StringField()
+    created_at = me.DateTimeField(required=True, default=utc_now)
+
+
+class BillingCycle(me.Document):
+    """The current cycle of a billing profile, as billing announced it with `billing.cycle_started`."""
+
+    meta = {"collection": "billing_cycles"}
+
+    id = me.StringField(primary_key=True)  # the billing profile id
+    customer_id = me.IntField(required=True)
+    bill_id = me.DynamicField()  # billing's bill id, as billing sends it
+    start = me.DateTimeField(required=True)
+    end = me.DateTimeField(required=True)
+    previous_start = me.DateTimeField()
+    payment_type = me.StringField()
+    currency = me.StringField()
+
+
+ALL_DOCUMENTS: list[type[me.Document]] = [BalanceGroup, Subscription, Service, SharingGroup, SharingMember,
+                                          Balance, BillingCycle]

@@ -5,7 +5,7 @@ import uuid
 from typing import Any
 
 from chassis.discarded import create_once, discard
-from chassis.errors import Conflict, load_wire
+from chassis.errors import Conflict, NotFound, load_wire
 from chassis.mongo import UnitOfWork, get_or_not_found, transaction
 from chassis.periods import start_period
 from rating.adapters.documents import BalanceGroup, Subscription
@@ -25,9 +25,15 @@ def create_balance_group(payload: dict[str, Any]) -> dict[str, Any]:
                        source=SOURCE)
 
 
-def get_balance_group(group_id: str) -> dict[str, Any]:
+def get_balance_group(group_id: str, customer_id: int | None = None) -> dict[str, Any]:
     group = get_or_not_found(BalanceGroup, group_id, "balance group")
+    if customer_id is not None and group.customer_id != customer_id:
+        raise NotFound(f"balance group {group_id} does not exist")
     return _out.dump(group)
+
+
+def list_balance_groups(customer_id: int) -> list[dict[str, Any]]:
+    return [_out.dump(g) for g in BalanceGroup.objects(customer_id=customer_id).order_by("created_at")]
 
 
 def delete_balance_group(group_id: str) -> bool:

@@ -10,10 +10,16 @@ from chassis.clock import utc_now
 from chassis.discarded import discard, existing_or_refused
 from chassis.errors import Conflict, NotFound, ValidationFailed, load_wire
 from chassis.mongo import UnitOfWork, get_or_not_found, transaction
-from chassis.periods import start_period
+from chassis.periods import check_validity, start_period
 from rating.adapters.documents import SharingGroup, SharingMember, Subscription
 from rating.domain.model import GroupStatus, SubscriptionStatus
-from rating.schemas import SharingGroupCreateSchema, SharingGroupSchema, SharingJoinSchema, SharingMemberSchema
+from rating.schemas import (
+    PeriodEditSchema,
+    SharingGroupCreateSchema,
+    SharingGroupSchema,
+    SharingJoinSchema,
+    SharingMemberSchema,
+)
 
 SOURCE = "rating"
 MEMBER_KIND = "sharing_member"
@@ -21,6 +27,7 @@ _group_in = SharingGroupCreateSchema()
 _group_out = SharingGroupSchema()
 _join_in = SharingJoinSchema()
 _member_out = SharingMemberSchema()
+_period_in = PeriodEditSchema()
 
 
 def create_sharing_group(payload: dict[str, Any]) -> dict[str, Any]:
@@ -78,3 +85,79 @@ def join_sharing_group(payload: dict[str, Any]) -> dict[str, Any]:
 def leave_sharing_group(member_id: str) -> bool:
     """Remove a membership (also the saga compensation). Idempotent; returns whether it existed."""
     return transaction(lambda uow: discard(uow, SharingMember, MEMBER_KIND, member_id), source=SOURCE)
+
+
+def list_sharing_groups(owner_customer_ids: list[int] | None = None,
+                        member_customer_id: int | None = None) -> list[dict[str, Any]]:
+    """Groups owned by any of `owner_customer_ids` (the member's search by the owner's full name), or the
+    groups a customer is a member of; each with its members."""
+    query: dict[str, Any] = {}
+    if owner_customer_ids is not None:
+        query["owner_customer_id__in"] = owner_customer_ids
+    if member_customer_id is not None:
+        query["id__in"] = [m.group_id for m in SharingMember.objects(customer_id=member_customer_id)]
+    groups = list(SharingGroup.objects(**query).order_by("created_at"))
+    members: dict[str, list[SharingMember]] = {}
+    for member in SharingMember.objects(group_id__in=[g.id for g in groups]).order_by("joined_at"):
+        members.setdefault(member.group_id, []).append(member)
+    return [{**_group_out.dump(g), "members": [_member_out.dump(m) for m in members.get(g.id, [])]} for g in groups]
+
+
+def _edit(document: type, entity_id: str, owner_field: str, customer_id: int, patch: dict[str, Any],
+          what: str) -> dict[str, Any]:
+    """Edit sharing (seed): status and validity, by the owner (group) or the member (membership)."""
+    data = load_wire(_period_in, patch)
+    if not data:
+        raise ValidationFailed("nothing to change", {"status": "give status or validity"})
+
+    def store(uow: UnitOfWork) -> Any:
+        entity = uow.find_one(document, {"_id": entity_id})
+        if entity is None or getattr(entity, owner_field) != customer_id:
+            raise NotFound(f"{what} {entity_id} does not exist")
+        if entity.status is GroupStatus.CANCELLED:
+            raise Conflict(f"{what} {entity_id} is cancelled", {"status": "a cancelled group is final"})
+        for name, value in data.items():
+            setattr(entity, name, value)
+        check_validity(entity.valid_from, entity.valid_to)
+        uow.replace(entity)
+        return uow.find_one(document, {"_id": entity_id})
+
+    return transaction(store, source=SOURCE)
+
+
+def edit_sharing_group(owner_customer_id: int, group_id: str, patch: dict[str, Any]) -> dict[str, Any]:
+    return _group_out.dump(_edit(SharingGroup, group_id, "owner_customer_id", owner_customer_id, patch,
+                                 "sharing group"))
+
+
+def edit_membership(customer_id: int, member_id: str, patch: dict[str, Any]) -> dict[str, Any]:
+    return _member_out.dump(_edit(SharingMember, member_id, "customer_id", customer_id, patch, "membership"))
+
+
+def cancel_sharing_group(owner_customer_id: int, group_id: str) -> dict[str, Any]:
+    """The owner ends the group: from now its members consume their own balances only."""
+
+    def store(uow: UnitOfWork) -> Any:
+        group = uow.find_one(SharingGroup, {"_id": group_id})
+        if group is None or group.owner_customer_id != owner_customer_id:
+            raise NotFound(f"sharing group {group_id} does not exist")
+        if group.status is not GroupStatus.CANCELLED:
+            now = utc_now()
+            uow.collection(SharingGroup).update_one({"_id": group_id}, {"$set": {
+                "status": GroupStatus.CANCELLED.value, "cancelled_at": now,
+                "valid_to": min(group.valid_to or now, now)}}, session=uow.session)
+        return uow.find_one(SharingGroup, {"_id": group_id})
+
+    return _group_out.dump(transaction(store, source=SOURCE))
+
+
+def remove_membership(customer_id: int, member_id: str) -> bool:
+    """The member leaves the group (seed: Remove from sharing)."""
+
+    def remove(uow: UnitOfWork) -> bool:
+        member = uow.find_one(SharingMember, {"_id": member_id})
+        if member is None or member.customer_id != customer_id:
+            raise NotFound(f"membership {member_id} does not exist")
+        return uow.collection(SharingMember).delete_one({"_id": member_id}, session=uow.session).deleted_count == 1
+
+    return transaction(remove, source=SOURCE)

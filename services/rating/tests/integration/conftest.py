@@ -1,8 +1,13 @@
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
 import pytest
 
-from chassis.mongo import ensure_indexes
+from chassis.mongo import ensure_indexes, transaction
+from rating.adapters.catalog import StaticCatalog
 from rating.adapters.documents import ALL_DOCUMENTS
-from rating.service_layer import balance_groups
+from rating.service_layer import balance_groups, subscriptions
+from rating.service_layer.balances import Grant, grant_balance
 
 
 @pytest.fixture
@@ -41,3 +46,72 @@ def subscription_payload():
             **overrides,
         }
     return make
+
+
+# -- a voice line as the seed's usage example needs it (rating only; the catalog is held in memory) --------
+VOICE_FIELDS = [
+    {"name": "startTime", "type": "datetime", "role": "mandatory"},
+    {"name": "endTime", "type": "datetime", "role": "mandatory"},
+    {"name": "from", "type": "string", "role": "mandatory"},
+    {"name": "to", "type": "string", "role": "mandatory"},
+    {"name": "origin", "type": "string", "role": "optional"},
+    {"name": "destination", "type": "string", "role": "ratingSet"},
+]
+NOW = datetime.now(UTC).replace(microsecond=0)
+LATENESS = timedelta(hours=72)
+
+
+@pytest.fixture
+def voice_catalog():
+    return StaticCatalog(
+        {("service_type", "voice"): {"code": "voice", "fields": VOICE_FIELDS},
+         ("resource", "MIN"): {"code": "MIN", "kind": "unit", "consumptionOrder": ["earliestExpiry"]},
+         ("resource", "EUR"): {"code": "EUR", "kind": "monetary", "currency": "EUR", "consumptionOrder": []},
+         ("sharing_policy", "FAMILY"): {"code": "FAMILY", "onExhausted": "fallback",
+                                        "resources": [{"resource": "MIN", "memberCap": "40"}]},
+         ("sharing_policy", "STRICT"): {"code": "STRICT", "onExhausted": "deny",
+                                        "resources": [{"resource": "MIN", "memberCap": None}]}},
+        {("VOICE", 1): {"code": "VOICE", "version": 1, "type": "service", "resource": "MIN", "priceResource": "EUR",
+                        "rateTable": {"keys": ["destination"], "rates": [
+                            {"key": {"destination": "Italy"}, "pricePerUnit": "2.5", "unitSize": "1",
+                             "rounding": "up"},
+                            {"key": {"destination": "*"}, "pricePerUnit": "0.10", "unitSize": "1",
+                             "rounding": "up"}]}}})
+
+
+@pytest.fixture
+def voice_line(rating_db, balance_group, subscription_payload):
+    def make(customer_id=7, identifier="08094349013"):
+        group = balance_group(customer_id)
+        payload = subscription_payload(customer_id, group["id"], identifier=identifier,
+                                       validFrom=(NOW - timedelta(days=10)).isoformat())
+        payload["products"][0]["freeUnits"] = None  # each test grants the balances it needs
+        return group, subscriptions.create_subscription(payload)
+    return make
+
+
+@pytest.fixture
+def grant():
+    def make(group_id, resource, amount, **kw):
+        return transaction(lambda uow: grant_balance(uow, Grant(
+            balance_group_id=group_id, resource=resource, amount=Decimal(amount),
+            validity=kw.pop("validity", "infinite"), valid_from=NOW - timedelta(days=10), **kw)), source="rating")
+    return make
+
+
+def voice_call(event_id="1", start=None, quantity="20", destination="Italy", identifier="08094349013", **overrides):
+    start = start or NOW - timedelta(hours=1)
+    return {"id": event_id, "serviceType": "voice", "serviceIdentifier": identifier,
+            "startTime": start.isoformat(), "quantity": quantity,
+            "fields": {"endTime": (start + timedelta(minutes=20)).isoformat(), "from": "08094349013",
+                       "to": "08149110574", "origin": "Slovenia", "destination": destination}, **overrides}
+
+
+@pytest.fixture
+def call():
+    return voice_call
+
+
+@pytest.fixture
+def amount_of(rating_db):
+    return lambda balance_id: rating_db.balances.find_one({"_id": balance_id})["amount"].to_decimal()

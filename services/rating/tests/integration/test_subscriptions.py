@@ -45,7 +45,7 @@ def test_a_cancelled_subscription_frees_its_identifiers(rating_db, balance_group
     created = subscriptions.create_subscription(subscription_payload(1, group["id"], identifier="200"))
     cancelled = subscriptions.cancel_subscription(created["id"], "customer asked")
     assert cancelled["status"] == "cancelled" and cancelled["cancelReason"] == "customer asked"
-    assert cancelled["services"][0]["status"] == "deleted"
+    assert cancelled["services"][0]["status"] == "terminated"
     again = subscriptions.create_subscription(subscription_payload(1, group["id"], identifier="200"))
     assert again["services"][0]["identifier"] == "200"
     assert outbox_types(rating_db).count("subscription.cancelled") == 1

@@ -3,15 +3,7 @@ from decimal import Decimal
 
 import pytest
 
-from catalog.domain.pricing import (
-    billable_units,
-    discount_amount,
-    discount_applies,
-    find_rate,
-    keys_overlap,
-    prorate,
-    usage_charge,
-)
+from pricing import billable_units, discount_amount, discount_applies, find_rate, keys_overlap, prorate, usage_charge
 
 D = Decimal
 RATES = [{"key": {"destination": "national", "timeBand": "*"}, "price": "0.09"},
@@ -69,8 +61,13 @@ def test_a_discount_takes_a_percentage_or_an_amount_but_never_more_than_the_pric
 
 def test_a_discount_applies_to_its_products_else_its_product_types_and_never_to_discounts():
     fee = {"code": "FEE", "type": "recurring_fee"}
-    assert discount_applies({"applies_to": {"products": ["FEE"]}}, fee)
-    assert not discount_applies({"applies_to": {"products": ["OTHER"], "product_types": ["recurring_fee"]}}, fee)
-    assert discount_applies({"applies_to": {"product_types": ["recurring_fee"]}}, fee)
-    assert discount_applies({}, fee)
+    assert discount_applies({"products": ["FEE"]}, fee)
+    assert not discount_applies({"products": ["OTHER"], "productTypes": ["recurring_fee"]}, fee)
+    assert discount_applies({"productTypes": ["recurring_fee"]}, fee)
+    assert discount_applies(None, fee)
     assert not discount_applies({}, {"code": "D", "type": "discount"})
+
+
+def test_an_unknown_discount_kind_is_refused():
+    with pytest.raises(ValueError):
+        discount_amount(D("1"), "free", D("1"))

@@ -1,0 +1,296 @@
+"""The hot-path stream consumer: batches from one durable queue, outside nameko (pika, no eventlet).
+
+- Prefetch window: the broker keeps up to `prefetch` unacknowledged messages in flight, so the next batch
+  is already on the wire while one is handled.
+- A handler receives a whole batch and commits its effects (one MongoDB transaction) before it returns;
+  only then is the batch acknowledged (`multiple=True` on the last tag). A crash before the ack redelivers
+  the batch, so handlers key their writes on message ids and a redelivery changes nothing.
+- Poison messages: the handler names the ones it cannot apply (with the reason); a handler that raises is
+  retried on halves of the batch until the failing message is alone. Poison messages are published to
+  `dlq.<queue>` with an `x-death-reason` header, with publisher confirms, before the batch is acked.
+- Transient failures (broker or database away): the batch is given back and the consumer reconnects with
+  exponential backoff; it redeclares its topology, so a recreated vhost works again.
+- Trace context: each batch runs in one span linked to every message's `traceparent`.
+- Metrics: batch size, lag (publish to handling), messages by outcome (their rate is the throughput).
+"""
+from __future__ import annotations
+
+import json
+import logging
+import signal
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import pika
+import pika.exceptions
+from opentelemetry import trace
+from opentelemetry.trace import Link, SpanKind
+from prometheus_client import Counter, Gauge, Histogram
+
+from chassis import metrics, telemetry
+from chassis.settings import Settings
+
+log = logging.getLogger(__name__)
+DEAD_LETTER_EXCHANGE = "dead-letter"
+REASON_HEADER = "x-death-reason"
+
+BATCH_SIZE = Histogram("stream_batch_size", "Messages per handled batch", ["queue"],
+                       buckets=(1, 10, 50, 100, 250, 500, 1000, 2000))
+LAG_SECONDS = Histogram("stream_lag_seconds", "Seconds from publish to handling (oldest message of a batch)",
+                        ["queue"], buckets=(0.01, 0.05, 0.1, 0.5, 1, 5, 30, 120, 600))
+MESSAGES = Counter("stream_messages_total", "Stream messages by outcome", ["queue", "outcome"])
+BATCH_SECONDS = Histogram("stream_batch_seconds", "Time to handle and acknowledge one batch", ["queue"])
+CONNECTED = Gauge("stream_connected", "1 while the consumer holds a broker connection", ["queue"])
+
+# Failures that say nothing about the messages: give the batch back and retry later.
+_BROKER_ERRORS: tuple[type[BaseException], ...] = (pika.exceptions.AMQPError, OSError)
+
+
+@dataclass(frozen=True)
+class StreamMessage:
+    body: bytes
+    message_id: str | None
+    headers: dict[str, Any]
+    timestamp: int | None  # seconds since the epoch, set by the publisher
+    redelivered: bool
+    delivery_tag: int
+
+    @property
+    def traceparent(self) -> str | None:
+        return self.headers.get("traceparent")
+
+
+# A handler applies a batch and returns {index in batch: reason} for messages it refuses (poison).
+BatchHandler = Callable[[Sequence[StreamMessage]], dict[int, str]]
+
+
+@dataclass(frozen=True)
+class StreamTopology:
+    """A durable topic exchange feeding one durable queue, dead-lettering to `dlq.<queue>`."""
+
+    exchange: str
+    queue: str
+    routing_key: str = "#"
+
+    @property
+    def dead_letter_queue(self) -> str:
+        return f"dlq.{self.queue}"
+
+    def declare(self, channel: Any) -> None:
+        channel.exchange_declare(self.exchange, exchange_type="topic", durable=True)
+        channel.exchange_declare(DEAD_LETTER_EXCHANGE, exchange_type="direct", durable=True)
+        channel.queue_declare(self.queue, durable=True, arguments={
+            "x-dead-letter-exchange": DEAD_LETTER_EXCHANGE, "x-dead-letter-routing-key": self.queue})
+        channel.queue_bind(self.queue, self.exchange, routing_key=self.routing_key)
+        channel.queue_declare(self.dead_letter_queue, durable=True)
+        channel.queue_bind(self.dead_letter_queue, DEAD_LETTER_EXCHANGE, routing_key=self.queue)
+
+
+@dataclass
+class StreamConsumer:
+    amqp_uri: str
+    topology: StreamTopology
+    handler: BatchHandler
+    batch_size: int = 500
+    prefetch: int = 1000
+    max_wait: float = 0.05
+    # Exceptions that mean "not now" (e.g. the database is away): the batch is requeued, never dead-lettered.
+    transient: tuple[type[BaseException], ...] = ()
+    max_backoff: float = 10.0
+    _connection: Any = field(default=None, init=False)
+    _channel: Any = field(default=None, init=False)
+    _pending: list[StreamMessage] = field(default_factory=list, init=False)
+    connected: threading.Event = field(default_factory=threading.Event, init=False)
+
+    # -- the loop ----------------------------------------------------------------------------------
+    def run(self, stop: threading.Event) -> None:
+        backoff = 0.2
+        while not stop.is_set():
+            try:
+                self._connect()
+                backoff = 0.2
+                self._consume(stop)
+            except _BROKER_ERRORS as exc:
+                log.warning("stream consumer lost the broker, reconnecting",
+                            extra={"queue": self.topology.queue, "error": repr(exc), "retry_in": backoff})
+            except self.transient as exc:
+                log.warning("stream handler failed transiently, batch given back",
+                            extra={"queue": self.topology.queue, "error": repr(exc), "retry_in": backoff})
+            self._disconnect()
+            stop.wait(backoff)
+            backoff = min(backoff * 2, self.max_backoff)
+        self._disconnect()
+
+    def _connect(self) -> None:
+        params = pika.URLParameters(self.amqp_uri)
+        params.heartbeat = 30
+        params.blocked_connection_timeout = 30
+        params.socket_timeout = 5
+        self._connection = pika.BlockingConnection(params)
+        channel = self._connection.channel()
+        self.topology.declare(channel)
+        channel.confirm_delivery()  # dead-lettered copies are confirmed before the original is acked
+        channel.basic_qos(prefetch_count=self.prefetch)
+        channel.basic_consume(self.topology.queue, self._on_message)
+        self._channel = channel
+        self._pending = []
+        CONNECTED.labels(self.topology.queue).set(1)
+        self.connected.set()
+
+    def _disconnect(self) -> None:
+        self.connected.clear()
+        CONNECTED.labels(self.topology.queue).set(0)
+        connection, self._connection, self._channel = self._connection, None, None
+        self._pending = []  # unacked messages return to the queue when the connection closes
+        if connection is not None and connection.is_open:
+            try:
+                connection.close()
+            except _BROKER_ERRORS:
+                pass
+
+    def _on_message(self, channel: Any, method: Any, properties: Any, body: bytes) -> None:
+        self._pending.append(StreamMessage(
+            body=body, message_id=properties.message_id, headers=dict(properties.headers or {}),
+            timestamp=properties.timestamp, redelivered=method.redelivered, delivery_tag=method.delivery_tag))
+
+    def _consume(self, stop: threading.Event) -> None:
+        while not stop.is_set():
+            deadline = None
+            while len(self._pending) < self.batch_size and not stop.is_set():
+                if self._pending and deadline is None:
+                    deadline = time.monotonic() + self.max_wait
+                wait = 0.2 if deadline is None else max(0.0, deadline - time.monotonic())
+                self._connection.process_data_events(time_limit=wait)
+                if deadline is not None and time.monotonic() >= deadline:
+                    break
+            if self._pending:
+                batch, self._pending = self._pending[:self.batch_size], self._pending[self.batch_size:]
+                self._handle(batch)
+
+    # -- one batch ---------------------------------------------------------------------------------
+    def _handle(self, batch: list[StreamMessage]) -> None:
+        queue = self.topology.queue
+        started = time.monotonic()
+        BATCH_SIZE.labels(queue).observe(len(batch))
+        stamps = [m.timestamp for m in batch if m.timestamp]
+        if stamps:
+            LAG_SECONDS.labels(queue).observe(max(0.0, time.time() - min(stamps)))
+        links = [Link(span.get_span_context()) for span in _remote_spans(batch)]
+        with telemetry.tracer().start_as_current_span(f"stream {queue}", kind=SpanKind.CONSUMER, links=links) as s:
+            s.set_attribute("messaging.batch.message_count", len(batch))
+            poison = self._apply(batch)
+        for index, reason in sorted(poison.items()):
+            self._dead_letter(batch[index], reason)
+        self._channel.basic_ack(batch[-1].delivery_tag, multiple=True)
+        MESSAGES.labels(queue, "applied").inc(len(batch) - len(poison))
+        if poison:
+            MESSAGES.labels(queue, "dead-lettered").inc(len(poison))
+        BATCH_SECONDS.labels(queue).observe(time.monotonic() - started)
+
+    def _apply(self, batch: Sequence[StreamMessage]) -> dict[int, str]:
+        """Run the handler; when it raises, split the batch until the message that makes it fail is alone."""
+        try:
+            return dict(self.handler(batch))
+        except self.transient:
+            raise
+        except Exception as exc:
+            if len(batch) == 1:
+                log.exception("stream message refused by its handler", extra={"queue": self.topology.queue})
+                return {0: f"{type(exc).__name__}: {exc}"}
+        middle = len(batch) // 2
+        first = self._apply(batch[:middle])
+        second = self._apply(batch[middle:])
+        return {**first, **{middle + i: reason for i, reason in second.items()}}
+
+    def _dead_letter(self, message: StreamMessage, reason: str) -> None:
+        log.warning("dead-lettering a stream message",
+                    extra={"queue": self.topology.queue, "message_id": message.message_id, "reason": reason})
+        self._channel.basic_publish(
+            DEAD_LETTER_EXCHANGE, self.topology.queue, message.body,
+            pika.BasicProperties(message_id=message.message_id, delivery_mode=pika.DeliveryMode.Persistent,
+                                 headers={**message.headers, REASON_HEADER: reason[:1000]},
+                                 timestamp=message.timestamp, content_type="application/json"))
+
+
+def _remote_spans(batch: Sequence[StreamMessage]) -> list[Any]:
+    spans = []
+    for message in batch:
+        context = telemetry.context_from(message.traceparent)
+        if context is not None:
+            span = trace.get_current_span(context)
+            if span.get_span_context().is_valid:
+                spans.append(span)
+    return spans
+
+
+# -- health and metrics for a process that has no web framework --------------------------------------
+
+class HealthServer:
+    """`/health/live`, `/health/ready` (the readiness callable decides) and `/metrics` on a port."""
+
+    def __init__(self, host: str, port: int, ready: Callable[[], tuple[bool, dict[str, Any]]]):
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+                if self.path == "/health/live":
+                    self._send(200, "application/json", json.dumps({"status": "live"}).encode())
+                elif self.path == "/health/ready":
+                    ok, checks = server.ready()
+                    body = json.dumps({"status": "ready" if ok else "not ready", "checks": checks}).encode()
+                    self._send(200 if ok else 503, "application/json", body)
+                elif self.path == "/metrics":
+                    body, content_type = metrics.render()
+                    self._send(200, content_type, body)
+                else:
+                    self._send(404, "application/json", b'{"status": 404}')
+
+            def _send(self, status: int, content_type: str, body: bytes) -> None:
+                self.send_response(status)
+                self.send_header("Content-Type", content_type)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.ready = ready
+        self._server = ThreadingHTTPServer((host, port), Handler)
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True, name="health")
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+
+def serve(settings: Settings, consumer: StreamConsumer) -> None:
+    """Run a stream consumer as a process: health and metrics on HEALTH_PORT, until SIGTERM or SIGINT.
+
+    Ready means MongoDB answers and the consumer holds its broker connection."""
+    from chassis.health import mongo_ok
+
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+
+    def ready() -> tuple[bool, dict[str, Any]]:
+        mongo, detail = mongo_ok()
+        amqp = consumer.connected.is_set()
+        return mongo and amqp, {"mongodb": detail, "amqp": "ok" if amqp else "not connected"}
+
+    health = HealthServer(settings.http_host, settings.health_port, ready)
+    health.start()
+    log.info("stream consumer starting", extra={"queue": consumer.topology.queue, "health_port": settings.health_port})
+    try:
+        consumer.run(stop)
+    finally:
+        health.stop()
+        telemetry.shutdown()

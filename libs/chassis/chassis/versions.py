@@ -1,0 +1,58 @@
+"""An in-process cache of immutable versions (catalog plans, bundles, products).
+
+A published catalog version never changes (docs/decisions/0201), so a value read at an explicit
+version can be kept for the life of the process: rating and billing price usage and fees from it
+without one RPC per event. A lookup without a version means "the active one", which changes when a
+new version is published, so it always goes to the loader; its answer is then kept under the version
+it names, so later pinned lookups of that version are local.
+
+Values are shared between callers: treat them as read-only.
+"""
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Hashable, Mapping
+from typing import Any
+
+Loader = Callable[[str, str, int | None], Mapping[str, Any]]
+
+
+class VersionCache:
+    """`(kind, code, version)` → value, loaded once per version; `version=None` is never cached."""
+
+    def __init__(self, load: Loader, version_field: str = "version") -> None:
+        self._load = load
+        self._version_field = version_field
+        self._values: dict[Hashable, Mapping[str, Any]] = {}
+        self._lock = threading.Lock()
+        self.loads = 0  # how many times the loader ran (tests and metrics read it)
+
+    def get(self, kind: str, code: str, version: int | None = None) -> Mapping[str, Any]:
+        if version is not None:
+            with self._lock:
+                cached = self._values.get((kind, code, version))
+            if cached is not None:
+                return cached
+        # Loaded outside the lock: two threads may both load a missing version once; both get equal values.
+        value = self._load(kind, code, version)
+        self.loads += 1
+        loaded_version = value.get(self._version_field, version) if isinstance(value, Mapping) else version
+        if loaded_version is not None:
+            with self._lock:
+                self._values.setdefault((kind, code, loaded_version), value)
+        return value
+
+    def clear(self) -> None:
+        with self._lock:
+            self._values.clear()
+
+
+def catalog_loader(rpc: Any) -> Loader:
+    """A loader over the catalog's reads: `get_plan`, `get_bundle` and `get_product` by kind
+    (contracts/rpc/catalog.md). `rpc` is anything with `call(service, method, *args)`."""
+    methods = {"plan": "get_plan", "bundle": "get_bundle", "product": "get_product"}
+
+    def load(kind: str, code: str, version: int | None) -> Mapping[str, Any]:
+        return rpc.call("catalog", methods[kind], code, version)
+
+    return load

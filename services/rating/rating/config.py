@@ -1,0 +1,31 @@
+"""Rating's own settings, read in one place (on top of the shared ones in chassis.settings).
+
+| variable | default | meaning |
+|---|---|---|
+| RATING_LATENESS_WINDOW_HOURS | 72 | how long after a cycle closed its late usage is still rated (into the next) |
+| RATING_STREAM_BATCH_SIZE | 500 | usage events per stream batch (one transaction) |
+| RATING_STREAM_PREFETCH | 1000 | unacknowledged messages the broker keeps in flight to the stream process |
+| RATING_STREAM_MAX_WAIT_MS | 50 | how long a partial batch waits for more events |
+| RATING_DEFAULT_CREDIT_PROFILE | unset | credit profile for balance groups that name none (thresholds) |
+"""
+from __future__ import annotations
+
+from datetime import timedelta
+
+from chassis.settings import Settings
+
+
+def lateness_window(settings: Settings) -> timedelta:
+    return timedelta(hours=float(settings.service_setting("LATENESS_WINDOW_HOURS", "72")))
+
+
+def stream_batch_size(settings: Settings) -> int:
+    return int(settings.service_setting("STREAM_BATCH_SIZE", "500"))
+
+
+def stream_prefetch(settings: Settings) -> int:
+    return int(settings.service_setting("STREAM_PREFETCH", "1000"))
+
+
+def stream_max_wait(settings: Settings) -> float:
+    return float(settings.service_setting("STREAM_MAX_WAIT_MS", "50")) / 1000

@@ -1,0 +1,138 @@
+"""Usage events, free of I/O: the wire shape every source sends and its validation against the service type.
+
+A usage event is `{"id", "serviceType", "serviceIdentifier", "startTime", "quantity", "fields": {...}}`:
+`quantity` is in the unit of the rated product's resource (minutes, MB, messages) and `fields` carries the
+service type's mandatory, optional and rating-set fields. A `startTime` field of the service type is taken
+from the event's `startTime`, so it is never sent twice.
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+START_FIELD = "startTime"
+MAX_ID_LENGTH = 128
+_ENVELOPE_KEYS = {"id", "serviceType", "serviceIdentifier", "startTime", "quantity", "fields"}
+
+
+class UsageRejected(Exception):
+    """A usage event that cannot be rated; `field` names the offending part, `reason` says why."""
+
+    def __init__(self, reason: str, field: str | None = None):
+        super().__init__(reason)
+        self.reason = reason
+        self.field = field
+
+    def __str__(self) -> str:
+        return f"{self.field}: {self.reason}" if self.field else self.reason
+
+
+@dataclass(frozen=True)
+class UsageEvent:
+    id: str
+    service_type: str
+    service_identifier: str
+    start_time: datetime
+    quantity: Decimal
+    fields: dict[str, Any] = field(default_factory=dict)
+
+
+def parse_envelope(raw: Any) -> UsageEvent:
+    """The parts every usage event has, checked before the service type is known."""
+    if not isinstance(raw, Mapping):
+        raise UsageRejected("a usage event must be a JSON object")
+    unknown = sorted(set(raw) - _ENVELOPE_KEYS)
+    if unknown:
+        raise UsageRejected(f"unknown member {unknown[0]!r}", unknown[0])
+    event_id = raw.get("id")
+    if not isinstance(event_id, str) or not event_id.strip() or len(event_id) > MAX_ID_LENGTH:
+        raise UsageRejected(f"must be a non-empty string of at most {MAX_ID_LENGTH} characters", "id")
+    for name in ("serviceType", "serviceIdentifier"):
+        if not isinstance(raw.get(name), str) or not raw[name]:
+            raise UsageRejected("is required (a non-empty string)", name)
+    start = _datetime(raw.get("startTime"), "startTime")
+    quantity = _decimal(raw.get("quantity"), "quantity")
+    if quantity < 0:
+        raise UsageRejected("must not be negative", "quantity")
+    fields = raw.get("fields", {})
+    if not isinstance(fields, Mapping):
+        raise UsageRejected("must be an object of the service type's fields", "fields")
+    return UsageEvent(event_id, raw["serviceType"], raw["serviceIdentifier"], start, quantity, dict(fields))
+
+
+def check_fields(event: UsageEvent, definitions: list[dict[str, Any]]) -> dict[str, Any]:
+    """The event's field values checked against the service type's field definitions (catalog wire shape:
+    name, type, role, allowedValues): mandatory present, types right, enum values allowed, nothing unknown.
+    Returns the values with the start time filled in and datetimes normalised to ISO strings."""
+    by_name = {d["name"]: d for d in definitions}
+    values = dict(event.fields)
+    for name in values:
+        if name not in by_name:
+            raise UsageRejected(f"is not a field of service type {event.service_type!r}", f"fields.{name}")
+    if START_FIELD in by_name:
+        if START_FIELD in values:
+            raise UsageRejected("is sent once, as the event's startTime", f"fields.{START_FIELD}")
+        values[START_FIELD] = event.start_time.isoformat()
+    checked: dict[str, Any] = {}
+    for definition in definitions:
+        name = definition["name"]
+        if name not in values or values[name] is None:
+            if definition["role"] == "mandatory":
+                raise UsageRejected("is mandatory for this service type", f"fields.{name}")
+            continue
+        checked[name] = _typed(values[name], definition, f"fields.{name}")
+    return checked
+
+
+def _typed(value: Any, definition: dict[str, Any], where: str) -> Any:
+    kind = definition["type"]
+    if kind == "string":
+        if not isinstance(value, str):
+            raise UsageRejected("must be a string", where)
+        return value
+    if kind == "integer":
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise UsageRejected("must be an integer", where)
+        return value
+    if kind == "decimal":
+        return str(_decimal(value, where))
+    if kind == "datetime":
+        return _datetime(value, where).isoformat()
+    if kind == "enum":
+        allowed = definition.get("allowedValues") or []
+        if not isinstance(value, str) or value not in allowed:
+            raise UsageRejected(f"must be one of {', '.join(allowed)}", where)
+        return value
+    if kind == "boolean":
+        if not isinstance(value, bool):
+            raise UsageRejected("must be true or false", where)
+        return value
+    raise UsageRejected(f"has an unsupported type {kind!r}", where)
+
+
+def _decimal(value: Any, where: str) -> Decimal:
+    # Floats are refused like everywhere on the wire: 0.1 has no exact binary value.
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
+        raise UsageRejected("must be a decimal string (floats are refused)", where)
+    try:
+        number = Decimal(str(value))
+    except InvalidOperation as exc:
+        raise UsageRejected("must be a decimal string", where) from exc
+    if not number.is_finite():
+        raise UsageRejected("must be a finite decimal", where)
+    return number
+
+
+def _datetime(value: Any, where: str) -> datetime:
+    if not isinstance(value, str):
+        raise UsageRejected("must be an ISO 8601 instant with a time zone", where)
+    try:
+        instant = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise UsageRejected("must be an ISO 8601 instant with a time zone", where) from exc
+    if instant.tzinfo is None:
+        raise UsageRejected("must carry a time zone (UTC)", where)
+    return instant.astimezone(UTC)

@@ -1,0 +1,59 @@
+"""`python -m rating stream`: the usage stream consumer (hot path), outside nameko.
+
+Batches from the `rating.usage` queue are rated in one MongoDB transaction each and acknowledged after it
+commits. A message that is not a usage event (not JSON, no id) is dead-lettered with its reason; an event
+that cannot be rated is stored as rejected. Catalog reads go through the in-process cache only.
+"""
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import timedelta
+from typing import Any
+
+from pymongo.errors import ConnectionFailure
+
+from chassis.errors import Unavailable
+from chassis.nameko_adapter import RpcClient
+from chassis.settings import Settings
+from chassis.stream import StreamConsumer, StreamMessage, StreamTopology, serve
+from rating import config
+from rating.adapters.catalog import CatalogCache
+from rating.service_layer.rating_batch import rate_batch
+
+USAGE_TOPOLOGY = StreamTopology(exchange="rating.usage", queue="rating.usage")
+
+
+def batch_handler(catalog: CatalogCache, lateness: timedelta):
+    def handle(batch: Sequence[StreamMessage]) -> dict[int, str]:
+        poison: dict[int, str] = {}
+        events: list[Any] = []
+        positions: list[int] = []
+        for index, message in enumerate(batch):
+            try:
+                events.append(json.loads(message.body))
+                positions.append(index)
+            except (ValueError, UnicodeDecodeError) as exc:
+                poison[index] = f"not JSON: {exc}"
+        outcomes = rate_batch(events, catalog, source="stream", lateness=lateness)
+        for position, outcome in zip(positions, outcomes, strict=True):
+            if outcome.status == "invalid":
+                poison[position] = f"not a usage event: {outcome.reason}"
+        return poison
+
+    return handle
+
+
+def run(settings: Settings) -> None:
+    rpc = RpcClient(settings.amqp_uri, timeout=settings.rpc_timeout)
+    catalog = CatalogCache(lambda method, *args: rpc.call("catalog", method, *args))
+    consumer = StreamConsumer(
+        settings.amqp_uri, USAGE_TOPOLOGY, batch_handler(catalog, config.lateness_window(settings)),
+        batch_size=config.stream_batch_size(settings), prefetch=config.stream_prefetch(settings),
+        max_wait=config.stream_max_wait(settings),
+        # The database or catalog being away says nothing about the events: retry the batch later.
+        transient=(ConnectionFailure, Unavailable))
+    try:
+        serve(settings, consumer)
+    finally:
+        rpc.close()

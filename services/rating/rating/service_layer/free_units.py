@@ -1,0 +1,45 @@
+"""Free units of purchased products, as balances of the subscription's balance group (the balances use case
+owns their storage; decision 0401). Granted, expired and discarded in the caller's transaction."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from chassis.mongo import UnitOfWork
+from rating.adapters.documents import Balance
+from rating.domain.balances import ValidityKind
+from rating.domain.model import free_units_of
+from rating.service_layer.balances import Grant, grant_balance
+
+
+def balance_id(product: Any) -> str:
+    """One balance per purchased product, so a retried purchase grants nothing twice."""
+    return f"free:{product.id}"
+
+
+def source(subscription: Any) -> str:
+    return f"subscription:{subscription.id}"
+
+
+def grant(uow: UnitOfWork, subscription: Any, products: list[Any], now: datetime) -> None:
+    """Credit each purchased service product's free units, valid as long as the product."""
+    for product in products:
+        units = free_units_of(product)
+        if units:
+            grant_balance(uow, Grant(
+                balance_group_id=subscription.balance_group_id, resource=product.resource, amount=-units,
+                validity=ValidityKind.INFINITE if product.valid_to is None else ValidityKind.UNTIL,
+                valid_from=product.valid_from, valid_to=product.valid_to, source=source(subscription),
+                bill_item=product.code, id=balance_id(product)))
+
+
+def expire(uow: UnitOfWork, products: list[Any], at: datetime) -> None:
+    """The free units of ended products stop counting at `at` (what is left is not carried anywhere)."""
+    uow.collection(Balance).update_many(
+        {"_id": {"$in": [balance_id(p) for p in products]}, "$or": [{"valid_to": None}, {"valid_to": {"$gt": at}}]},
+        {"$set": {"valid_to": at, "validity": ValidityKind.UNTIL.value}}, session=uow.session)
+
+
+def discard(uow: UnitOfWork, subscription: Any) -> None:
+    """Saga compensation: the subscription never happened, so neither did its grants."""
+    uow.collection(Balance).delete_many({"source": source(subscription)}, session=uow.session)

@@ -1,0 +1,403 @@
+"""Rating a batch of usage events in one MongoDB transaction: the hot path of the stream and of the API.
+
+Per batch: validate every event (catalog service types from the in-process cache), then in one transaction
+read what the batch needs with one query per collection (already rated ids, services, subscriptions, billing
+cycles, sharing memberships, balances), rate each event in memory against a `BalanceBook`, and write the
+usage records, one `$inc` per touched balance, the cycle's charge balances, sharing counters and one
+`usage.charged` per (billing profile, cycle, service, resource) — all committed together. The event id is the
+usage record's `_id`, so a redelivered batch changes nothing.
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from bson.decimal128 import Decimal128
+from pymongo import UpdateOne
+from pymongo.errors import DuplicateKeyError
+
+from chassis.clock import utc_now
+from chassis.errors import ValidationFailed
+from chassis.mongo import UnitOfWork, transaction
+from rating.adapters.catalog import CatalogCache
+from rating.domain.balances import ZERO, Cycle, ValidityKind, calendar_month
+from rating.domain.engine import POSTPAID, BalanceBook, Rating, Share, Tariff, rate
+from rating.domain.usage import UsageEvent, UsageRejected, check_fields, parse_envelope
+from rating.service_layer.balances import to_domain
+from rating.service_layer.thresholds import ThresholdWatch
+
+SOURCE = "rating"
+USAGE = "usage"
+FUTURE_TOLERANCE = timedelta(minutes=5)
+ACTIVE = "active"
+
+
+@dataclass
+class Outcome:
+    """What happened to one event of a batch: `rated`, `rejected` (stored with its reason), `duplicate`
+    (rated before, nothing changed) or `invalid` (no usable id: nothing stored, the caller refuses it)."""
+
+    status: str
+    id: str | None = None
+    reason: str | None = None
+    field: str | None = None
+    record: dict[str, Any] | None = None
+
+
+@dataclass
+class _Checked:
+    raw: Any
+    event: UsageEvent | None = None
+    values: dict[str, Any] = field(default_factory=dict)
+    problem: UsageRejected | None = None
+
+
+def check_event(raw: Any, catalog: CatalogCache) -> _Checked:
+    try:
+        event = parse_envelope(raw)
+    except UsageRejected as problem:
+        event_id = raw.get("id") if isinstance(raw, dict) else None
+        if problem.field == "id" or not isinstance(event_id, str):
+            return _Checked(raw, problem=problem)
+        return _Checked(raw, event=UsageEvent(event_id, str(raw.get("serviceType")), str(
+            raw.get("serviceIdentifier")), utc_now(), ZERO), problem=problem)
+    service_type = catalog.service_type(event.service_type)
+    if service_type is None:
+        return _Checked(raw, event, problem=UsageRejected(f"unknown service type {event.service_type!r}",
+                                                          "serviceType"))
+    try:
+        return _Checked(raw, event, check_fields(event, service_type.get("fields", [])))
+    except UsageRejected as problem:
+        return _Checked(raw, event, problem=problem)
+
+
+def rate_batch(raws: Sequence[Any], catalog: CatalogCache, *, source: str, lateness: timedelta,
+               now: datetime | None = None, strict: bool = False) -> list[Outcome]:
+    """Rate `raws` (usage events in wire shape) once each; returns one outcome per input, in order.
+
+    `strict` (the HTTP API): bad input anywhere in the batch raises ValidationFailed naming
+    `events.<index>.<field>` and nothing is stored; only business denials (prepaid credit, sharing policy)
+    are stored as rejected events. Without it (the stream) bad events are stored as rejected too."""
+    now = now or utc_now()
+    checked = [check_event(raw, catalog) for raw in raws]
+
+    def run(uow: UnitOfWork) -> list[Outcome]:
+        return BatchRating(uow, catalog, now, lateness, source).run(checked, strict=strict)
+
+    try:
+        return transaction(run, source=SOURCE)
+    except DuplicateKeyError:
+        # Another consumer committed some of these ids between our read and insert: run again, they are
+        # now seen as duplicates.
+        return transaction(run, source=SOURCE)
+
+
+def _d128(value: Decimal) -> Decimal128:
+    return Decimal128(value)
+
+
+def _dec(value: Any) -> Decimal:
+    return value.to_decimal() if isinstance(value, Decimal128) else Decimal(value)
+
+
+@dataclass
+class _Context:
+    """Everything one event needs, resolved from the batch's reads."""
+
+    service: dict[str, Any]
+    subscription: dict[str, Any]
+    tariff: Tariff
+    payment_type: str
+    cycle: Cycle | None
+    share: Share | None = None
+
+
+class BatchRating:
+    def __init__(self, uow: UnitOfWork, catalog: CatalogCache, now: datetime, lateness: timedelta, source: str):
+        self.uow, self.catalog, self.now, self.lateness, self.source = uow, catalog, now, lateness, source
+        self.session = uow.session
+        self.db = uow.db
+
+    def _find(self, collection: str, query: dict[str, Any], projection: dict[str, Any] | None = None
+              ) -> list[dict[str, Any]]:
+        return list(self.db[collection].find(query, projection, session=self.session))
+
+    # -- reads, one per collection ------------------------------------------------------------------
+    def load(self, events: list[UsageEvent]) -> None:
+        by_type: dict[str, set[str]] = defaultdict(set)
+        for event in events:
+            by_type[event.service_type].add(event.service_identifier)
+        services = self._find("services", {"$or": [{"service_type": t, "identifier": {"$in": sorted(ids)}}
+                                                    for t, ids in by_type.items()]}) if by_type else []
+        self.services: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
+        for service in services:
+            self.services[(service["service_type"], service["identifier"])].append(service)
+        self.subscriptions = {s["_id"]: s for s in self._find(
+            "subscriptions", {"_id": {"$in": sorted({s["subscription_id"] for s in services})}})}
+        customers = sorted({s["customer_id"] for s in self.subscriptions.values()})
+        self._load_sharing(customers)
+        profiles = sorted({s["billing_profile_id"] for s in self.subscriptions.values()})
+        self.cycles = {c["_id"]: c for c in self._find("billing_cycles", {"_id": {"$in": profiles}})}
+        groups = {s["balance_group_id"] for s in self.subscriptions.values()} | set(self.owner_groups.values())
+        raw_balances = self._find("balances", {"balance_group_id": {"$in": sorted(groups)}})
+        resources = {b["resource"] for b in raw_balances}
+        self.book = BalanceBook([to_domain(b) for b in raw_balances],
+                                {r: self.catalog.consumption_order(r) for r in resources},
+                                {b["_id"]: _dec(b["held"]) for b in raw_balances if b.get("held")})
+        self.new_balances: dict[str, dict[str, Any]] = {}
+        balance_groups = {g["_id"]: g for g in self._find("balance_groups", {"_id": {"$in": sorted(groups)}})}
+        self.thresholds = ThresholdWatch(self.uow, self.catalog, self.book, self.now, balance_groups, self.cycles)
+
+    def _load_sharing(self, customers: list[int]) -> None:
+        self.memberships: dict[int, list[dict[str, Any]]] = defaultdict(list)
+        self.sharing_groups: dict[str, dict[str, Any]] = {}
+        self.owner_groups: dict[str, str] = {}  # sharing group id -> the owner's balance group
+        self.share_used: dict[str, Decimal] = {}
+        members = self._find("sharing_members", {"customer_id": {"$in": customers}, "status": ACTIVE})
+        if not members:
+            return
+        for member in members:
+            self.memberships[member["customer_id"]].append(member)
+        self.sharing_groups = {g["_id"]: g for g in self._find(
+            "sharing_groups", {"_id": {"$in": sorted({m["group_id"] for m in members})}, "status": ACTIVE})}
+        owners = {s["_id"]: s for s in self._find(
+            "subscriptions", {"_id": {"$in": sorted({g["subscription_id"] for g in self.sharing_groups.values()})},
+                              "status": ACTIVE})}
+        for group in self.sharing_groups.values():
+            owner = owners.get(group["subscription_id"])
+            if owner is not None:
+                self.owner_groups[group["_id"]] = owner["balance_group_id"]
+        # Units held by open reservations count against a member's cap like consumed ones.
+        self.share_used = {c["_id"]: _dec(c["used"]) + _dec(c.get("held", Decimal128("0"))) for c in self._find(
+            "sharing_usage", {"member_id": {"$in": [m["_id"] for m in members]}})}
+
+    # -- one event ----------------------------------------------------------------------------------
+    def _service(self, event: UsageEvent) -> dict[str, Any]:
+        candidates = self.services.get((event.service_type, event.service_identifier), [])
+        if not candidates:
+            raise UsageRejected(f"no {event.service_type} service has the identifier {event.service_identifier!r}",
+                                "serviceIdentifier")
+        for service in candidates:
+            if service["status"] == ACTIVE and _within(service, event.start_time):
+                return service
+        latest = max(candidates, key=lambda s: s["valid_from"])
+        if latest["status"] != ACTIVE:
+            raise UsageRejected(f"the service {event.service_identifier!r} is {latest['status']}",
+                                "serviceIdentifier")
+        raise UsageRejected(f"the service {event.service_identifier!r} is not valid at the start time", "startTime")
+
+    def context(self, event: UsageEvent) -> _Context:
+        service = self._service(event)
+        subscription = self.subscriptions.get(service["subscription_id"])
+        if subscription is None or subscription["status"] != ACTIVE:
+            raise UsageRejected(f"the subscription of service {event.service_identifier!r} is not active",
+                                "serviceIdentifier")
+        product = next((p for p in subscription["products"] if p.get("service_id") == service["_id"]
+                        and p["type"] == "service" and p["purchased"] and p.get("status", ACTIVE) == ACTIVE), None)
+        tariff = None if product is None else self.catalog.tariff(product["code"], product["version"])
+        if tariff is None:
+            raise UsageRejected(f"the service {event.service_identifier!r} has no rated product", "serviceIdentifier")
+        cycle_raw = self.cycles.get(subscription["billing_profile_id"])
+        cycle = None if cycle_raw is None else Cycle(cycle_raw["start"], cycle_raw["end"], cycle_raw.get("bill_id"))
+        payment_type = (cycle_raw or {}).get("payment_type") or subscription.get("payment_type") or POSTPAID
+        return _Context(service, subscription, tariff, payment_type, cycle,
+                        self._share(subscription["customer_id"], tariff.resource, cycle, event.start_time))
+
+    def _share(self, customer_id: int, resource: str, cycle: Cycle | None, at: datetime) -> Share | None:
+        for member in self.memberships.get(customer_id, []):
+            group = self.sharing_groups.get(member["group_id"])
+            if group is None or member["group_id"] not in self.owner_groups or not _within(member, at) \
+                    or not _within(group, at):
+                continue
+            policy = self.catalog.sharing_policy(group["policy"])
+            shared = next((r for r in (policy or {}).get("resources", []) if r["resource"] == resource), None)
+            if shared is None:
+                continue
+            key = share_key(member["_id"], resource, cycle or calendar_month(at))
+            cap = shared.get("memberCap")
+            return Share(self.owner_groups[member["group_id"]], key, None if cap is None else Decimal(cap),
+                         self.share_used.get(key, ZERO), policy.get("onExhausted", "fallback"))
+        return None
+
+    def timing(self, event: UsageEvent, cycle: Cycle | None) -> tuple[datetime, bool]:
+        """(instant the balances are judged at, late?)."""
+        if event.start_time > self.now + FUTURE_TOLERANCE:
+            raise UsageRejected("lies in the future", "startTime")
+        if cycle is None or event.start_time >= cycle.start:
+            return event.start_time, False
+        if self.now - cycle.start > self.lateness:
+            raise UsageRejected(f"its billing cycle closed at {cycle.start.isoformat()}, beyond the lateness "
+                                f"window of {self.lateness}", "startTime")
+        return self.now, True  # rated into the current cycle
+
+    # -- the batch ----------------------------------------------------------------------------------
+    def run(self, checked: list[_Checked], strict: bool = False) -> list[Outcome]:
+        identified = [c for c in checked if c.event is not None]
+        existing = {d["_id"] for d in self._find(USAGE, {"_id": {"$in": [c.event.id for c in identified]}},
+                                                 {"_id": 1})} if identified else set()
+        self.load([c.event for c in identified if c.problem is None and c.event.id not in existing])
+        outcomes: list[Outcome] = []
+        records: list[dict[str, Any]] = []
+        seen: set[str] = set()
+        self.charges: dict[tuple[Any, ...], dict[str, Any]] = {}
+        self.share_deltas: dict[str, tuple[str, Decimal]] = {}
+        for item in checked:
+            if item.event is None:
+                outcomes.append(Outcome("invalid", reason=str(item.problem), field=item.problem.field))
+                continue
+            event = item.event
+            if event.id in existing or event.id in seen:
+                outcomes.append(Outcome("duplicate", event.id))
+                continue
+            seen.add(event.id)
+            record = self._rate_one(item)
+            records.append(record)
+            outcomes.append(Outcome(record["status"], event.id, record.get("reason"), record.get("reason_field"),
+                                    record))
+        if strict:
+            _refuse_bad_input(outcomes)
+        if records:
+            self.db[USAGE].insert_many(records, ordered=False, session=self.session)
+        self._write_balances()
+        self._publish_charges()
+        self.thresholds.publish()
+        return outcomes
+
+    def _rate_one(self, item: _Checked) -> dict[str, Any]:
+        event = item.event
+        assert event is not None
+        record: dict[str, Any] = {
+            "_id": event.id, "service_type": event.service_type, "service_identifier": event.service_identifier,
+            "start_time": event.start_time, "quantity": _d128(event.quantity), "fields": item.values,
+            "source": self.source, "created_at": self.now, "late": False}
+        context = None
+        try:
+            if item.problem is not None:
+                raise item.problem
+            context = self.context(event)
+            record.update(_who(context))
+            as_of, late = self.timing(event, context.cycle)
+            group_id = context.subscription["balance_group_id"]
+            watched = (context.tariff.resource, context.tariff.price_resource)
+            before = self.thresholds.before(group_id, watched, as_of)
+            result = rate(fields=item.values, quantity=event.quantity, tariff=context.tariff, book=self.book,
+                          group_id=group_id, payment_type=context.payment_type, as_of=as_of, share=context.share)
+        except UsageRejected as problem:
+            record.update(status="rejected", reason=problem.reason, reason_field=problem.field)
+            if item.problem is not None:
+                record["raw"] = item.raw
+            return record
+        self.book.apply(result, [context.share] if context.share else [])
+        if context.share is not None and result.shared_used:
+            member_id = context.share.member_key.split(":", 1)[0]
+            previous = self.share_deltas.get(context.share.member_key, (member_id, ZERO))[1]
+            self.share_deltas[context.share.member_key] = (member_id, previous + result.shared_used)
+        cycle = context.cycle if context.cycle is not None and context.cycle.start <= as_of < context.cycle.end \
+            else calendar_month(as_of)
+        record.update(_rated(result, context.tariff, late, cycle))
+        if result.charged:
+            self._charge(context, event, result, cycle, late)
+        self.thresholds.changed(group_id, before, as_of)
+        return record
+
+    def _charge(self, context: _Context, event: UsageEvent, result: Rating, cycle: Cycle, late: bool) -> None:
+        tariff, subscription = context.tariff, context.subscription
+        balance = charge_balance(subscription, tariff.price_resource, cycle, self.now)
+        if balance["_id"] not in self.book.balances:
+            self.book.add(to_domain(balance))
+            self.new_balances[balance["_id"]] = balance
+        self.book.charge(balance["_id"], result.charged)
+        key = (subscription["billing_profile_id"], cycle.start, context.service["_id"], tariff.resource)
+        entry = self.charges.setdefault(key, {
+            "subscription": subscription, "service": context.service, "tariff": tariff, "cycle": cycle,
+            "units": ZERO, "amount": ZERO, "events": 0, "late": False, "first": event.start_time,
+            "last": event.start_time})
+        entry["units"] += result.paid_quantity
+        entry["amount"] += result.charged
+        entry["events"] += 1
+        entry["late"] = entry["late"] or late
+        entry["first"] = min(entry["first"], event.start_time)
+        entry["last"] = max(entry["last"], event.start_time)
+
+    # -- writes -------------------------------------------------------------------------------------
+    def _write_balances(self) -> None:
+        updates: list[UpdateOne] = []
+        for balance_id, delta in self.book.deltas.items():
+            created = self.new_balances.get(balance_id)
+            if created is None:
+                updates.append(UpdateOne({"_id": balance_id}, {"$inc": {"amount": _d128(delta)}}))
+            else:
+                # Upsert: a concurrent batch may have created the cycle's charge balance meanwhile.
+                on_insert = {k: v for k, v in created.items() if k not in ("_id", "amount")}
+                updates.append(UpdateOne({"_id": balance_id}, {"$inc": {"amount": _d128(delta)},
+                                                               "$setOnInsert": on_insert}, upsert=True))
+        if updates:
+            self.db["balances"].bulk_write(updates, ordered=False, session=self.session)
+        if self.share_deltas:
+            self.db["sharing_usage"].bulk_write([
+                UpdateOne({"_id": key}, {"$inc": {"used": _d128(amount)},
+                                         "$setOnInsert": {"member_id": member_id, "created_at": self.now}},
+                          upsert=True)
+                for key, (member_id, amount) in self.share_deltas.items()], ordered=False, session=self.session)
+
+    def _publish_charges(self) -> None:
+        for (profile, _, service_id, resource), entry in self.charges.items():
+            subscription, service, tariff = entry["subscription"], entry["service"], entry["tariff"]
+            self.uow.publish("usage.charged", {
+                "billingProfileId": profile, "customerId": subscription["customer_id"],
+                "billId": entry["cycle"].bill_id, "balanceGroupId": subscription["balance_group_id"],
+                "serviceId": service_id, "serviceIdentifier": service["identifier"],
+                "serviceType": service["service_type"], "resource": resource,
+                "units": format(entry["units"], "f"), "amount": format(entry["amount"], "f"),
+                "currency": tariff.price_resource, "events": entry["events"], "late": entry["late"],
+                "firstStart": entry["first"].isoformat(), "lastStart": entry["last"].isoformat()},
+                subject=service_id)
+
+
+def _refuse_bad_input(outcomes: list[Outcome]) -> None:
+    bad = {f"events.{i}.{o.field or 'id'}": o.reason for i, o in enumerate(outcomes)
+           if o.status == "invalid" or (o.status == "rejected" and o.field is not None)}
+    if bad:
+        raise ValidationFailed("some usage events are not valid; none was stored", bad)
+
+
+def share_key(member_id: str, resource: str, cycle: Cycle) -> str:
+    """The per-cycle consumption counter of one sharing member and resource."""
+    return f"{member_id}:{resource}:{cycle.start.isoformat()}"
+
+
+def charge_balance(subscription: dict[str, Any], resource: str, cycle: Cycle, now: datetime) -> dict[str, Any]:
+    """The positive balance that collects a postpaid balance group's usage charges in one cycle."""
+    group = subscription["balance_group_id"]
+    return {"_id": f"charge:{group}:{resource}:{cycle.start.isoformat()}", "balance_group_id": group,
+            "customer_id": subscription["customer_id"], "billing_profile_id": subscription["billing_profile_id"],
+            "resource": resource, "amount": _d128(ZERO), "initial": _d128(ZERO),
+            "validity": ValidityKind.CYCLE.value, "valid_from": cycle.start, "valid_to": cycle.end, "priority": 0,
+            "source": "usage", "bill_item": "usage", "created_at": now}
+
+
+def _within(entry: dict[str, Any], at: datetime) -> bool:
+    return entry["valid_from"] <= at and (entry.get("valid_to") is None or at < entry["valid_to"])
+
+
+def _who(context: _Context) -> dict[str, Any]:
+    subscription = context.subscription
+    return {"customer_id": subscription["customer_id"], "subscription_id": subscription["_id"],
+            "balance_group_id": subscription["balance_group_id"],
+            "billing_profile_id": subscription["billing_profile_id"], "service_id": context.service["_id"],
+            "product_code": context.tariff.product_code, "product_version": context.tariff.product_version}
+
+
+def _rated(result: Rating, tariff: Tariff, late: bool, cycle: Cycle) -> dict[str, Any]:
+    return {
+        "status": "rated", "late": late, "bill_id": cycle.bill_id, "resource": tariff.resource,
+        "currency": tariff.price_resource, "units": _d128(result.units), "rounded_quantity": _d128(result.quantity),
+        "price_per_unit": _d128(result.price_per_unit), "price": _d128(result.price),
+        "free_used": _d128(result.free_used), "shared_used": _d128(result.shared_used),
+        "amount": _d128(result.amount), "charged": _d128(result.charged),
+        "impacts": [{"balance_id": i.balance_id, "resource": i.resource, "amount": _d128(i.amount)}
+                    for i in result.impacts]}
