@@ -18,7 +18,8 @@ def platform(start_services):
     platform = start_services("customer", "catalog", "rating", "billing", "gateway", "gateway:api")
     platform.run_job("catalog", "load-demo")
     with operator_client(platform) as admin:
-        created = admin.post("/api/v1/users", json={"username": "viewer", "password": VIEWER_PASSWORD, "role": "viewer"})
+        viewer = {"username": "viewer", "password": VIEWER_PASSWORD, "role": "viewer"}
+        created = admin.post("/api/v1/users", json=viewer)
         assert created.status_code == 201, created.text
     return platform
 

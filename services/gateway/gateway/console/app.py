@@ -32,8 +32,12 @@ PREFIX = "/console"
 
 
 def node_modules() -> Path:
-    """NODE_MODULES_DIR (the image sets it), else services/gateway/node_modules of this checkout."""
-    return Path(os.environ.get("NODE_MODULES_DIR") or HERE.parents[1] / "node_modules")
+    """Where the npm packages are: NODE_MODULES_DIR if set; inside the package when built into the
+    image's wheel (the Dockerfile installs them there); else services/gateway/node_modules of a checkout."""
+    candidates = [HERE / "node_modules", HERE.parents[1] / "node_modules"]
+    if os.environ.get("NODE_MODULES_DIR"):
+        candidates.insert(0, Path(os.environ["NODE_MODULES_DIR"]))
+    return next((c for c in candidates if c.is_dir()), candidates[-1])
 
 
 async def asset(request: Request) -> Response:
