@@ -12,7 +12,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from chassis.money import round_currency
+from pricing import round_currency
 
 
 class ItemKind(StrEnum):

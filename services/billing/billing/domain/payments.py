@@ -13,7 +13,7 @@ from decimal import Decimal
 from enum import StrEnum
 
 from chassis.errors import Conflict, ValidationFailed
-from chassis.money import round_currency
+from pricing import round_currency
 
 ZERO = Decimal(0)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from chassis.money import round_rating
+from pricing import round_rating
 
 _DAY = timedelta(days=1)
 

@@ -14,8 +14,9 @@ from billing.domain.payments import ZERO, Allocation, Direction, PaymentMethod, 
 from billing.payment_schemas import OfflinePaymentSchema, PaymentSchema
 from chassis.clock import utc_now
 from chassis.errors import NotFound, load_wire
-from chassis.money import is_currency, round_currency, to_decimal, to_storage, to_wire
+from chassis.money import to_decimal, to_storage, to_wire
 from chassis.mongo import UnitOfWork, get_or_not_found, transaction
+from pricing import is_currency, round_currency
 
 SOURCE = "billing"
 _offline_in = OfflinePaymentSchema()

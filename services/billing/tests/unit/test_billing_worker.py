@@ -1,4 +1,5 @@
 from billing.entrypoints.worker import BillingService
+from chassis.envelope import producer_of
 from chassis.nameko_adapter import handled_event_queues
 
 
@@ -7,7 +8,8 @@ def test_billing_consumes_customer_events_on_dead_lettered_queues_of_its_own():
     assert {"customer.created", "customer.purged", "subscription.created", "subscription.changed",
             "subscription.cancelled", "usage.charged", "balance.adjusted", "usage.adjusted"} <= set(queues)
     for event_type, queue in queues.items():
-        assert queue.name.startswith(f"evt-{event_type.split('.')[0]}-{event_type}--billing.")
-        assert queue.exchange.name == f"{event_type.split('.')[0]}.events"
+        producer = producer_of(event_type)  # rating publishes subscription.*, usage.* and balance.*
+        assert queue.name.startswith(f"evt-{producer}-{event_type}--billing.")
+        assert queue.exchange.name == f"{producer}.events"
         assert queue.durable
         assert queue.queue_arguments["x-dead-letter-routing-key"] == queue.name

@@ -1,9 +1,9 @@
 """MongoDB documents of the gateway service."""
 from __future__ import annotations
 
-import mongoengine as me
-
 import uuid
+
+import mongoengine as me
 
 from chassis.clock import utc_now
 from gateway.domain.auth import Role
