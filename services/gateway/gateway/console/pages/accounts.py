@@ -34,10 +34,12 @@ async def load(page: Page, customer_id: int) -> dict[str, Any]:
     reads = {"subscriptions": (f"{root}/subscriptions", {}), "services": (f"{root}/services", {}),
              "balance_groups": (f"{root}/balance-groups", {}), "balances": (f"{root}/balances", {}),
              "usage": (f"{root}/usage", {"limit": 20}), "profiles": (f"{root}/billing-profiles", {}),
-             "invoices": (f"{root}/invoices", {"limit": 50})}
+             "invoices": (f"{root}/invoices", {"limit": 50}), "portal_user": (f"{root}/portalUser", {})}
     found: dict[str, Any] = {}
     for name, (path, query) in reads.items():
         found[name], found[f"{name}_error"] = await _section(page, path, **query)
+    if found["portal_user_error"] and "no portal user" in found["portal_user_error"].lower():
+        found["portal_user_error"] = None
     found["bills"] = {}
     for profile in found.get("profiles") or []:
         found["bills"][profile["id"]], _ = await _section(page, f"/api/v1/billing-profiles/{profile['id']}/bills")
@@ -142,3 +144,25 @@ async def bill_run(request: Request, page: Page) -> Response:
     run = await page.api.get(f"/api/v1/bill-runs/{request.path_params['run_id']}")
     template = "billing/run_progress.html" if page.htmx else "billing/run.html"
     return page.render(template, section="billing", run=run)
+
+
+# -- user information: the customer's self-care portal user ---------------------------------------
+
+PORTAL_ACTIONS = {  # action -> (method, path under /portalUser, whether the form is the body)
+    "create": ("POST", "", True), "edit": ("PATCH", "", True), "delete": ("DELETE", "", False),
+    "enable": ("PATCH", "", False), "disable": ("PATCH", "", False),
+    "verification": ("POST", "/verificationEmail", False), "password": ("POST", "/passwordUpdate", True),
+}
+
+
+@route("/customers/{customer_id:int}/portal-user/{action:str}", methods=("POST",))
+async def portal_user(request: Request, page: Page) -> Response:
+    action = request.path_params["action"]
+    if action not in PORTAL_ACTIONS:
+        return page.render("error.html", 404, title="Not found", detail=f"No user action {action!r}.")
+    method, suffix, with_form = PORTAL_ACTIONS[action]
+    body: Any = forms.unflatten((await request.form()).multi_items()) if with_form else None
+    if action in ("enable", "disable"):
+        body = {"enabled": action == "enable"}
+    path = f"{BASE}/{request.path_params['customer_id']}/portalUser{suffix}"
+    return await _change(request, page, method, path, body, "user")

@@ -63,14 +63,19 @@ async def export_customers(request: Request, page: Page) -> Response:
                              headers={"Content-Disposition": 'attachment; filename="customers.csv"'})
 
 
+GROUP_SEARCH = {"sharing": "/api/v1/sharing-groups", "hierarchy": "/api/v1/hierarchy-groups"}
+
+
 @route("/customers/owners")
 async def find_owner(request: Request, page: Page) -> Response:
-    """Owner search by full name (onboarding's sharing and hierarchy sections)."""
+    """Onboarding's sharing and hierarchy sections: the groups whose owner's full name matches."""
     # The search box is named `_owner.<group>` inside the onboarding form (never sent to the API).
     name = next((v for k, v in request.query_params.items() if k.startswith("_owner.") or k == "name"), "").strip()
     group = request.query_params.get("group", "sharing")
-    rows = (await page.api.page(BASE, name=name, limit=10))[0] if len(name) >= 2 else []
-    return page.render("customers/owners.html", rows=rows, name=name, group=group)
+    groups = []
+    if len(name) >= 2 and group in GROUP_SEARCH:
+        groups = await page.api.get(GROUP_SEARCH[group], ownerName=name)
+    return page.render("customers/owners.html", groups=groups, name=name, group=group)
 
 
 # -- details -------------------------------------------------------------------------------------------
