@@ -47,14 +47,14 @@ browser:
 
 up: install
 	$(BIN)/python -m chassis.localinfra up --state-dir $(STATE)
-	@if [ -f $(STATE)/honcho.pid ] && kill -0 $$(cat $(STATE)/honcho.pid) 2>/dev/null; then \
-	  echo "platform already running (pid $$(cat $(STATE)/honcho.pid))"; \
+	@if [ -f $(STATE)/platform.pid ] && kill -0 $$(cat $(STATE)/platform.pid) 2>/dev/null; then \
+	  echo "platform already running (pid $$(cat $(STATE)/platform.pid))"; \
 	else \
 	  set -a; . $(STATE)/env; set +a; export PATH="$(BIN):$$PATH"; \
 	  for s in $(SERVICES); do python -m $$s migrate >> $(STATE)/migrate.log 2>&1 || { cat $(STATE)/migrate.log; exit 1; }; done; \
 	  python -m catalog load-demo >> $(STATE)/migrate.log 2>&1 || { cat $(STATE)/migrate.log; exit 1; }; \
 	  export $(LOCAL_NOTIFICATION_ENV); \
-	  nohup honcho -f Procfile start > $(STATE)/platform.log 2>&1 & echo $$! > $(STATE)/honcho.pid; \
+	  nohup python -m chassis.procfile Procfile > $(STATE)/platform.log 2>&1 & echo $$! > $(STATE)/platform.pid; \
 	fi
 	@$(BIN)/python -m chassis.localinfra wait --timeout 120 $(READY_URLS) || { tail -n 60 $(STATE)/platform.log; exit 1; }
 	@set -a; . $(STATE)/env; set +a; $(BIN)/python -m selfcare load-demo > $(STATE)/selfcare-demo.log 2>&1 \
@@ -73,10 +73,10 @@ up: install
 	@echo "  Stop everything:         make down"
 
 down:
-	@if [ -f $(STATE)/honcho.pid ]; then \
-	  pid=$$(cat $(STATE)/honcho.pid); kill $$pid 2>/dev/null || true; \
+	@if [ -f $(STATE)/platform.pid ]; then \
+	  pid=$$(cat $(STATE)/platform.pid); kill $$pid 2>/dev/null || true; \
 	  for i in $$(seq 1 100); do kill -0 $$pid 2>/dev/null || break; sleep 0.2; done; \
-	  rm -f $(STATE)/honcho.pid; echo "stopped the platform"; \
+	  rm -f $(STATE)/platform.pid; echo "stopped the platform"; \
 	fi
 	@test ! -x $(BIN)/python || $(BIN)/python -m chassis.localinfra down --state-dir $(STATE)
 

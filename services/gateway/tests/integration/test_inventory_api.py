@@ -234,7 +234,8 @@ def test_another_customers_subscription_cannot_be_changed_through_this_customer(
     assert client.get(subscription_path(theirs)).json()["status"] == "active"
 
 
-def test_a_plan_transition_is_previewed_then_applied_keeping_the_identifiers(client, onboarded, larger_plan):
+def test_a_plan_transition_is_previewed_then_applied_keeping_the_identifiers(client, onboarded, larger_plan,
+                                                                             platform):
     summary = onboarded()
     body = {"plan": {"code": larger_plan}}
     preview = client.post(subscription_path(summary, "plan-transition/preview"), json=body)
@@ -250,6 +251,17 @@ def test_a_plan_transition_is_previewed_then_applied_keeping_the_identifiers(cli
     identifier = summary["subscription"]["services"][0]["identifier"]
     assert {t: s["identifier"] for t, s in active.items()} == {"voice": identifier, "data": identifier}
     assert {s["serviceType"] for s in result["services"] if s["status"] == "terminated"} == {"sms"}
+    # Billing receives the whole snapshot with each change (decision 0010) on rating.events.
+    fees = platform.database("billing").subscription_fees
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        record = fees.find_one({"_id": result["id"]}) or {"history": []}
+        if [h["change"] for h in record["history"]][-1:] == ["plan_transition"]:
+            break
+        time.sleep(0.3)
+    latest = record["history"][-1]
+    assert latest["change"] == "plan_transition"
+    assert {p["code"] for p in latest["products"] if p["status"] == "active"} >= {"MOBILE-L-FEE"}
 
 
 def test_a_cancelled_subscription_stops_its_services_at_once(client, onboarded, platform):

@@ -172,3 +172,22 @@ def test_a_customers_whole_history_reads_in_time_order_from_the_onboarding_on(ad
     assert operations == ["gateway.api.onboarding.create", "gateway.api.customers.add_contact",
                           "gateway.api.customers.set_payment_info", "gateway.api.customers.update"]
     assert {entry["customerId"] for entry in history.json()} == {customer_id}
+
+
+def test_fields_the_contract_marks_nullable_accept_null(admin):
+    body = {"firstName": "Nul", "lastName": "Able", "email": f"null{time.time_ns()}@example.com",
+            "phone": "+386 40 222 444", "address": "Trubarjeva 3", "city": "Maribor", "state": "Podravska",
+            "country": "si", "customerType": "regular", "paymentInfo": None, "organization": None, "zip": None}
+    created = admin.post("/api/v1/customers", json=body)
+    assert created.status_code == 201, created.text
+    assert created.json()["paymentInfo"] is None and created.json()["country"] == "SI"
+    replaced = admin.put(f"/api/v1/customers/{created.json()['id']}/paymentInfo",
+                         json={"method": "invoice", "billingAddress": None, "taxId": None})
+    assert replaced.status_code == 200, replaced.text
+    assert replaced.json()["billingAddressIsCustomerAddress"] is True
+
+
+def test_options_answers_every_allowed_method_of_a_path(admin):
+    response = admin.options("/api/v1/customers/1")
+    assert response.status_code == 204
+    assert response.headers["Allow"] == "GET, HEAD, OPTIONS, PATCH"

@@ -3,8 +3,10 @@ owns their storage; decision 0401). Granted, expired and discarded in the caller
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
+from chassis.money import to_storage
 from chassis.mongo import UnitOfWork
 from rating.adapters.documents import Balance
 from rating.domain.balances import ValidityKind
@@ -31,6 +33,22 @@ def grant(uow: UnitOfWork, subscription: Any, products: list[Any], now: datetime
                 validity=ValidityKind.INFINITE if product.valid_to is None else ValidityKind.UNTIL,
                 valid_from=product.valid_from, valid_to=product.valid_to, source=source(subscription),
                 bill_item=product.code, id=balance_id(product)))
+
+
+def follow_edit(uow: UnitOfWork, subscription: Any, product: Any, units_before: Decimal | None) -> None:
+    """An edited product's free units: the credit moves by the difference (what was used stays used) and
+    lasts as long as the product now does."""
+    units = free_units_of(product) or Decimal(0)
+    delta = units - (units_before or Decimal(0))
+    balances = uow.collection(Balance)
+    if balances.find_one({"_id": balance_id(product)}, session=uow.session) is None:
+        grant(uow, subscription, [product], product.added_at)
+        return
+    change: dict[str, Any] = {"$set": {"valid_to": product.valid_to, "validity": (
+        ValidityKind.INFINITE if product.valid_to is None else ValidityKind.UNTIL).value}}
+    if delta:
+        change["$inc"] = {"amount": to_storage(-delta), "initial": to_storage(-delta)}
+    balances.update_one({"_id": balance_id(product)}, change, session=uow.session)
 
 
 def expire(uow: UnitOfWork, products: list[Any], at: datetime) -> None:

@@ -21,6 +21,7 @@ from rating.domain.model import (
     ProductType,
     SubscriptionStatus,
     check_products,
+    free_units_of,
     validity_end,
 )
 from rating.domain.proration import transition_preview
@@ -207,6 +208,7 @@ def edit_product(customer_id: int, subscription_id: str, product_id: str, patch:
     def store(uow: UnitOfWork) -> dict[str, Any]:
         subscription = _owned(uow, subscription_id, customer_id)
         product = _product(subscription, product_id)
+        units_before = free_units_of(product)
         if "quantity" in data:
             product.quantity = data["quantity"]
         if "value" in data:
@@ -218,6 +220,7 @@ def edit_product(customer_id: int, subscription_id: str, product_id: str, patch:
             if product.valid_to is not None and product.valid_to <= now:
                 raise ValidationFailed("the product would already be expired",
                                        {"validity": "must end in the future"})
+        free_units.follow_edit(uow, subscription, product, units_before)
         _save_changed(uow, subscription, Change.PRODUCT_EDITED, now)
         return _read_back(uow, subscription.id)
 

@@ -4,6 +4,7 @@ import uuid
 from decimal import Decimal
 
 import pytest
+from bson.decimal128 import Decimal128
 
 from chassis.errors import Conflict, NotFound, ValidationFailed
 from rating.service_layer import balance_groups, services, sharing, subscriptions
@@ -191,3 +192,13 @@ def test_the_owner_edits_and_cancels_a_group_and_the_member_edits_and_leaves_it(
     assert sharing.remove_membership(2, member["id"]) is True
     with pytest.raises(NotFound):
         sharing.remove_membership(2, member["id"])
+
+
+def test_editing_a_service_product_moves_its_free_units_by_the_difference(rating_db, subscribed):
+    created = subscribed()
+    voice = created["products"][0]
+    rating_db.balances.update_one({"_id": f"free:{voice['id']}"}, {"$inc": {"amount": Decimal128("30")}})  # used
+    subscriptions.edit_product(7, created["id"], voice["id"], {"quantity": "2", "validity": {"unit": "year"}})
+    balance = rating_db.balances.find_one({"_id": f"free:{voice['id']}"})
+    assert balance["amount"].to_decimal() == Decimal(-170) and balance["initial"].to_decimal() == Decimal(-200)
+    assert balance["valid_to"] is not None and balance["validity"] == "until"
