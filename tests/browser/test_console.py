@@ -10,6 +10,8 @@ import pytest
 
 from chassis.testing import operator_client
 
+# Starting six processes and onboarding through a saga take minutes on a loaded machine.
+pytestmark = pytest.mark.timeout(900)
 VIEWER_PASSWORD = "viewer-password-123"
 IBAN, BIC = "DE89370400440532013000", "COBADEFFXXX"
 
