@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 import uuid
-from datetime import datetime, timedelta
 
 import pytest
 
@@ -216,25 +215,6 @@ def test_an_operator_creates_a_balance(watched_page, console, platform, onboarde
     page.locator(".balances-table").get_by_text("Goodwill credit").wait_for()
 
 
-def test_an_operator_creates_a_usage_event_and_sees_it_in_the_usage_table(watched_page, console, platform, onboarded):
-    page = watched_page
-    log_in(page, console, platform)
-    page.goto(f"{console}/customers/{onboarded['id']}#usage")
-    page.locator("#usage-new summary").click()
-    form = page.locator("#usage-new form")
-    data = form.locator("#use-serviceId option", has_text="data").get_attribute("value")
-    form.get_by_label(starts("Service")).select_option(data)
-    # Typed in the operator's zone (the browser's): two hours ago is in the past in any zone near UTC.
-    form.get_by_label(starts("Start time")).fill((datetime.now() - timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M"))
-    form.get_by_label(starts("Quantity")).fill("42")
-    form.get_by_label("Field 1 name").fill("zone")
-    form.get_by_label("Field 1 value").fill("home")
-    form.get_by_role("button", name="Create usage event").click()
-    row = page.locator("#usage-table tbody tr", has_text="42")
-    row.first.wait_for()
-    assert "home" in row.first.inner_text(), "the service type's fields are columns"
-
-
 def test_billing_runs_with_live_progress(watched_page, console, platform, browser_kit):
     page = watched_page
     page.on("dialog", lambda dialog: dialog.accept())
@@ -244,26 +224,6 @@ def test_billing_runs_with_live_progress(watched_page, console, platform, browse
     page.wait_for_url(re.compile(r".*/console/bill-runs/[^/]+$"))
     page.locator("#run-status", has_text="done").wait_for(timeout=120000)
     browser_kit.screenshot(page, "bill-run")
-
-
-def test_bill_now_issues_an_invoice_whose_pdf_opens_and_an_offline_payment_closes_it(
-        watched_page, console, platform, browser_kit, onboarded):
-    page = watched_page
-    log_in(page, console, platform)
-    page.goto(f"{console}/customers/{onboarded['id']}#billing")
-    page.get_by_role("button", name="Bill now").click(no_wait_after=True)
-    invoice = page.locator("#invoices-table tbody tr[id^=invoice-]").first
-    invoice.wait_for(timeout=60000)
-    pdf_link = invoice.get_by_role("link", name=re.compile("as PDF"))
-    pdf = page.request.get(pdf_link.evaluate("a => a.href"))
-    assert pdf.status == 200 and pdf.headers["content-type"] == "application/pdf"
-    assert pdf.body().startswith(b"%PDF")
-    browser_kit.screenshot(page, "customer-invoices")
-
-    number = invoice.get_attribute("id").removeprefix("invoice-")
-    page.locator(f"#pay-{number} summary").click()
-    page.locator(f"#pay-{number} form").get_by_role("button", name="Record payment").click(no_wait_after=True)
-    page.locator(f"#invoice-{number} .invoice-status", has_text="paid").wait_for(timeout=60000)
 
 
 def test_the_catalog_lists_plans_with_their_bundles_and_products(watched_page, console, platform, browser_kit):
@@ -283,6 +243,6 @@ def test_a_viewer_sees_no_change_buttons(watched_page, console, platform, onboar
     page.goto(f"{console}/customers/{onboarded['id']}")
     assert page.get_by_role("heading", name="Account information").is_visible()
     for action in ("Edit account information", "Close account", "Add contact", "Edit payment information", "Delete",
-                   "Create balance", "Create usage event", "Run billing", "Bill now", "Record payment"):
+                   "Create balance", "Run billing", "Record payment"):
         assert page.get_by_text(action, exact=True).count() == 0, action
     assert page.locator("main form").count() == 0

@@ -69,21 +69,6 @@ async def create_balance(request: Request, page: Page) -> Response:
                          "balances")
 
 
-@route("/customers/{customer_id:int}/usage", methods=("POST",))
-async def create_usage_event(request: Request, page: Page) -> Response:
-    form = await request.form()
-    body = forms.unflatten(form.multi_items())
-    body["startTime"] = _local_instant(body.get("startTime"), request.cookies.get("console_tz") or "UTC")
-    # The service type's fields come as name/value pairs (`_field.N.name`, `_field.N.value`).
-    pairs = {key: str(value).strip() for key, value in form.multi_items() if key.startswith("_field.")}
-    fields = {pairs[f"_field.{n}.name"]: pairs.get(f"_field.{n}.value", "")
-              for n in range(len(pairs)) if pairs.get(f"_field.{n}.name")}
-    if fields:
-        body["fields"] = fields
-    return await _change(request, page, "POST", f"{BASE}/{request.path_params['customer_id']}/usage",
-                         {k: v for k, v in body.items() if v is not None}, "usage")
-
-
 @route("/customers/{customer_id:int}/billing-profiles/{profile_id:str}/run", methods=("POST",))
 async def run_billing(request: Request, page: Page) -> Response:
     """Run billing for one profile: the button shows a loading state until the outcome is in."""
@@ -116,12 +101,6 @@ async def record_payment(request: Request, page: Page) -> Response:
     path = f"{BASE}/{request.path_params['customer_id']}/invoices/{request.path_params['invoice_id']}/payments"
     return await _change(request, page, "POST", path, {k: v for k, v in body.items() if v is not None},
                          f"payment:{request.path_params['invoice_id']}")
-
-
-@route("/customers/{customer_id:int}/billing-profiles/{profile_id:str}/bill-now", methods=("POST",))
-async def bill_now(request: Request, page: Page) -> Response:
-    await page.api.call("POST", f"/api/v1/billing-profiles/{request.path_params['profile_id']}/bill-now")
-    return page.redirect(f"/console/customers/{request.path_params['customer_id']}?billing=billed_now#invoices")
 
 
 # -- bill runs: billing of every due profile, with its progress ----------------------------------
