@@ -32,6 +32,15 @@ $(VENV)/.installed: constraints.txt pyproject.toml $(wildcard libs/*/pyproject.t
 	  $(foreach s,$(SERVICES),-e services/$(s)) -e '.[dev]'
 	touch $@
 
+# The operator console's front-end packages (exact versions in services/gateway/package.json; no lock
+# file) from the npm registry into the gitignored services/gateway/node_modules, served under /console/assets.
+CONSOLE_PACKAGES := services/gateway/node_modules/.installed
+install: $(CONSOLE_PACKAGES)
+$(CONSOLE_PACKAGES): services/gateway/package.json
+	@command -v npm >/dev/null || { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q npm; }
+	cd services/gateway && npm install --no-package-lock --no-audit --no-fund --loglevel=error
+	touch $@
+
 # Debian's chromium for the browser tests (Playwright drives it; no browser download).
 browser:
 	@test -x /usr/bin/chromium || { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; }
@@ -54,7 +63,8 @@ up: install
 	@echo "Monetization platform is up."
 	@echo "  Operator API (gateway):  http://127.0.0.1:8080"
 	@echo "  Swagger UI:              http://127.0.0.1:8080/ui/"
-	@echo "  Log in (admin):          $${GATEWAY_ADMIN_USERNAME:-admin} / $${GATEWAY_ADMIN_PASSWORD:-admin-dev-password}  -> POST /api/v1/auth/token"
+	@echo "  Operator console:        http://127.0.0.1:8080/console  (log in as below; viewers only read)"
+	@echo "  Log in (admin):          $${GATEWAY_ADMIN_USERNAME:-admin} / $${GATEWAY_ADMIN_PASSWORD:-admin-dev-password}  -> console, or POST /api/v1/auth/token"
 	@echo "  Self-care portal:        http://127.0.0.1:8081"
 	@echo "  Portal demo login:       $$(sed -n 's/.*portal login //p' $(STATE)/selfcare-demo.log)"
 	@echo "  Emails sent (SMTP sink): $(CURDIR)/$(STATE)/mail/*.eml  (local SMTP on 127.0.0.1:2525)"

@@ -73,7 +73,7 @@ def watched_page(browser: Any) -> Iterator[Any]:
     """A fresh browser context and page (own cookies); the test fails on any browser error."""
     context = browser.new_context(viewport={"width": 1280, "height": 900}, accept_downloads=True,
                                   timezone_id="Europe/Ljubljana", locale="en-GB")
-    context.set_default_timeout(float(os.environ.get("BROWSER_TIMEOUT_MS", "30000")))
+    context.set_default_timeout(float(os.environ.get("BROWSER_TIMEOUT_MS", "60000")))
     page = context.new_page()
     page.watch = PageWatch(page)
     yield page

@@ -22,7 +22,7 @@ from starlette.staticfiles import StaticFiles
 
 from gateway.console import session
 from gateway.console.api_client import Api
-from gateway.console.pages import catalog, customers, onboarding  # noqa: F401 (they register their routes)
+from gateway.console.pages import accounts, catalog, customers, onboarding  # noqa: F401 (they register their routes)
 from gateway.console.web import HERE, ROUTES, ApiApp, render
 
 log = logging.getLogger(__name__)
@@ -32,8 +32,12 @@ PREFIX = "/console"
 
 
 def node_modules() -> Path:
-    """NODE_MODULES_DIR (the image sets it), else services/gateway/node_modules of this checkout."""
-    return Path(os.environ.get("NODE_MODULES_DIR") or HERE.parents[1] / "node_modules")
+    """Where the npm packages are: NODE_MODULES_DIR if set; inside the package when built into the
+    image's wheel (the Dockerfile installs them there); else services/gateway/node_modules of a checkout."""
+    candidates = [HERE / "node_modules", HERE.parents[1] / "node_modules"]
+    if os.environ.get("NODE_MODULES_DIR"):
+        candidates.insert(0, Path(os.environ["NODE_MODULES_DIR"]))
+    return next((c for c in candidates if c.is_dir()), candidates[-1])
 
 
 async def asset(request: Request) -> Response:

@@ -28,7 +28,10 @@ HERE = Path(__file__).parent
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
 templates = Jinja2Templates(directory=str(HERE / "templates"))
 templates.env.filters.update(money=formatting.money, instant=formatting.instant,
-                            options=lambda values: [(str(v), str(v)) for v in values or []])
+                            options=lambda values: [(str(v), str(v)) for v in values or []],
+                            choices=lambda items, key, *labels: [
+                                (str(i[key]), " ".join(str(i.get(n) or "") for n in labels) or str(i[key]))
+                                for i in items or []])
 templates.env.globals.update(csrf_field=session.CSRF_FIELD)
 
 Handler = Callable[[Request, "Page"], Awaitable[Response]]

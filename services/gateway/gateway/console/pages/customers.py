@@ -2,6 +2,7 @@
 that exist today: account information, contacts and payment information."""
 from __future__ import annotations
 
+import uuid
 from typing import Any
 from urllib.parse import urlencode
 
@@ -62,14 +63,19 @@ async def export_customers(request: Request, page: Page) -> Response:
                              headers={"Content-Disposition": 'attachment; filename="customers.csv"'})
 
 
+GROUP_SEARCH = {"sharing": "/api/v1/sharing-groups", "hierarchy": "/api/v1/hierarchy-groups"}
+
+
 @route("/customers/owners")
 async def find_owner(request: Request, page: Page) -> Response:
-    """Owner search by full name (onboarding's sharing and hierarchy sections)."""
+    """Onboarding's sharing and hierarchy sections: the groups whose owner's full name matches."""
     # The search box is named `_owner.<group>` inside the onboarding form (never sent to the API).
     name = next((v for k, v in request.query_params.items() if k.startswith("_owner.") or k == "name"), "").strip()
     group = request.query_params.get("group", "sharing")
-    rows = (await page.api.page(BASE, name=name, limit=10))[0] if len(name) >= 2 else []
-    return page.render("customers/owners.html", rows=rows, name=name, group=group)
+    groups = []
+    if len(name) >= 2 and group in GROUP_SEARCH:
+        groups = await page.api.get(GROUP_SEARCH[group], ownerName=name)
+    return page.render("customers/owners.html", groups=groups, name=name, group=group)
 
 
 # -- details -------------------------------------------------------------------------------------------
@@ -83,7 +89,11 @@ async def _details(page: Page, customer_id: int, **context: Any) -> Response:
     payment_values = forms.flatten({"paymentInfo": payment})
     if payment and not payment.get("billingAddressIsCustomerAddress", True):
         payment_values["billingAddressDiffers"] = "on"
+    from gateway.console.pages import accounts
+
+    sections = await accounts.load(page, customer_id)
     return page.render("customers/details.html", context.pop("status_code", 200), section="customers",
+                       new_id=str(uuid.uuid4()), **sections,
                        customer=customer, attributes=attributes, customer_types=await customer_types(page),
                        payment_values=payment_values, contact_values=forms.flatten,
                        contact_tags=CONTACT_TAGS, payment_methods=PAYMENT_METHODS, **context)
@@ -94,7 +104,7 @@ async def details(request: Request, page: Page) -> Response:
     return await _details(page, request.path_params["customer_id"])
 
 
-async def _change(request: Request, page: Page, method: str, path: str, body: Any, form_name: str) -> Response:
+async def change(request: Request, page: Page, method: str, path: str, body: Any, form_name: str) -> Response:
     """Send one change to the API; on a problem show the details page again with the errors at the form."""
     customer_id = request.path_params["customer_id"]
     try:
@@ -105,7 +115,8 @@ async def _change(request: Request, page: Page, method: str, path: str, body: An
         form = await request.form()
         return await _details(page, customer_id, status_code=problem.status, failed=form_name,
                               errors=form_errors(problem), values=dict(form.items()))
-    return page.redirect(f"/console/customers/{customer_id}#{form_name.split(':')[0]}")
+    anchor = "invoices" if form_name.startswith("payment:") else form_name.split(":")[0]
+    return page.redirect(f"/console/customers/{customer_id}#{anchor}")
 
 
 @route("/customers/{customer_id:int}/account", methods=("POST",))
@@ -115,18 +126,18 @@ async def edit_account(request: Request, page: Page) -> Response:
     types = {f"customAttributes.{a['name']}": a["type"] for a in attributes}
     body = forms.unflatten(form.multi_items(), types)
     body.setdefault("customAttributes", {})
-    return await _change(request, page, "PATCH", f"{BASE}/{request.path_params['customer_id']}", body, "account")
+    return await change(request, page, "PATCH", f"{BASE}/{request.path_params['customer_id']}", body, "account")
 
 
 @route("/customers/{customer_id:int}/close", methods=("POST",))
 async def close_account(request: Request, page: Page) -> Response:
-    return await _change(request, page, "POST", f"{BASE}/{request.path_params['customer_id']}/close", None, "account")
+    return await change(request, page, "POST", f"{BASE}/{request.path_params['customer_id']}/close", None, "account")
 
 
 @route("/customers/{customer_id:int}/contacts", methods=("POST",))
 async def add_contact(request: Request, page: Page) -> Response:
     body = forms.unflatten((await request.form()).multi_items())
-    return await _change(request, page, "POST", f"{BASE}/{request.path_params['customer_id']}/contacts", body,
+    return await change(request, page, "POST", f"{BASE}/{request.path_params['customer_id']}/contacts", body,
                          "contacts:new")
 
 
@@ -136,17 +147,17 @@ async def edit_contact(request: Request, page: Page) -> Response:
     for optional in ("organization", "zip"):
         body.setdefault(optional, None)  # an emptied optional field is cleared, not left as it was
     path = f"{BASE}/{request.path_params['customer_id']}/contacts/{request.path_params['tag']}"
-    return await _change(request, page, "PATCH", path, body, f"contacts:{request.path_params['tag']}")
+    return await change(request, page, "PATCH", path, body, f"contacts:{request.path_params['tag']}")
 
 
 @route("/customers/{customer_id:int}/contacts/{tag}/delete", methods=("POST",))
 async def delete_contact(request: Request, page: Page) -> Response:
     path = f"{BASE}/{request.path_params['customer_id']}/contacts/{request.path_params['tag']}"
-    return await _change(request, page, "DELETE", path, None, "contacts")
+    return await change(request, page, "DELETE", path, None, "contacts")
 
 
 @route("/customers/{customer_id:int}/payment", methods=("POST",))
 async def edit_payment(request: Request, page: Page) -> Response:
     body = forms.payment_info_body((await request.form()).multi_items())
-    return await _change(request, page, "PUT", f"{BASE}/{request.path_params['customer_id']}/paymentInfo", body,
+    return await change(request, page, "PUT", f"{BASE}/{request.path_params['customer_id']}/paymentInfo", body,
                          "payment")

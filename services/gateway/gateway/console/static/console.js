@@ -47,8 +47,13 @@
   });
 
   document.addEventListener("click", function (event) {
-    var target = event.target.closest ? event.target.closest("[data-print],[data-copy-table]") : null;
+    var target = event.target.closest ? event.target.closest("[data-print],[data-copy-table],[data-fill]") : null;
     if (!target) { return; }
+    if (target.hasAttribute("data-fill")) {  // "Pick": put a found value into its input
+      var input = document.querySelector(target.getAttribute("data-fill"));
+      if (input) { input.value = target.getAttribute("data-value"); input.focus(); }
+      return;
+    }
     if (target.hasAttribute("data-print")) { window.print(); return; }
     copyTable(target);
   });
