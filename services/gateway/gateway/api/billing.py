@@ -127,9 +127,11 @@ def _csv(customer_id: int, status: str | None) -> Iterator[str]:
             return
 
 
-def get_invoice(customer_id: int, invoice_id: str, format: str | None = None) -> Any:  # noqa: A002 (the API's name)
+def get_invoice(customer_id: int, invoice_id: str) -> Any:
+    # `format` shadows a builtin, so connexion does not pass it by name: read it from the query.
     accept = request.headers.get("accept", "")
-    wanted = format or next((kind for media, kind in DOCUMENT_TYPES.items() if media in accept), "json")
+    wanted = request.query_params.get("format") or next(
+        (kind for media, kind in DOCUMENT_TYPES.items() if media in accept), "json")
     if wanted == "json":
         return json_response(_call("get_invoice", customer_id, invoice_id))
     document = _call("render_invoice", customer_id, invoice_id, wanted)
