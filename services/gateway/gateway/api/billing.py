@@ -75,9 +75,7 @@ def run_billing(profile_id: str, body: dict[str, Any] | None = None) -> tuple[An
 
 def bill_now(profile_id: str) -> tuple[Any, int, dict[str, str]]:
     done = _call("bill_now", profile_id)
-    invoice = _call("get_invoice", done["bill"]["customerId"], done["invoice"]["_id"])
-    result = {"bill": done["bill"], "invoice": invoice}
-    return _created(result, f"billing-profile/{profile_id}", f"/api/v1/bills/{done['bill']['id']}")
+    return _created(done, f"billing-profile/{profile_id}", f"/api/v1/bills/{done['bill']['id']}")
 
 
 def preview_invoice(profile_id: str, details: bool = False) -> tuple[Any, int, dict[str, str]]:
