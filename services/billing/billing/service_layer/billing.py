@@ -219,9 +219,16 @@ def bill_now(profile_id: str, at: datetime, taxes: TaxCache) -> dict[str, Any]:
         mark_one_time_billed(uow, result.one_time_product_ids)
         if payer is not None:
             hierarchy.transfer_to_owner(uow, payer, issue, profile, at)
-        return {"bill": _bill_wire(bill), "invoice": invoice}
+        return {"bill": _bill_wire(bill), "invoice": get_invoice_wire(invoice)}
 
     return transaction(work, source=SOURCE)
+
+
+def get_invoice_wire(invoice: dict[str, Any]) -> dict[str, Any]:
+    from billing.adapters.documents import Invoice
+    from billing.schemas import InvoiceSchema
+
+    return dict(InvoiceSchema().dump(Invoice._from_son(invoice)))
 
 
 def _bill_wire(bill: dict[str, Any]) -> dict[str, Any]:

@@ -75,9 +75,7 @@ def run_billing(profile_id: str, body: dict[str, Any] | None = None) -> tuple[An
 
 def bill_now(profile_id: str) -> tuple[Any, int, dict[str, str]]:
     done = _call("bill_now", profile_id)
-    invoice = _call("get_invoice", done["bill"]["customerId"], done["invoice"]["_id"])
-    result = {"bill": done["bill"], "invoice": invoice}
-    return _created(result, f"billing-profile/{profile_id}", f"/api/v1/bills/{done['bill']['id']}")
+    return _created(done, f"billing-profile/{profile_id}", f"/api/v1/bills/{done['bill']['id']}")
 
 
 def preview_invoice(profile_id: str, details: bool = False) -> tuple[Any, int, dict[str, str]]:
@@ -127,9 +125,11 @@ def _csv(customer_id: int, status: str | None) -> Iterator[str]:
             return
 
 
-def get_invoice(customer_id: int, invoice_id: str, format: str | None = None) -> Any:  # noqa: A002 (the API's name)
+def get_invoice(customer_id: int, invoice_id: str) -> Any:
+    # `format` shadows a builtin, so connexion does not pass it by name: read it from the query.
     accept = request.headers.get("accept", "")
-    wanted = format or next((kind for media, kind in DOCUMENT_TYPES.items() if media in accept), "json")
+    wanted = request.query_params.get("format") or next(
+        (kind for media, kind in DOCUMENT_TYPES.items() if media in accept), "json")
     if wanted == "json":
         return json_response(_call("get_invoice", customer_id, invoice_id))
     document = _call("render_invoice", customer_id, invoice_id, wanted)
