@@ -71,7 +71,7 @@ def _create(settings: Settings) -> int:
     with operator_api() as api:
         onboarded = _checked(api.post("/api/v1/onboardings", json=ONBOARDING,
                                       headers={"Idempotency-Key": "selfcare-demo-customer"}))
-        customer_id = int(onboarded["customerId"])
+        customer_id = int(onboarded["customer"]["id"])
         _checked(api.post(f"/api/v1/customers/{customer_id}/portalUser", json={
             "firstName": "Dana", "lastName": "Demo", "email": DEMO_EMAIL, "password": DEMO_PASSWORD,
             "passwordConfirmation": DEMO_PASSWORD}))
