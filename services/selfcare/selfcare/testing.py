@@ -106,7 +106,7 @@ def onboard_with_portal_user(operator: httpx.Client, email_address: str, identif
     returns the customer id."""
     onboarded = operator.post("/api/v1/onboardings", json=onboarding(email_address, identifier))
     assert onboarded.status_code == 201, onboarded.text
-    customer_id = int(onboarded.json()["customerId"])
+    customer_id = int(onboarded.json()["customer"]["id"])
     created = operator.post(f"/api/v1/customers/{customer_id}/portalUser", json={
         "firstName": "Eva", "lastName": "Zupan", "email": email_address, "password": PASSWORD,
         "passwordConfirmation": PASSWORD})
