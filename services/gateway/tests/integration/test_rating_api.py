@@ -67,12 +67,17 @@ def voice_customer(client, onboarding_request, kit):
         assert onboarded.status_code == 201, onboarded.text
         summary = onboarded.json()
         customer_id = summary["customer"]["id"]
+        # A balance group of its own: MOBILE-S's free minutes (same resource) would otherwise pay the calls.
+        group = client.post(f"{CUSTOMERS}/{customer_id}/balance-groups", json={
+            "name": "Seed calls", "billingProfileId": summary["billingProfile"]["id"],
+            "validFrom": "2020-01-01T00:00:00Z"})
+        assert group.status_code == 201, group.text
         subscription = client.post(f"{CUSTOMERS}/{customer_id}/subscriptions", json={
-            "balanceGroupId": summary["balanceGroup"]["id"], "serviceIdentifier": identifier,
+            "balanceGroupId": group.json()["id"], "serviceIdentifier": identifier,
             "plan": {"code": "SEED-VOICE"}, "validFrom": "2020-01-01T00:00:00Z"})
         assert subscription.status_code == 201, subscription.text
         service = subscription.json()["services"][0]
-        return customer_id, summary["balanceGroup"]["id"], service["id"]
+        return customer_id, group.json()["id"], service["id"]
     return make
 
 
