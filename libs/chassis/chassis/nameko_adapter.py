@@ -28,6 +28,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+import amqp.exceptions
 import eventlet
 import kombu
 import kombu.serialization
@@ -425,8 +426,9 @@ class RpcClient:
                 except RemoteError as exc:
                     healthy = True
                     raise PlatformError(f"{service}.{method} failed: {exc.exc_type}") from exc
-                except (OSError, kombu.exceptions.KombuError) as exc:
-                    raise Unavailable(f"message broker unreachable: {exc}") from exc
+                except (OSError, kombu.exceptions.KombuError, amqp.exceptions.AMQPError) as exc:
+                    # AMQPError: the broker closed the connection (a restart, `close_all_connections`)
+                    raise Unavailable(f"message broker unreachable: {exc!r}") from exc
                 finally:
                     self._release(runner, healthy)
 
