@@ -9,6 +9,7 @@ nothing when the demo user exists.
 from __future__ import annotations
 
 import os
+import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -32,10 +33,11 @@ ONBOARDING = {
 
 
 def voice_calls(identifier: str, minutes: list[int], start: datetime) -> list[dict[str, Any]]:
-    """Usage events (contracts/events/usage.event.v1.json) of national calls, ten minutes apart."""
+    """Usage events (contracts/events/usage.event.v1.json) of national calls, a second apart. `start` must
+    not be before the service's validity (it starts when the customer is onboarded)."""
     calls = []
     for n, quantity in enumerate(minutes):
-        begin = start + timedelta(minutes=10 * n)
+        begin = start + timedelta(seconds=n)
         calls.append({"id": f"call-{identifier}-{int(start.timestamp())}-{n}", "serviceType": "voice",
                       "serviceIdentifier": identifier, "startTime": begin.isoformat(), "quantity": str(quantity),
                       "fields": {"endTime": (begin + timedelta(minutes=quantity)).isoformat(), "from": identifier,
@@ -78,8 +80,9 @@ def _create(settings: Settings) -> int:
         PortalUser.objects(customer_id=customer_id).update_one(set__verified=True, set__updated_at=utc_now())
         rpc = RpcClient(settings.amqp_uri, timeout=60)
         try:
+            time.sleep(1.5)  # the calls start after the service's validity began (at the onboarding)
             rpc.call("rating", "rate_usage", voice_calls(DEMO_IDENTIFIER, [4, 12, 7],
-                                                         datetime.now(UTC) - timedelta(hours=2)))
+                                                         datetime.now(UTC) - timedelta(seconds=1)))
         finally:
             rpc.close()
         profile_id = _checked(api.get(f"/api/v1/customers/{customer_id}/billing-profiles"))[0]["id"]

@@ -81,7 +81,8 @@ def publish_calls(amqp_uri: str, identifier: str, minutes: list[int]) -> None:
     connection = pika.BlockingConnection(pika.URLParameters(amqp_uri))
     channel = connection.channel()
     channel.confirm_delivery()
-    for event in voice_calls(identifier, minutes, datetime.now(UTC) - timedelta(hours=1)):
+    time.sleep(1.5)  # the calls start after the service's validity began (at the onboarding)
+    for event in voice_calls(identifier, minutes, datetime.now(UTC) - timedelta(seconds=1)):
         channel.basic_publish("rating.usage", "voice", json.dumps(event).encode(),
                               pika.BasicProperties(delivery_mode=2, message_id=event["id"],
                                                    content_type="application/json"))
