@@ -104,7 +104,7 @@ def test_long_running_containers_probe_the_health_endpoints(everything) -> None:
             assert http["path"] == path, f"{label}: {probe}"
             assert http["port"] in ports, f"{label}: {probe} port {http['port']} is not a container port"
         env = {e["name"]: e.get("value") for e in container["env"]}
-        port_var = "HEALTH_PORT" if container["name"] == "worker" else "HTTP_PORT"
+        port_var = "HTTP_PORT" if container["name"] == "api" else "HEALTH_PORT"  # workers and streams
         assert env[port_var] == str(ports[container["livenessProbe"]["httpGet"]["port"]]), label
         checked += 1
     assert checked >= 9 * 4  # 7 workers + 2 APIs in each of the four renders
