@@ -96,7 +96,9 @@ def onboarding(email_address: str, identifier: str) -> dict[str, Any]:
                         "customerType": "regular"},
             "paymentInfo": {"method": "invoice"},
             "subscription": {"paymentType": "postpaid", "resource": "EUR", "interval": "monthly", "billingDay": 1,
-                             "serviceIdentifier": identifier, "plan": {"code": "MOBILE-S"}}}
+                             "serviceIdentifier": identifier,
+                             # the SIM activation is a one-time fee, so "bill now" has something to bill
+                             "plan": {"code": "MOBILE-S", "products": [{"code": "SIM-ACTIVATION", "purchase": True}]}}}
 
 
 PASSWORD = "violet-harbour-93-kite"
