@@ -160,7 +160,7 @@ def test_the_pay_page_pays_the_invoice_and_it_is_closed(page, customer):
 def test_the_profile_page_shows_the_contact_details_and_logging_out_ends_the_session(page, customer):
     log_in(page, customer["email"])
     page.goto("/profile")
-    assert "Ljubljana" in page.inner_text("main")
+    assert "Maribor" in page.inner_text("main")
     screenshot(page, "profile")
     page.click("#logout")
     page.wait_for_url(re.compile(r"/login$"))

@@ -21,7 +21,7 @@ from chassis.settings import Settings
 from selfcare.adapters.documents import PortalUser
 
 DEMO_EMAIL = "demo.customer@example.com"
-DEMO_PASSWORD = "demo-portal-pass-2026"
+DEMO_PASSWORD = "harbour-lights-portal-2026"
 DEMO_IDENTIFIER = "38640123456"
 ONBOARDING = {
     "account": {"firstName": "Dana", "lastName": "Demo", "email": DEMO_EMAIL, "phone": "+386 40 123 456",

@@ -56,10 +56,10 @@ def test_no_request_to_the_portal_api_gets_a_server_error_or_breaks_the_contract
 def test_the_demo_loader_makes_a_customer_whose_balances_usage_and_invoice_the_portal_shows(platform, kit):
     platform.env["GATEWAY_URL"] = platform["gateway:api"].url
     printed = platform.run_job("selfcare", "load-demo", timeout=600)
-    assert "portal login demo.customer@example.com / demo-portal-pass-2026" in printed
+    assert "portal login demo.customer@example.com / harbour-lights-portal-2026" in printed
     assert platform.run_job("selfcare", "load-demo", timeout=600) == printed  # a second run changes nothing
     with kit.portal_client(platform) as portal:
-        assert kit.log_in(portal, "demo.customer@example.com", "demo-portal-pass-2026").status_code == 200
+        assert kit.log_in(portal, "demo.customer@example.com", "harbour-lights-portal-2026").status_code == 200
         totals = [t for g in portal.get("/api/v1/balances").json()["balanceGroups"] for t in g["totals"]]
         # Credit is negative (the seed's sign): 100 free minutes less 23.
         assert ("MIN", Decimal("-77")) in [(t["resource"], Decimal(t["amount"])) for t in totals]
