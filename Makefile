@@ -80,7 +80,7 @@ down:
 	fi
 	@test ! -x $(BIN)/python || $(BIN)/python -m chassis.localinfra down --state-dir $(STATE)
 
-# Every tier in one session (one mongod, one RabbitMQ vhost): unit, integration, contract, e2e, browser, deploy, fuzz.
+# Every tier in one session (one mongod, one RabbitMQ vhost): unit, integration, contract, e2e, browser, deploy (the fuzz tier runs with `make test-fuzz`).
 test: install browser
 	$(PYTEST)
 
