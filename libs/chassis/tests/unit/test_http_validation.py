@@ -34,3 +34,41 @@ def test_a_valid_body_passes_through_and_an_empty_one_is_refused():
     assert validate(body) == body
     with pytest.raises(ValidationFailed, match="must not be empty"):
         validate(None)
+
+
+def test_a_nullable_reference_accepts_null():
+    validator = ProblemJSONBodyValidator(
+        schema={"type": "object", "properties": {"billingAddress": {"allOf": [{"type": "object", "required": ["city"]}],
+                                                                    "nullable": True}}},
+        nullable=False, encoding="utf-8", strict_validation=True)
+    assert validator._validate({"billingAddress": None}) == {"billingAddress": None}
+    with pytest.raises(ValidationFailed):
+        validator._validate({"billingAddress": {}})
+
+
+def test_an_unexpected_error_is_logged_with_its_traceback_and_answered_with_the_trace_id(caplog):
+    import json
+
+    from connexion.lifecycle import ConnexionRequest
+
+    from chassis import telemetry
+    from chassis.http import _unexpected_error
+
+    def fail():
+        raise KeyError("secret detail")
+
+    from opentelemetry.sdk.trace import TracerProvider
+
+    request = ConnexionRequest({"type": "http", "method": "GET", "path": "/boom", "headers": [], "query_string": b""})
+    with TracerProvider().get_tracer("test").start_as_current_span("request"):
+        try:
+            fail()
+        except KeyError as exc:
+            caught = exc
+        trace_id = telemetry.current_trace_id()
+        response = _unexpected_error(request, caught)
+    record = next(r for r in caplog.records if r.getMessage() == "unhandled error")
+    assert "in fail" in telemetry.JsonFormatter("test").format(record)
+    body = json.loads(response.body)
+    assert response.status_code == 500 and body["traceId"] == trace_id and trace_id
+    assert "secret detail" not in response.body
