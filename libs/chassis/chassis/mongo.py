@@ -62,6 +62,9 @@ def get_or_not_found(document: type[mongoengine.Document], entity_id: Any, what:
 def ensure_indexes(documents: Iterable[type[mongoengine.Document]], db: Database | None = None) -> None:
     """Create every index the service declares: its documents' and the chassis' own."""
     for document in documents:
+        # mongoengine caches a collection per class; a class it cannot find by name in its registry (two
+        # services may name a document alike) keeps the one of a closed connection after a reconnect.
+        document._collection = None
         document.ensure_indexes()
     db = db if db is not None else database()
     db[OUTBOX].create_index([("published_at", 1), ("created_at", 1)])
