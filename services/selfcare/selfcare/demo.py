@@ -29,7 +29,9 @@ ONBOARDING = {
                 "customerType": "regular"},
     "paymentInfo": {"method": "invoice"},
     "subscription": {"paymentType": "postpaid", "resource": "EUR", "interval": "monthly", "billingDay": 1,
-                     "serviceIdentifier": DEMO_IDENTIFIER, "plan": {"code": "MOBILE-S"}}}
+                     "serviceIdentifier": DEMO_IDENTIFIER,
+                     # the SIM activation is a one-time fee, so the demo's bill has something due to pay
+                     "plan": {"code": "MOBILE-S", "products": [{"code": "SIM-ACTIVATION", "purchase": True}]}}}
 
 
 def voice_calls(identifier: str, minutes: list[int], start: datetime) -> list[dict[str, Any]]:
