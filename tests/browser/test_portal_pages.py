@@ -21,12 +21,10 @@ from selfcare.testing import (
     wait_until,
 )
 
-CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).parent / "artifacts"
 
 # The first test also waits for the module's processes to start: minutes on a busy machine.
-pytestmark = [pytest.mark.timeout(1200),
-              pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian chromium missing: run `make browser`")]
+pytestmark = pytest.mark.timeout(1200)
 
 
 @pytest.fixture(scope="module")
@@ -47,17 +45,6 @@ def platform(start_services, provider):
 def operator(platform):
     with operator_client(platform) as client:
         yield client
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture

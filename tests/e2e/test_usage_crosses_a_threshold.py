@@ -5,7 +5,7 @@ webhook with a signed body; the notifications are listed as delivered (real proc
 import json
 import time
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import pika
 import pytest
@@ -65,7 +65,9 @@ def onboard(client, identifier):
 
 def stream_call(amqp_uri, identifier, minutes):
     """One international peak call on the usage stream, as a mediation system sends it."""
-    start = datetime.now(UTC).replace(microsecond=0) - timedelta(seconds=1)
+    # Whole seconds, as mediation sends them: the caller waits over a second after onboarding so
+    # that the truncated start still lies after the service's validFrom.
+    start = datetime.now(UTC).replace(microsecond=0)
     event = {"id": f"call-{uuid.uuid4().hex}", "serviceType": "voice", "serviceIdentifier": identifier,
              "startTime": start.isoformat(), "quantity": str(minutes),
              "fields": {"endTime": start.isoformat(), "from": identifier, "to": "0039061234567",
@@ -89,7 +91,7 @@ def test_usage_crossing_the_credit_thresholds_is_emailed_texted_and_posted_as_a_
         assert hook.status_code == 201, hook.text
         identifier = f"386{time.time_ns() % 10**9:09d}"
         customer_id, email = onboard(client, identifier)
-        time.sleep(1.5)  # the call starts after the subscription's validFrom
+        time.sleep(1.5)  # the call (whole seconds) starts after the service's validFrom
 
         # 100 free minutes, then 200 minutes at 0.99 EUR: 198 EUR crosses 80 and 100 of the 100 EUR limit.
         started = time.monotonic()

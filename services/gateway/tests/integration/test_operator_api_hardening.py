@@ -1,6 +1,7 @@
 """The operator API under hostile input: never a server error, exact merge-patch, airtight
 sessions, throttled logins and a customer's whole history (real processes)."""
 import time
+import uuid
 
 import httpx
 import pytest
@@ -39,7 +40,7 @@ def _user(admin, username, role="operator", password="a-long-password-1"):
 
 
 def _customer(admin, **attributes):
-    body = {"firstName": "Eva", "lastName": "Kranjc", "email": f"eva{time.time_ns()}@example.com",
+    body = {"firstName": "Eva", "lastName": "Kranjc", "email": f"eva-{uuid.uuid4().hex[:12]}@example.com",
             "phone": "+386 40 222 333", "address": "Trubarjeva 2", "city": "Maribor", "state": "Podravska",
             "country": "SI", "customerType": "regular", "customAttributes": attributes}
     response = admin.post("/api/v1/customers", json=body)
@@ -175,7 +176,7 @@ def test_a_customers_whole_history_reads_in_time_order_from_the_onboarding_on(ad
 
 
 def test_fields_the_contract_marks_nullable_accept_null(admin):
-    body = {"firstName": "Nul", "lastName": "Able", "email": f"null{time.time_ns()}@example.com",
+    body = {"firstName": "Nul", "lastName": "Able", "email": f"null-{uuid.uuid4().hex[:12]}@example.com",
             "phone": "+386 40 222 444", "address": "Trubarjeva 3", "city": "Maribor", "state": "Podravska",
             "country": "si", "customerType": "regular", "paymentInfo": None, "organization": None, "zip": None}
     created = admin.post("/api/v1/customers", json=body)
