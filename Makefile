@@ -80,9 +80,11 @@ down:
 	fi
 	@test ! -x $(BIN)/python || $(BIN)/python -m chassis.localinfra down --state-dir $(STATE)
 
-# Every tier in one session (one mongod, one RabbitMQ vhost): unit, integration, contract, e2e, browser, deploy (the fuzz tier runs with `make test-fuzz`).
+# Every tier (unit, integration, contract, e2e, browser, deploy, fuzz) on TEST_WORKERS pytest-xdist workers,
+# each with its own mongod; every test module gets its own RabbitMQ vhost. A module stays on one worker.
+TEST_WORKERS ?= 3
 test: install browser
-	$(PYTEST)
+	$(PYTEST) -n $(TEST_WORKERS) --dist loadfile
 
 test-unit: install
 	$(PYTEST) libs/*/tests/unit services/*/tests/unit
@@ -102,7 +104,7 @@ test-browser: install browser
 test-deploy: install
 	$(PYTEST) tests/deploy
 
-# schemathesis against the running gateway, fixed seed; FUZZ_EXAMPLES=<n> per operation (default 8).
+# schemathesis against the running gateway and portal API, fixed seed; FUZZ_EXAMPLES=<n> per operation (default 2).
 test-fuzz: install
 	$(PYTEST) tests/fuzz
 

@@ -1,4 +1,4 @@
-"""Fuzz tier: schemathesis drives the running gateway from its own contract with a fixed seed
+"""Fuzz tier: schemathesis drives the running gateway and the self-care portal's API from their own contracts with a fixed seed
 (`derandomize`: the same examples every run) and a bounded number of examples per operation, and
 fails on any finding: a server error, a status code, content type, header or body the contract does
 not declare, or invalid data accepted."""
@@ -18,10 +18,12 @@ from schemathesis.checks import (
 
 from chassis.contracts import http_spec
 from chassis.testing import operator_client
+from selfcare.testing import PASSWORD, new_identifier, onboard_with_portal_user, portal_client
 
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_headers_conformance,
           response_schema_conformance, negative_data_rejection]
-EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "8"))
+# Two per operation keeps the tier within its 3 minutes in `make test`; `FUZZ_EXAMPLES=8 make test-fuzz` digs deeper.
+EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "2"))
 # The fuzzer logs in as this admin; operations on it would change its own password or role, disable
 # or delete it, and end the fuzzer's session (their rules have tests of their own).
 FUZZER = "admin"
@@ -30,7 +32,8 @@ FUZZER = "admin"
 @pytest.fixture(scope="module")
 def platform(start_services):
     # every service the gateway calls, so operations are fuzzed through to their service
-    platform = start_services("catalog", "customer", "rating", "billing", "notification", "selfcare", "gateway:api")
+    platform = start_services("catalog", "customer", "rating", "billing", "notification", "selfcare", "gateway",
+                              "gateway:api", "selfcare:api")
     platform.run_job("catalog", "load-demo")
     return platform
 
@@ -41,18 +44,55 @@ def bearer(platform):
         return client.headers["Authorization"]
 
 
-# The document the gateway serves at /openapi.json, built by the same loader. (Loaded at import:
-# schemathesis' lazy fixture loader does not work with pytest 9.)
+@pytest.fixture(scope="module")
+def portal_session(platform):
+    """A logged-in portal customer: its session cookie and CSRF token."""
+    import uuid
+
+    address = f"fuzz-{uuid.uuid4().hex[:10]}@example.com"
+    with operator_client(platform) as operator:
+        customer_id = onboard_with_portal_user(operator, address, new_identifier())
+    # Following the emailed link has tests of its own; here the portal's own database says verified.
+    platform.database("selfcare").portal_users.update_one({"_id": customer_id}, {"$set": {"verified": True}})
+    portal = portal_client(platform["selfcare:api"].url)
+    logged = portal.post("/api/v1/session", json={"email": address, "password": PASSWORD})
+    assert logged.status_code == 200, logged.text
+    cookie = "; ".join(f"{name}={value}" for name, value in portal.portal_cookies.values.items())
+    return {"Cookie": cookie, "X-CSRF-Token": logged.json()["csrfToken"]}
+
+
+SETTINGS = settings(max_examples=EXAMPLES, deadline=None, derandomize=True, database=None,
+                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much,
+                                           HealthCheck.function_scoped_fixture])
+
+# The documents the gateway and the portal serve at /openapi.json, built by the same loader. (Loaded at
+# import: schemathesis' lazy fixture loader does not work with pytest 9.)
 schema = schemathesis.openapi.from_dict(http_spec("gateway"))
+# Logging out and changing the password would end the fuzzer's own session (both have tests of their own).
+portal_schema = schemathesis.openapi.from_dict(http_spec("selfcare")).exclude(
+    operation_id=["selfcare.entrypoints.portal_api.log_out", "selfcare.entrypoints.portal_api.change_password"])
 
 
 @schema.parametrize()
-@settings(max_examples=EXAMPLES, deadline=None, derandomize=True, database=None,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much,
-                                 HealthCheck.function_scoped_fixture])
+@SETTINGS
 def test_the_gateway_answers_every_generated_request_as_its_contract_says(case, platform, bearer):
     # derandomize: the same examples on every run (a fixed seed derived from the test)
     if case.path_parameters and case.path_parameters.get("username") == FUZZER:
         case.path_parameters["username"] = f"{FUZZER}-not-me"
     case.call_and_validate(base_url=platform["gateway:api"].url, headers={"Authorization": bearer},
                            checks=CHECKS, timeout=30)
+
+
+@portal_schema.parametrize()
+@SETTINGS
+def test_the_portal_api_answers_every_generated_request_as_its_contract_says(case, platform, portal_session):
+    # A case about a missing or wrong session cookie or CSRF token is sent as generated.
+    headers = {name: value for name, value in portal_session.items()
+               if not _mutates(case, {"Cookie": "selfcare_session"}.get(name, name))}
+    case.call_and_validate(base_url=platform["selfcare:api"].url, headers=headers, checks=CHECKS, timeout=30)
+
+
+def _mutates(case, parameter: str) -> bool:
+    """A negative case whose mutation is on `parameter` (schemathesis records it in the case's meta)."""
+    data = getattr(getattr(getattr(case, "meta", None), "phase", None), "data", None)
+    return getattr(data, "parameter", None) == parameter
