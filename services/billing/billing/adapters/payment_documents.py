@@ -95,7 +95,8 @@ class SepaMandateUse(me.Document):
 
 
 class SepaFile(me.Document):
-    meta = {"collection": "sepa_files", "indexes": [{"fields": ["message_id"], "unique": True}, "-created_at"]}
+    meta = {"collection": "sepa_files", "indexes": [{"fields": ["message_id"], "unique": True}, "-created_at",
+                                                    {"fields": ["job_id"], "sparse": True}]}
 
     id = me.StringField(primary_key=True)
     number = me.IntField(required=True)
@@ -107,6 +108,7 @@ class SepaFile(me.Document):
     total = me.Decimal128Field(required=True, precision=6)
     content_gzip = me.BinaryField(required=True)
     skipped = me.ListField(me.DictField())
+    job_id = me.StringField()  # the sepa-export job that wrote it (chassis.jobs)
 
 
 class SepaTransaction(me.Document):

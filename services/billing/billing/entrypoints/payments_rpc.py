@@ -4,12 +4,14 @@ from __future__ import annotations
 import base64
 from typing import Any
 
-from billing.adapters.payment_provider import HttpPaymentProvider
+from billing import bootstrap
+from billing.adapters.payment_provider import PaymentProvider
 from billing.config import PaymentSettings
 from billing.service_layer import bank_import, charges, collection, instruments, payments, sepa_export
 from chassis.clock import utc_now
 from chassis.envelope import CloudEvent
 from chassis.errors import NotFound, ValidationFailed
+from chassis.jobs import to_wire
 from chassis.nameko_adapter import RpcClient, cloudevent_handler, rpc
 
 
@@ -19,11 +21,10 @@ class PaymentsRpc:
     services: RpcClient
 
     def _payment_settings(self) -> PaymentSettings:
-        return PaymentSettings.from_settings(self.settings)  # type: ignore[attr-defined]
+        return bootstrap.payment_settings(self.settings)  # type: ignore[attr-defined]
 
-    def _provider(self) -> HttpPaymentProvider:
-        config = self._payment_settings()
-        return HttpPaymentProvider(config.provider_url, config.provider_timeout)
+    def _provider(self) -> PaymentProvider:
+        return bootstrap.provider(self._payment_settings())
 
     def _fetch_payment_info(self, customer_id: int) -> dict[str, Any] | None:
         try:
@@ -59,11 +60,24 @@ class PaymentsRpc:
 
     @rpc
     def collect_payments(self) -> dict[str, Any]:
-        return collection.collect_card_payments(self._provider(), self._payment_settings(), utc_now())
+        """A collection job run to its end; its report (with `jobId`)."""
+        return collection.collect_card_payments(self._provider(), self._payment_settings(), utc_now(),
+                                                bootstrap.jobs(bootstrap.config()))
+
+    @rpc
+    def start_payment_collection(self) -> dict[str, Any]:
+        """A queued collection job that the worker's timer runs; the caller watches the job."""
+        return to_wire(collection.start_collection(utc_now(), bootstrap.jobs(bootstrap.config())))
 
     @rpc
     def export_sepa(self) -> dict[str, Any]:
-        return sepa_export.export_sepa(self._payment_settings(), utc_now())
+        """A SEPA export job run to its end; its report (with `jobId`)."""
+        return sepa_export.export_sepa(self._payment_settings(), utc_now(), bootstrap.jobs(bootstrap.config()))
+
+    @rpc
+    def start_sepa_export(self) -> dict[str, Any]:
+        """A queued SEPA export job that the worker's timer runs; the caller watches the job."""
+        return to_wire(sepa_export.start_export(utc_now(), bootstrap.jobs(bootstrap.config())))
 
     @rpc
     def list_sepa_files(self, offset: int = 0, limit: int = 50) -> dict[str, Any]:
