@@ -147,5 +147,17 @@ class BankImport(me.Document):
     report = me.DictField(required=True)
 
 
+class BankFileContent(me.Document):
+    """A bank file kept for its import job (by content hash), so a successor of a crashed worker can
+    finish the import; kept afterwards as what the bank sent."""
+
+    meta = {"collection": "bank_files"}
+
+    id = me.StringField(primary_key=True)  # sha256 of the file
+    content_gzip = me.BinaryField(required=True)
+    received_at = me.DateTimeField(required=True)
+
+
 PAYMENT_DOCUMENTS: list[type[me.Document]] = [Payment, InvoicePaid, PaymentInstrument, ChargeAttempt,
-                                              SepaMandateUse, SepaFile, SepaTransaction, BankImport]
+                                              SepaMandateUse, SepaFile, SepaTransaction, BankImport,
+                                              BankFileContent]

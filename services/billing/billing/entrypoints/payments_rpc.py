@@ -94,8 +94,19 @@ class PaymentsRpc:
 
     @rpc
     def import_bank_file(self, content_base64: str) -> dict[str, Any]:
-        try:
-            content = base64.b64decode(content_base64, validate=True)
-        except ValueError as exc:
-            raise ValidationFailed("the bank file must be sent base64-encoded", {"file": "not base64"}) from exc
-        return bank_import.import_bank_file(content, self._payment_settings(), utc_now())
+        """A bank-file import job run to its end; its report (with `jobId`)."""
+        return bank_import.import_bank_file(_decoded(content_base64), self._payment_settings(), utc_now(),
+                                            bootstrap.jobs(bootstrap.config()))
+
+    @rpc
+    def start_bank_import(self, content_base64: str) -> dict[str, Any]:
+        """Check the file and queue its import job for the worker's timer; the caller watches the job."""
+        return to_wire(bank_import.start_import(_decoded(content_base64), self._payment_settings(), utc_now(),
+                                                bootstrap.jobs(bootstrap.config())))
+
+
+def _decoded(content_base64: str) -> bytes:
+    try:
+        return base64.b64decode(content_base64, validate=True)
+    except ValueError as exc:
+        raise ValidationFailed("the bank file must be sent base64-encoded", {"file": "not base64"}) from exc

@@ -1,6 +1,6 @@
 """Billing's long jobs on the chassis' resumable-job primitive (chassis.jobs, decision 0011).
 
-Bill runs, payment collection and SEPA export are jobs in billing's `jobs` collection with ids
+Bill runs, payment collection, SEPA export and bank-file imports are jobs in billing's `jobs` collection with ids
 `billing-…`, so `GET /api/v1/jobs/{id}` shows their progress. One lease for all of them
 (`BillingConfig.job_lease_seconds`); the worker's timer resumes queued jobs and jobs whose worker
 died (`resume`), and the CronJobs' commands do the same before they start a job of their own.
@@ -16,7 +16,7 @@ from chassis.errors import Conflict
 from chassis.jobs import FAILED, JobStore, Steps, resume_jobs
 
 SERVICE = "billing"
-BILL_RUN, COLLECT_PAYMENTS, SEPA_EXPORT = "bill-run", "collect-payments", "sepa-export"
+BILL_RUN, COLLECT_PAYMENTS, SEPA_EXPORT, BANK_IMPORT = "bill-run", "collect-payments", "sepa-export", "bank-import"
 
 
 def store(config: BillingConfig | None = None) -> JobStore:

@@ -72,6 +72,8 @@ def get_sepa_file(file_id: str) -> Any:
 
 def import_bank_file(body: Any) -> tuple[Any, int, dict[str, str]]:
     content = body.encode() if isinstance(body, str) else bytes(body or b"")
+    if _respond_async():
+        return _queued(_call("start_bank_import", base64.b64encode(content).decode()), "bank-import")
     report = _call("import_bank_file", base64.b64encode(content).decode())
     # The report can list thousands of transactions: the audit keeps the counts.
     audit.note(target=f"bank-file/{report['importId']}", before=None,
