@@ -1,12 +1,14 @@
-"""Payment collection and SEPA export as resumable jobs (chassis.jobs) on a real MongoDB and the local
+"""Payment collection, SEPA export and bank-file import as resumable jobs (chassis.jobs) on a real MongoDB and the local
 payment provider process: a crashed worker's job is finished by its successor, nothing is charged or
 exported twice, and a finished job run again changes nothing."""
 from datetime import UTC, datetime
 
+from billing import bank_simulator
 from billing.config import BillingConfig
-from billing.service_layer import collection, jobs, sepa_export
+from billing.domain import bank_results
+from billing.service_layer import bank_import, collection, jobs, sepa_export
 from chassis.clock import utc_now
-from chassis.jobs import execute, run_job, to_wire
+from chassis.jobs import JobRun, execute, run_job, to_wire
 
 CONFIG = BillingConfig(job_lease_seconds=30)
 
@@ -88,3 +90,35 @@ def test_a_sepa_export_job_left_by_a_dead_worker_is_exported_once_and_names_what
     assert run_job("billing", jobs.SEPA_EXPORT, {}, sepa_export.export_steps(payment_settings), job_id=job["_id"],
                    store=store) == store.get(job["_id"])
     assert billing_db.sepa_files.count_documents({}) == 1
+
+
+def test_a_bank_import_cut_short_is_finished_from_the_kept_file_and_then_known_as_a_duplicate(
+        billing_db, issue_invoice, customer_paying, payment_settings, events):
+    for customer_id in (501, 502):
+        customer_paying(customer_id, "directDebit", mandateId=f"MANDATE-{customer_id}")
+        issue_invoice(customer_id=customer_id, amount="4.00")
+    exported = sepa_export.export_sepa(payment_settings, utc_now())
+    content = sepa_export.file_content(exported["fileId"])
+    returned_e2e = bank_simulator.transactions(content)[1][0]
+    camt = bank_simulator.camt054(content, payment_settings.creditor.iban, {returned_e2e: "AM04"})
+    results = bank_results.parse(camt).results
+    store = jobs.store(CONFIG)
+    job = bank_import.start_import(camt, payment_settings, utc_now(), store)
+    # A worker applied the first result and died; the file itself is all its successor gets.
+    dead = JobRun(store, store.claim("dead", job_id=job["_id"]), "dead")
+    dead.steps([f"0:{results[0].end_to_end_id}"],
+               lambda uow, keys: bank_import._apply_chunk(uow, {keys[0]: results[0]}, utc_now()),
+               outcome=lambda answer: answer["status"])
+    expire_lease(billing_db, job["_id"])
+
+    [finished] = jobs.resume({jobs.BANK_IMPORT: bank_import.import_steps(payment_settings)}, CONFIG)
+    assert (finished["status"], finished["attempts"], finished["progress"]["processed"]) == ("succeeded", 2, 2)
+    assert finished["outcomes"] == {"matched": 2}
+    report = finished["report"]
+    assert [(m["endToEndId"], m["outcome"]) for m in report["matched"]] == [
+        (r.end_to_end_id, r.outcome.value) for r in results]
+    assert {m["outcome"] for m in report["matched"]} == {"paid", "returned"}
+    assert [e["reasonCode"] for e in events("billing.payment_failed")] == ["AM04"]
+    assert billing_db.payments.count_documents({"method": "sepa"}) == 1
+    again = bank_import.import_bank_file(camt, payment_settings, utc_now())
+    assert again["duplicate"] is True and again["counts"] == {"matched": 2, "unmatched": 0, "unchanged": 0}
