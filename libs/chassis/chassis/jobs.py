@@ -102,6 +102,14 @@ class JobStore:
             "created_at": now, "started_at": None, "finished_at": None, "updated_at": now}}, upsert=True)
         return self.get(job_id), done.upserted_id is not None
 
+    def requeue(self, job_id: str) -> bool:
+        """Queue a failed job again (its cause fixed): the next run resumes it, skipping the steps that are
+        done. False when the job has not failed."""
+        done = self.db[JOBS].update_one({"_id": job_id, "status": FAILED}, {"$set": {
+            "status": QUEUED, "error": None, "finished_at": None, "owner": None, "lease_until": NEVER_HELD,
+            "updated_at": utc_now()}})
+        return done.modified_count == 1
+
     def get(self, job_id: str) -> dict[str, Any]:
         job = self.db[JOBS].find_one({"_id": job_id})
         if job is None:

@@ -4,6 +4,9 @@ and its job store — and the handlers of billing's jobs (chassis.jobs), so that
 RPC methods and the commands run the same bill run, collection, SEPA export and bank import."""
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from billing.adapters.catalog import RpcCatalog
 from billing.adapters.payment_provider import HttpPaymentProvider, PaymentProvider
 from billing.config import BillingConfig, PaymentSettings
@@ -13,7 +16,7 @@ from billing.service_layer.bill_run import bill_run_steps
 from billing.service_layer.catalog import Catalog
 from billing.service_layer.collection import collection_steps
 from billing.service_layer.sepa_export import export_steps
-from chassis.jobs import JobStore, Steps
+from chassis.jobs import JobRun, JobStore, Steps
 from chassis.nameko_adapter import RpcClient
 from chassis.settings import Settings
 
@@ -38,9 +41,18 @@ def jobs(billing: BillingConfig) -> JobStore:
     return billing_jobs.store(billing)
 
 
-def job_handlers(catalog: Catalog, payments: PaymentSettings, billing: BillingConfig) -> dict[str, Steps]:
-    """What a worker does with each kind of billing job."""
-    return {billing_jobs.BILL_RUN: bill_run_steps(catalog, billing),
-            billing_jobs.COLLECT_PAYMENTS: collection_steps(provider(payments), payments),
-            billing_jobs.SEPA_EXPORT: export_steps(payments),
-            billing_jobs.BANK_IMPORT: import_steps(payments)}
+def bill_run_handlers(catalog: Catalog, billing: BillingConfig) -> dict[str, Steps]:
+    return {billing_jobs.BILL_RUN: bill_run_steps(catalog, billing)}
+
+
+def payment_job_handlers(payments: Callable[[], PaymentSettings]) -> dict[str, Steps]:
+    """What a worker does with each kind of payment job. The settings are read when a job runs, so a
+    payment setting at fault fails those jobs (naming it) and never the bill runs."""
+
+    def collect(run: JobRun) -> Any:
+        settings = payments()
+        return collection_steps(provider(settings), settings)(run)
+
+    return {billing_jobs.COLLECT_PAYMENTS: collect,
+            billing_jobs.SEPA_EXPORT: lambda run: export_steps(payments())(run),
+            billing_jobs.BANK_IMPORT: lambda run: import_steps(payments())(run)}

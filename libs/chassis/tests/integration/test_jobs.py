@@ -190,3 +190,22 @@ def test_an_uncounted_step_runs_once_and_leaves_progress_alone(chassis_db):
     assert run.step("completed", lambda uow: calls.append(1) or "published", counted=False) == "published"
     assert run.step("completed", lambda uow: calls.append(1) or "published", counted=False) is None
     assert calls == [1] and store.get(run.id)["progress"]["processed"] == 0
+
+
+def test_a_failed_job_queued_again_resumes_after_its_done_steps(chassis_db, widget_cls):
+    store, calls, broken = JobStore("customer"), [], [True]
+
+    def steps(run: JobRun):
+        for widget_id in (1, 2):
+            if widget_id == 2 and broken[0]:
+                raise RuntimeError("database went away")
+            run.step(str(widget_id), lambda uow, i=widget_id: (calls.append(i), uow.insert(widget_cls(id=i, name="w"))))
+        return {"made": len(calls)}
+
+    job = run_job("customer", "make-widgets", {}, steps, store=store)
+    assert job["status"] == FAILED and store.requeue(job["_id"]) is True
+    assert store.requeue(job["_id"]) is False, "only a failed job is queued again"
+    broken[0] = False
+    [again] = resume_jobs("customer", {"make-widgets": steps}, store=store)
+    assert (again["status"], again["error"], again["attempts"], again["report"]) == (SUCCEEDED, None, 2, {"made": 2})
+    assert calls == [1, 2]

@@ -89,9 +89,15 @@ class BillingService(PaymentsRpc, WorkerBase):
     # -- jobs: bill runs, payment collection, SEPA export ------------------------------------
 
     @timer(CONFIG.job_poll_seconds)
-    def run_jobs(self) -> None:
-        """Run the jobs asked for through the API and take over the jobs of workers that died."""
-        jobs.resume(bootstrap.job_handlers(self.catalog, self._payment_settings(), CONFIG), CONFIG)
+    def run_bill_runs(self) -> None:
+        """Run the bill runs asked for through the API and take over the runs of workers that died."""
+        jobs.resume(bootstrap.bill_run_handlers(self.catalog, CONFIG), CONFIG)
+
+    @timer(CONFIG.job_poll_seconds)
+    def run_payment_jobs(self) -> None:
+        """The same for collections, SEPA exports and bank imports (a timer of their own, so a long
+        collection never holds a bill run back)."""
+        jobs.resume(bootstrap.payment_job_handlers(self._payment_settings), CONFIG)
 
     @rpc
     def start_bill_run(self, payload: dict[str, Any] | None = None) -> dict[str, Any]:

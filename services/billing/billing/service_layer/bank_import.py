@@ -31,7 +31,7 @@ from billing.service_layer.payments import PaymentBatch
 from billing.service_layer.sepa_export import IN_COLLECTION
 from chassis.clock import utc_now
 from chassis.errors import NotFound, ValidationFailed
-from chassis.jobs import JobRun, JobStore, Steps, execute
+from chassis.jobs import FAILED, JobRun, JobStore, Steps, execute
 from chassis.money import to_decimal, to_wire
 from chassis.mongo import UnitOfWork, database
 
@@ -62,7 +62,10 @@ def _queue(content: bytes, settings: PaymentSettings, as_of: datetime, jobs: Job
     database()[BankFileContent._get_collection_name()].update_one(
         {"_id": digest}, {"$setOnInsert": {"content_gzip": gzip.compress(content, 6), "received_at": utc_now()}},
         upsert=True)
-    return jobs.create(BANK_IMPORT, {"importId": digest, "asOf": as_of.isoformat()}, f"{SERVICE}-bank-import-{digest}")
+    job = jobs.create(BANK_IMPORT, {"importId": digest, "asOf": as_of.isoformat()}, f"{SERVICE}-bank-import-{digest}")
+    if job["status"] == FAILED and jobs.requeue(job["_id"]):  # sent again after an import that broke: resume it
+        job = jobs.get(job["_id"])
+    return job
 
 
 def _digest(content: bytes) -> str:

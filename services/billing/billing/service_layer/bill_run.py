@@ -54,14 +54,17 @@ def run_id_of(job_id: str) -> str:
 
 def start_bill_run(payload: dict[str, Any] | None = None, now: datetime | None = None,
                    jobs: JobStore | None = None) -> dict[str, Any]:
-    """Create the run for `asOf` (default: now) unless it exists. `started` says whether this call created it."""
+    """Create the run for `asOf` (default: now) unless it exists; a run that failed is queued again (it
+    resumes after what it did). `started` says whether this call created or requeued it."""
     data = load_wire(_start_in, payload or {})
     as_of = (data["as_of"] or now or utc_now()).astimezone(UTC)
     as_of = as_of.replace(microsecond=as_of.microsecond // 1000 * 1000)
     total = database()[Bill._get_collection_name()].count_documents({"status": "active", "cycle_end": {"$lte": as_of}})
-    job, created = (jobs or store()).create_once(BILL_RUN, {"asOf": as_of.isoformat()},
-                                                 job_id_for(run_id_for(as_of)), total=total)
-    return {**bill_run_view(job), "started": created}
+    jobs = jobs or store()
+    job, started = jobs.create_once(BILL_RUN, {"asOf": as_of.isoformat()}, job_id_for(run_id_for(as_of)), total=total)
+    if job["status"] == FAILED and jobs.requeue(job["_id"]):
+        job, started = jobs.get(job["_id"]), True
+    return {**bill_run_view(job), "started": started}
 
 
 def get_bill_run(run_id: str, jobs: JobStore | None = None) -> dict[str, Any]:

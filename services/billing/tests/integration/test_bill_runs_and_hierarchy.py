@@ -158,3 +158,16 @@ def test_members_find_groups_by_the_owners_full_name(billing_db, catalog, profil
     found = hierarchy.find_hierarchy_groups(owner_name="grace hop")
     assert [(g["id"], g["ownerName"]) for g in found] == [(group["id"], "Grace Hopper")]
     assert hierarchy.find_hierarchy_groups(owner_name="nobody") == []
+
+
+def test_a_run_that_failed_as_a_whole_is_queued_again_by_starting_it_again(billing_db, catalog, profile_payload):
+    for c in range(1, 4):
+        make_profile(catalog, profile_payload, c)
+    run = bill_run.start_bill_run({"asOf": FEB_1.isoformat()})
+    store = jobs.store(CONFIG)
+    store.finish(store.claim("w", job_id=run["jobId"]), "w", "failed", error="AutoReconnect: primary stepped down")
+    failed = bill_run.get_bill_run(run["id"])
+    assert (failed["status"], failed["error"]) == ("failed", "AutoReconnect: primary stepped down")
+    again = bill_run.start_bill_run({"asOf": FEB_1.isoformat()})
+    assert (again["started"], again["status"], again["error"]) == (True, "pending", None)
+    assert bill_run.execute_bill_run(run["id"], catalog, CONFIG)["invoices"] == 3
