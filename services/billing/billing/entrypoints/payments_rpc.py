@@ -11,7 +11,7 @@ from billing.service_layer import bank_import, charges, collection, instruments,
 from chassis.clock import utc_now
 from chassis.envelope import CloudEvent
 from chassis.errors import NotFound, ValidationFailed
-from chassis.jobs import to_wire
+from chassis.jobs import JobStore, to_wire
 from chassis.nameko_adapter import RpcClient, cloudevent_handler, rpc
 
 
@@ -25,6 +25,9 @@ class PaymentsRpc:
 
     def _provider(self) -> PaymentProvider:
         return bootstrap.provider(self._payment_settings())
+
+    def _jobs(self) -> JobStore:
+        return bootstrap.jobs(bootstrap.config())
 
     def _fetch_payment_info(self, customer_id: int) -> dict[str, Any] | None:
         try:
@@ -62,22 +65,22 @@ class PaymentsRpc:
     def collect_payments(self) -> dict[str, Any]:
         """A collection job run to its end; its report (with `jobId`)."""
         return collection.collect_card_payments(self._provider(), self._payment_settings(), utc_now(),
-                                                bootstrap.jobs(bootstrap.config()))
+                                                self._jobs())
 
     @rpc
     def start_payment_collection(self) -> dict[str, Any]:
         """A queued collection job that the worker's timer runs; the caller watches the job."""
-        return to_wire(collection.start_collection(utc_now(), bootstrap.jobs(bootstrap.config())))
+        return to_wire(collection.start_collection(utc_now(), self._jobs()))
 
     @rpc
     def export_sepa(self) -> dict[str, Any]:
         """A SEPA export job run to its end; its report (with `jobId`)."""
-        return sepa_export.export_sepa(self._payment_settings(), utc_now(), bootstrap.jobs(bootstrap.config()))
+        return sepa_export.export_sepa(self._payment_settings(), utc_now(), self._jobs())
 
     @rpc
     def start_sepa_export(self) -> dict[str, Any]:
         """A queued SEPA export job that the worker's timer runs; the caller watches the job."""
-        return to_wire(sepa_export.start_export(utc_now(), bootstrap.jobs(bootstrap.config())))
+        return to_wire(sepa_export.start_export(utc_now(), self._jobs()))
 
     @rpc
     def list_sepa_files(self, offset: int = 0, limit: int = 50) -> dict[str, Any]:
@@ -96,13 +99,13 @@ class PaymentsRpc:
     def import_bank_file(self, content_base64: str) -> dict[str, Any]:
         """A bank-file import job run to its end; its report (with `jobId`)."""
         return bank_import.import_bank_file(_decoded(content_base64), self._payment_settings(), utc_now(),
-                                            bootstrap.jobs(bootstrap.config()))
+                                            self._jobs())
 
     @rpc
     def start_bank_import(self, content_base64: str) -> dict[str, Any]:
         """Check the file and queue its import job for the worker's timer; the caller watches the job."""
         return to_wire(bank_import.start_import(_decoded(content_base64), self._payment_settings(), utc_now(),
-                                                bootstrap.jobs(bootstrap.config())))
+                                                self._jobs()))
 
 
 def _decoded(content_base64: str) -> bytes:
