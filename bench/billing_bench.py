@@ -3,7 +3,7 @@
 Starts its own mongod (temp dir) and RabbitMQ vhost, real catalog and billing workers, loads the
 profiles, bills, usage items and subscription copies in bulk through billing's collections, then:
 - measures the raw MongoDB bulk-write rate (insert_many of bill-item-sized documents) on the same mongod;
-- starts the bill run through billing's RPC (the worker's timer executes it, as in production) and
+- starts the bill run through billing's RPC (a chassis.jobs job the worker's timer executes, as in production) and
   waits for it to finish: time, profiles/s, document writes/s and their ratio to the raw rate;
 - renders invoice PDFs (WeasyPrint) from issued invoices: p50/p95;
 - prints the billing worker's peak RSS (VmHWM) over the whole run.
@@ -30,9 +30,9 @@ from chassis.testing import settings_for, start_platform
 from support import infrastructure, peak_rss_mb, percentiles
 
 JAN_1, FEB_1, MAR_1 = (datetime(2026, m, 1, tzinfo=UTC) for m in (1, 2, 3))
-# Documents one billed profile writes: its invoice, two bill updates, the new inactive bill and two outbox
-# events (counters and the run's progress are written once per batch).
-WRITES_PER_PROFILE = 6
+# Documents one billed profile writes: its invoice, two bill updates, the new inactive bill, two outbox
+# events and its job step's record (counters and the job's progress are written once per batch).
+WRITES_PER_PROFILE = 7
 COUNTRIES = ["SI", "DE", "AT", "IT", "FR", "GB"]
 
 

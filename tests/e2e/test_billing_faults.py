@@ -61,14 +61,16 @@ def test_a_worker_killed_mid_run_is_taken_over_and_nothing_is_billed_twice(worke
     run = rpc.call("billing", "start_bill_run", {"asOf": TODAY.isoformat()})
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
-        processed = db.bill_runs.find_one({"_id": run["id"]})["processed"]
-        if processed >= 10:
+        # The progress operators see (GET /api/v1/jobs/{jobId} asks billing's get_job), while the run goes on.
+        seen = rpc.call("billing", "get_job", run["jobId"])
+        if seen["progress"]["processed"] >= 10:
             break
         time.sleep(0.02)
+    assert seen["status"] == "running" and seen["progress"]["total"] == profiles, seen
     workers["billing"].process.kill()  # kill -9, mid-run
     workers["billing"].process.wait()
-    at_kill = db.bill_runs.find_one({"_id": run["id"]})
-    assert 0 < at_kill["processed"] < profiles and at_kill["status"] == "running", at_kill
+    at_kill = db.jobs.find_one({"_id": run["jobId"]})
+    assert 0 < at_kill["progress"]["processed"] < profiles and at_kill["status"] == "running", at_kill
     successor = start_platform(["billing"], mongo_uri, amqp_uri, tmp_path, {
         key: workers.env[key] for key in ("MONGODB_DB_PREFIX", "BILL_RUN_LEASE_SECONDS", "BILL_RUN_BATCH",
                                           "BILL_RUN_POLL_SECONDS", "AMQP_URI")})
@@ -80,6 +82,8 @@ def test_a_worker_killed_mid_run_is_taken_over_and_nothing_is_billed_twice(worke
                 break
             time.sleep(0.3)
         assert done["status"] == "done" and done["progress"] == {"processed": profiles, "total": profiles}
+        job = rpc.call("billing", "get_job", run["jobId"])
+        assert (job["status"], job["attempts"], job["outcomes"]) == ("succeeded", 2, {"billed": profiles})
         assert_billed_once_gap_free(db, profiles)
         assert db.outbox.count_documents({"type": "billing.bill_run_completed"}) == 1
     finally:
@@ -103,6 +107,7 @@ def test_the_same_run_started_twice_at_once_bills_once_and_the_other_reports_it(
     # One of them (or the worker's timer) executes the run; the other reports it running or done.
     assert {r["status"] for r in reports} <= {"running", "done"}
     deadline = time.monotonic() + 120
-    while db.bill_runs.find_one({})["status"] != "done" and time.monotonic() < deadline:
+    while db.jobs.find_one({"kind": "bill-run"})["status"] != "succeeded" and time.monotonic() < deadline:
         time.sleep(0.3)
+    assert db.jobs.count_documents({}) == 1, "the same run started twice is one job"
     assert_billed_once_gap_free(db, profiles)

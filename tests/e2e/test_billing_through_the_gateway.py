@@ -165,6 +165,11 @@ def test_a_hierarchy_member_is_billed_first_in_a_bill_run_and_its_total_moves_to
     run_url = started.headers["Location"]
     done = eventually(lambda: client.get(run_url).json()["status"] == "done" and client.get(run_url).json(), 60)
     assert done and done["failures"] == [] and done["invoices"] >= 2
+    job = client.get(f"/api/v1/jobs/{done['jobId']}").json()  # the run is a job: the same progress there
+    assert (job["kind"], job["status"], job["outcomes"]["billed"]) == ("bill-run", "succeeded", done["invoices"])
+    assert (job["progress"]["processed"], job["progress"]["total"]) == (done["progress"]["processed"],
+                                                                        done["progress"]["total"])
+    assert client.get(f"/api/v1/bill-runs/{done['jobId']}").json()["id"] == done["id"]
     twice = client.post("/api/v1/bill-runs", json={"asOf": FEB_1}).json()
     assert not twice["started"] and twice["status"] == "done"
     [member_invoice] = client.get(f"/api/v1/customers/{member}/invoices").json()

@@ -111,6 +111,8 @@ def test_a_sepa_file_valid_against_the_xsd_and_a_camt054_with_one_paid_and_one_r
     content = client.get(exported.headers["Location"], headers={"Accept": "application/xml"}).content
     xsd = files("sepaxml") / "schemas" / f"{exported.json()['version']}.xsd"
     xmlschema.XMLSchema(str(xsd)).validate(content.decode())
+    job = client.get(f"/api/v1/jobs/{exported.json()['jobId']}").json()
+    assert (job["kind"], job["status"], job["outcomes"]) == ("sepa-export", "succeeded", {"collected": 2})
     assert client.post("/api/v1/sepa-files").json()["fileId"] is None  # in collection: never twice
     e2e = {tx[0] for tx in bank_simulator.transactions(content)}
     returned_e2e = next(i for i in e2e if i.startswith(returned["number"]))
@@ -137,10 +139,19 @@ def test_card_customers_are_charged_by_the_collection_run_once(client, provider)
     token = client.get(f"/api/v1/customers/{customer_id}/paymentInfo").json()["creditCard"]["token"]
 
     def charged():
-        client.post("/api/v1/payment-collections")
+        # Started as a job the billing worker runs; its progress and report are read through /api/v1/jobs.
+        started = client.post("/api/v1/payment-collections", headers={"Prefer": "respond-async"})
+        assert started.status_code == 202, started.text
+        assert started.headers["Location"] == f"/api/v1/jobs/{started.json()['id']}"
+        job = eventually(lambda: (j := client.get(started.headers["Location"]).json())["status"] == "succeeded" and j)
+        assert job and job["kind"] == "collect-payments", job
+        assert job["report"]["invoices"] == job["progress"]["total"] == job["progress"]["processed"]
         return client.get(f"/api/v1/customers/{customer_id}/invoices/{invoice['id']}").json()["status"] == "closed"
 
     assert eventually(charged), "billing did not learn the card token from customer.updated"
+    report = client.post("/api/v1/payment-collections")  # waits for its job and answers its report
+    assert report.status_code == 200, report.text
+    assert client.get(f"/api/v1/jobs/{report.json()['jobId']}").json()["status"] == "succeeded"
     accepted = httpx.get(f"{provider.url}/v1/charges").json()["charges"]
     assert [c["amount"] for c in accepted if c["token"] == token] == ["42.00"]
     payments = client.get(f"/api/v1/customers/{customer_id}/invoices/{invoice['id']}/payments").json()

@@ -5,9 +5,9 @@ service_main(
     worker="billing.entrypoints.worker:BillingService",
     documents="billing.adapters.documents:ALL_DOCUMENTS",
     jobs={
-        "bill-run": "billing.jobs:bill_run",
+        "bill-run": "billing.jobs:bill_run_command",
         "payment-provider": "billing.provider_server:run",
-        "collect-payments": "billing.payment_jobs:collect_payments",
-        "sepa-export": "billing.payment_jobs:export_sepa",
+        "collect-payments": "billing.jobs:collect_payments",
+        "sepa-export": "billing.jobs:export_sepa",
     },
 )

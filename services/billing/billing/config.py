@@ -9,20 +9,28 @@ from billing.domain.sepa import Creditor, Pain008Version, check_creditor_id
 from chassis.settings import Settings
 
 
+def _first_set(*names: str) -> str | None:
+    return next((os.environ[name] for name in names if os.environ.get(name)), None)
+
+
 @dataclass(frozen=True)
 class BillingConfig:
-    # A bill run's lease: a worker that stops renewing it (crashed) is taken over after this long.
-    bill_run_lease_seconds: float = 30.0
+    # The lease of billing's jobs (bill runs, payment collection, SEPA export; chassis.jobs): a worker
+    # that stops renewing it (crashed) is taken over after this long.
+    job_lease_seconds: float = 30.0
     # Profiles billed per transaction in a run (numbers are allocated per batch, gap-free).
     bill_run_batch: int = 100
-    # How often the worker looks for runs to start or take over.
-    bill_run_poll_seconds: float = 2.0
+    # How often the worker looks for queued jobs to start and for crashed workers' jobs to take over.
+    job_poll_seconds: float = 2.0
 
     @classmethod
     def from_env(cls) -> BillingConfig:
-        return cls(bill_run_lease_seconds=float(os.environ.get("BILL_RUN_LEASE_SECONDS", cls.bill_run_lease_seconds)),
-                   bill_run_batch=int(os.environ.get("BILL_RUN_BATCH", cls.bill_run_batch)),
-                   bill_run_poll_seconds=float(os.environ.get("BILL_RUN_POLL_SECONDS", cls.bill_run_poll_seconds)))
+        # BILL_RUN_LEASE_SECONDS and BILL_RUN_POLL_SECONDS are the older names (from when only bill runs were jobs).
+        lease = _first_set("BILLING_JOB_LEASE_SECONDS", "BILL_RUN_LEASE_SECONDS")
+        poll = _first_set("BILLING_JOB_POLL_SECONDS", "BILL_RUN_POLL_SECONDS")
+        return cls(job_lease_seconds=float(lease or cls.job_lease_seconds),
+                   bill_run_batch=int(os.environ.get("BILL_RUN_BATCH") or cls.bill_run_batch),
+                   job_poll_seconds=float(poll or cls.job_poll_seconds))
 
 # Development creditor (the EPC's example identifier and a test IBAN): production sets its own.
 DEV_CREDITOR = Creditor(name="Monetization Demo Operator", iban="DE89370400440532013000", bic="COBADEFFXXX",

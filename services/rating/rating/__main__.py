@@ -4,6 +4,6 @@ service_main(
     "rating",
     worker="rating.entrypoints.worker:RatingService",
     stream="rating.entrypoints.stream:run",
-    stream_topology="rating.entrypoints.stream:USAGE_TOPOLOGY",
+    stream_topology="rating.bootstrap:USAGE_TOPOLOGY",
     documents="rating.adapters.documents:ALL_DOCUMENTS",
 )

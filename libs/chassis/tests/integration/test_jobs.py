@@ -5,7 +5,18 @@ import time
 import pytest
 
 from chassis.errors import Conflict, NotFound, ValidationFailed
-from chassis.jobs import FAILED, RUNNING, SUCCEEDED, JobRun, JobStore, execute, resume_jobs, run_job, to_wire
+from chassis.jobs import (
+    FAILED,
+    RUNNING,
+    SUCCEEDED,
+    ItemFailed,
+    JobRun,
+    JobStore,
+    execute,
+    resume_jobs,
+    run_job,
+    to_wire,
+)
 from chassis.leases import LeaseLost
 
 
@@ -115,3 +126,86 @@ def test_jobs_are_listed_newest_first_by_kind_and_status_and_read_by_id(chassis_
         store.get("customer-nope")
     with pytest.raises(ValidationFailed):
         store.create("a", {}, job_id="billing-123")
+
+
+def test_a_batch_step_does_many_items_in_one_transaction_tallies_their_outcomes_and_skips_done_ones(
+        chassis_db, widget_cls):
+    store = JobStore("customer")
+    job, created = store.create_once("make-widgets", {}, total=5)
+    assert created and job["progress"] == {"processed": 0, "failed": 0, "total": 5}
+    assert store.create_once("make-widgets", {}, job_id=job["_id"])[1] is False, "the second start finds the job"
+    run = JobRun(store, store.claim("w", job_id=job["_id"]), "w")
+    given = []
+
+    def make(uow, keys):
+        given.append(list(keys))
+        uow.collection(widget_cls).insert_many([{"_id": int(k), "name": "w"} for k in keys], session=uow.session)
+        return {k: {"size": "big" if int(k) > 2 else "small"} for k in keys}
+
+    run.steps(["1", "2", "3"], make, outcome=lambda r: r["size"])
+    run.steps(["2", "3", "4", "5"], make, outcome=lambda r: r["size"])
+    assert given == [["1", "2", "3"], ["4", "5"]], "done items are never given to a step again"
+    assert run.done_keys() == {"1", "2", "3", "4", "5"}
+    now = store.get(job["_id"])
+    assert now["progress"] == {"processed": 5, "failed": 0, "total": 5}
+    assert now["outcomes"] == {"small": 2, "big": 3} and to_wire(now)["outcomes"] == {"small": 2, "big": 3}
+
+
+def test_a_typed_error_in_a_batch_is_narrowed_to_the_item_that_causes_it(chassis_db, widget_cls):
+    store = JobStore("customer")
+    run = JobRun(store, store.claim("w", job_id=store.create("make-widgets", {})["_id"]), "w")
+
+    def make(uow, keys):
+        if "2" in keys:
+            raise Conflict("widget 2 is locked")
+        uow.collection(widget_cls).insert_many([{"_id": int(k), "name": "w"} for k in keys], session=uow.session)
+        return {k: "made" for k in keys}
+
+    results = run.steps(["1", "2", "3"], make)
+    assert results["1"] == results["3"] == "made" and results["2"].reason == "widget 2 is locked"
+    assert sorted(w.id for w in widget_cls.objects) == [1, 3]
+    left = store.get(run.id)
+    assert left["progress"] == {"processed": 3, "failed": 1, "total": None}
+    assert [f["item"] for f in left["failures"]] == ["2"]
+
+
+def test_a_batch_that_is_one_piece_fails_all_its_items_and_keeps_what_each_failure_was(chassis_db, widget_cls):
+    store = JobStore("customer")
+    run = JobRun(store, store.claim("w", job_id=store.create("file", {})["_id"]), "w")
+
+    def write_file(uow, keys):
+        raise Conflict("the file was taken")
+
+    assert set(run.steps(["a", "b"], write_file, split=False)) == {"a", "b"}
+    run.steps(["c", "d"], lambda uow, keys: {"c": ItemFailed("no mandate", {"field": "mandateId"})})
+    assert sorted(run.failed_steps()) == [("a", "the file was taken", {}), ("b", "the file was taken", {}),
+                                          ("c", "no mandate", {"field": "mandateId"})]
+    assert store.get(run.id)["progress"] == {"processed": 4, "failed": 3, "total": None}
+
+
+def test_an_uncounted_step_runs_once_and_leaves_progress_alone(chassis_db):
+    store = JobStore("customer")
+    run = JobRun(store, store.claim("w", job_id=store.create("file", {})["_id"]), "w")
+    calls = []
+    assert run.step("completed", lambda uow: calls.append(1) or "published", counted=False) == "published"
+    assert run.step("completed", lambda uow: calls.append(1) or "published", counted=False) is None
+    assert calls == [1] and store.get(run.id)["progress"]["processed"] == 0
+
+
+def test_a_failed_job_queued_again_resumes_after_its_done_steps(chassis_db, widget_cls):
+    store, calls, broken = JobStore("customer"), [], [True]
+
+    def steps(run: JobRun):
+        for widget_id in (1, 2):
+            if widget_id == 2 and broken[0]:
+                raise RuntimeError("database went away")
+            run.step(str(widget_id), lambda uow, i=widget_id: (calls.append(i), uow.insert(widget_cls(id=i, name="w"))))
+        return {"made": len(calls)}
+
+    job = run_job("customer", "make-widgets", {}, steps, store=store)
+    assert job["status"] == FAILED and store.requeue(job["_id"]) is True
+    assert store.requeue(job["_id"]) is False, "only a failed job is queued again"
+    broken[0] = False
+    [again] = resume_jobs("customer", {"make-widgets": steps}, store=store)
+    assert (again["status"], again["error"], again["attempts"], again["report"]) == (SUCCEEDED, None, 2, {"made": 2})
+    assert calls == [1, 2]

@@ -147,25 +147,6 @@ class Invoice(me.Document):
     created_at = me.DateTimeField(required=True, default=utc_now)
 
 
-class BillRun(me.Document):
-    """A bill run's record until chassis.jobs carries it: progress, failures, the final report."""
-
-    meta = {"collection": "bill_runs", "indexes": ["status"]}
-
-    id = me.StringField(primary_key=True)
-    as_of = me.DateTimeField(required=True)
-    status = me.StringField(required=True)
-    total = me.IntField(default=0)
-    processed = me.IntField(default=0)
-    invoices = me.IntField(default=0)
-    failures = me.ListField(me.DictField())
-    lease_owner = me.StringField()
-    lease_until = me.DateTimeField()
-    started_at = me.DateTimeField()
-    finished_at = me.DateTimeField()
-    created_at = me.DateTimeField(required=True, default=utc_now)
-
-
 class HierarchyGroup(me.Document):
     """Owner side of a hierarchy: members' invoices are transferred to `billing_profile_id` at billing time."""
 
@@ -198,7 +179,7 @@ class HierarchyMember(me.Document):
 
 
 ALL_DOCUMENTS: list[type[me.Document]] = [BillingCustomer, BillingProfile, Bill, BillItem, SubscriptionFees, Invoice,
-                                          BillRun, HierarchyGroup, HierarchyMember]
+                                          HierarchyGroup, HierarchyMember]
 
 # Payments keep their own documents (billing.adapters.payment_documents); they are created and indexed with these.
 from billing.adapters.payment_documents import PAYMENT_DOCUMENTS  # noqa: E402

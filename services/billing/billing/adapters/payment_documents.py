@@ -95,7 +95,8 @@ class SepaMandateUse(me.Document):
 
 
 class SepaFile(me.Document):
-    meta = {"collection": "sepa_files", "indexes": [{"fields": ["message_id"], "unique": True}, "-created_at"]}
+    meta = {"collection": "sepa_files", "indexes": [{"fields": ["message_id"], "unique": True}, "-created_at",
+                                                    {"fields": ["job_id"], "sparse": True}]}
 
     id = me.StringField(primary_key=True)
     number = me.IntField(required=True)
@@ -107,6 +108,7 @@ class SepaFile(me.Document):
     total = me.Decimal128Field(required=True, precision=6)
     content_gzip = me.BinaryField(required=True)
     skipped = me.ListField(me.DictField())
+    job_id = me.StringField()  # the sepa-export job that wrote it (chassis.jobs)
 
 
 class SepaTransaction(me.Document):
@@ -145,5 +147,17 @@ class BankImport(me.Document):
     report = me.DictField(required=True)
 
 
+class BankFileContent(me.Document):
+    """A bank file kept for its import job (by content hash), so a successor of a crashed worker can
+    finish the import; kept afterwards as what the bank sent."""
+
+    meta = {"collection": "bank_files"}
+
+    id = me.StringField(primary_key=True)  # sha256 of the file
+    content_gzip = me.BinaryField(required=True)
+    received_at = me.DateTimeField(required=True)
+
+
 PAYMENT_DOCUMENTS: list[type[me.Document]] = [Payment, InvoicePaid, PaymentInstrument, ChargeAttempt,
-                                              SepaMandateUse, SepaFile, SepaTransaction, BankImport]
+                                              SepaMandateUse, SepaFile, SepaTransaction, BankImport,
+                                              BankFileContent]

@@ -4,12 +4,14 @@ from __future__ import annotations
 import base64
 from typing import Any
 
-from billing.adapters.payment_provider import HttpPaymentProvider
+from billing import bootstrap
+from billing.adapters.payment_provider import PaymentProvider
 from billing.config import PaymentSettings
 from billing.service_layer import bank_import, charges, collection, instruments, payments, sepa_export
 from chassis.clock import utc_now
 from chassis.envelope import CloudEvent
 from chassis.errors import NotFound, ValidationFailed
+from chassis.jobs import JobStore, to_wire
 from chassis.nameko_adapter import RpcClient, cloudevent_handler, rpc
 
 
@@ -19,11 +21,13 @@ class PaymentsRpc:
     services: RpcClient
 
     def _payment_settings(self) -> PaymentSettings:
-        return PaymentSettings.from_settings(self.settings)  # type: ignore[attr-defined]
+        return bootstrap.payment_settings(self.settings)  # type: ignore[attr-defined]
 
-    def _provider(self) -> HttpPaymentProvider:
-        config = self._payment_settings()
-        return HttpPaymentProvider(config.provider_url, config.provider_timeout)
+    def _provider(self) -> PaymentProvider:
+        return bootstrap.provider(self._payment_settings())
+
+    def _jobs(self) -> JobStore:
+        return bootstrap.jobs(bootstrap.config())
 
     def _fetch_payment_info(self, customer_id: int) -> dict[str, Any] | None:
         try:
@@ -59,11 +63,24 @@ class PaymentsRpc:
 
     @rpc
     def collect_payments(self) -> dict[str, Any]:
-        return collection.collect_card_payments(self._provider(), self._payment_settings(), utc_now())
+        """A collection job run to its end; its report (with `jobId`)."""
+        return collection.collect_card_payments(self._provider(), self._payment_settings(), utc_now(),
+                                                self._jobs())
+
+    @rpc
+    def start_payment_collection(self) -> dict[str, Any]:
+        """A queued collection job that the worker's timer runs; the caller watches the job."""
+        return to_wire(collection.start_collection(utc_now(), self._jobs()))
 
     @rpc
     def export_sepa(self) -> dict[str, Any]:
-        return sepa_export.export_sepa(self._payment_settings(), utc_now())
+        """A SEPA export job run to its end; its report (with `jobId`)."""
+        return sepa_export.export_sepa(self._payment_settings(), utc_now(), self._jobs())
+
+    @rpc
+    def start_sepa_export(self) -> dict[str, Any]:
+        """A queued SEPA export job that the worker's timer runs; the caller watches the job."""
+        return to_wire(sepa_export.start_export(utc_now(), self._jobs()))
 
     @rpc
     def list_sepa_files(self, offset: int = 0, limit: int = 50) -> dict[str, Any]:
@@ -80,8 +97,19 @@ class PaymentsRpc:
 
     @rpc
     def import_bank_file(self, content_base64: str) -> dict[str, Any]:
-        try:
-            content = base64.b64decode(content_base64, validate=True)
-        except ValueError as exc:
-            raise ValidationFailed("the bank file must be sent base64-encoded", {"file": "not base64"}) from exc
-        return bank_import.import_bank_file(content, self._payment_settings(), utc_now())
+        """A bank-file import job run to its end; its report (with `jobId`)."""
+        return bank_import.import_bank_file(_decoded(content_base64), self._payment_settings(), utc_now(),
+                                            self._jobs())
+
+    @rpc
+    def start_bank_import(self, content_base64: str) -> dict[str, Any]:
+        """Check the file and queue its import job for the worker's timer; the caller watches the job."""
+        return to_wire(bank_import.start_import(_decoded(content_base64), self._payment_settings(), utc_now(),
+                                                self._jobs()))
+
+
+def _decoded(content_base64: str) -> bytes:
+    try:
+        return base64.b64decode(content_base64, validate=True)
+    except ValueError as exc:
+        raise ValidationFailed("the bank file must be sent base64-encoded", {"file": "not base64"}) from exc

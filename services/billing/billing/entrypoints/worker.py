@@ -3,9 +3,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from billing.adapters.catalog import RpcCatalog
+from billing import bootstrap
 from billing.adapters.documents import ALL_DOCUMENTS
-from billing.config import BillingConfig
 from billing.entrypoints.payments_rpc import PaymentsRpc
 from billing.service_layer import (
     bill_run,
@@ -14,17 +13,18 @@ from billing.service_layer import (
     customers,
     hierarchy,
     invoices,
+    jobs,
     profiles,
     rendering,
     subscriptions,
 )
-from billing.service_layer.catalog import TaxCache
+from billing.service_layer.catalog import Catalog, TaxCache
 from chassis.clock import utc_now
 from chassis.envelope import CloudEvent
 from chassis.mongo import ensure_indexes
 from chassis.nameko_adapter import MongoConnection, RemoteServices, WorkerBase, cloudevent_handler, rpc, timer
 
-CONFIG = BillingConfig.from_env()
+CONFIG = bootstrap.config()
 
 
 def _instant(value: str | None) -> Any:
@@ -49,8 +49,8 @@ class BillingService(PaymentsRpc, WorkerBase):
     services = RemoteServices()
 
     @property
-    def catalog(self) -> RpcCatalog:
-        return RpcCatalog(self.services)
+    def catalog(self) -> Catalog:
+        return bootstrap.catalog(self.services)
 
     # -- events ---------------------------------------------------------------------------
 
@@ -86,16 +86,22 @@ class BillingService(PaymentsRpc, WorkerBase):
     def on_usage_adjusted(self, event: CloudEvent) -> None:
         bills.record_adjusted("billing.on_usage_adjusted", event)
 
-    # -- bill runs ------------------------------------------------------------------------
+    # -- jobs: bill runs, payment collection, SEPA export ------------------------------------
 
-    @timer(CONFIG.bill_run_poll_seconds)
-    def resume_bill_runs(self) -> None:
-        """Start runs asked for through the API and take over runs whose executor died."""
-        bill_run.resume_bill_runs(self.catalog, CONFIG)
+    @timer(CONFIG.job_poll_seconds)
+    def run_bill_runs(self) -> None:
+        """Run the bill runs asked for through the API and take over the runs of workers that died."""
+        jobs.resume(bootstrap.bill_run_handlers(self.catalog, CONFIG), CONFIG)
+
+    @timer(CONFIG.job_poll_seconds)
+    def run_payment_jobs(self) -> None:
+        """The same for collections, SEPA exports and bank imports (a timer of their own, so a long
+        collection never holds a bill run back)."""
+        jobs.resume(bootstrap.payment_job_handlers(self._payment_settings), CONFIG)
 
     @rpc
     def start_bill_run(self, payload: dict[str, Any] | None = None) -> dict[str, Any]:
-        return bill_run.start_bill_run(payload)
+        return bill_run.start_bill_run(payload, jobs=bootstrap.jobs(CONFIG))
 
     @rpc
     def get_bill_run(self, run_id: str) -> dict[str, Any]:

@@ -4,9 +4,17 @@ Collected invoices are paid (method sepa, the bank's reference); returned or rej
 to due and `billing.payment_failed` names the reason code. Each transaction moves from
 "in collection" once, so importing a file twice, or two files reporting the same result, changes
 nothing the second time; the whole file's report is kept by content hash.
+
+An import is a resumable job (chassis.jobs, kind `bank-import`, id `billing-bank-import-<sha256>`): a
+file is checked whole first (malformed, another creditor's, a report on a file never exported: refused,
+nothing kept), then stored, and its results applied in chunks, each chunk one transaction with its
+steps (keyed by position and end-to-end id) and the job's counts. A worker that dies part-way leaves
+the job to its successor, which reads the stored file and applies what is left; the same file sent
+again while it runs is the same job.
 """
 from __future__ import annotations
 
+import gzip
 import hashlib
 from datetime import datetime
 from typing import Any
@@ -14,41 +22,102 @@ from typing import Any
 from pymongo import UpdateOne
 
 from billing.adapters import invoice_ledger as ledger
-from billing.adapters.payment_documents import BankImport, SepaFile, SepaMandateUse, SepaTransaction
+from billing.adapters.payment_documents import BankFileContent, BankImport, SepaFile, SepaMandateUse, SepaTransaction
 from billing.config import PaymentSettings
 from billing.domain.bank_results import BankFile, BankResult, Outcome, parse
 from billing.domain.payments import ZERO, Direction, PaymentMethod, allocate
+from billing.service_layer.jobs import BANK_IMPORT, SERVICE, as_of_param, report_of, store
 from billing.service_layer.payments import PaymentBatch
 from billing.service_layer.sepa_export import IN_COLLECTION
-from chassis.errors import ValidationFailed
+from chassis.clock import utc_now
+from chassis.errors import NotFound, ValidationFailed
+from chassis.jobs import FAILED, JobRun, JobStore, Steps, execute
 from chassis.money import to_decimal, to_wire
-from chassis.mongo import UnitOfWork, transaction
+from chassis.mongo import UnitOfWork, database
 
 SOURCE = "billing"
 CHUNK = 500
+COMPLETED_STEP = "recorded"
 
 
-def import_bank_file(content: bytes, settings: PaymentSettings, as_of: datetime) -> dict[str, Any]:
-    digest = hashlib.sha256(content).hexdigest()
-    previous = BankImport.objects(id=digest).first()
+def import_bank_file(content: bytes, settings: PaymentSettings, as_of: datetime,
+                     jobs: JobStore | None = None) -> dict[str, Any]:
+    """Import a bank file as a job run to its end; its report (`duplicate` when imported before)."""
+    previous = BankImport.objects(id=_digest(content)).first()
     if previous is not None:
         return {**previous.report, "duplicate": True}
-    parsed = parse(content)
-    _check_ours(parsed, settings)
-    results = parsed.results
-    if parsed.rejected_whole_file:
-        file = SepaFile.objects(message_id=parsed.original_message_id).only("id").first()
-        results = [BankResult(tx.id, Outcome.REJECTED, to_decimal(tx.amount), parsed.rejected_whole_file)
-                   for tx in SepaTransaction.objects(file_id=file.id).only("id", "amount")]
-    report: dict[str, Any] = {"importId": digest, "kind": parsed.kind, "messageId": parsed.message_id,
-                              "matched": [], "unmatched": [], "unchanged": 0, "duplicate": False}
-    for start in range(0, len(results), CHUNK):
-        chunk = results[start:start + CHUNK]
-        transaction(lambda uow, chunk=chunk: _apply_chunk(uow, chunk, as_of, report), source=SOURCE)
-    report["counts"] = {"matched": len(report["matched"]), "unmatched": len(report["unmatched"]),
-                        "unchanged": report["unchanged"]}
-    BankImport(id=digest, kind=parsed.kind, message_id=parsed.message_id, imported_at=as_of, report=report).save()
-    return report
+    jobs = jobs or store()
+    job = _queue(content, settings, as_of, jobs)
+    return report_of(execute(jobs, job["_id"], import_steps(settings)))
+
+
+def start_import(content: bytes, settings: PaymentSettings, as_of: datetime, jobs: JobStore) -> dict[str, Any]:
+    """Check the file, keep it and queue its import for the worker (`Prefer: respond-async`)."""
+    return _queue(content, settings, as_of, jobs)
+
+
+def _queue(content: bytes, settings: PaymentSettings, as_of: datetime, jobs: JobStore) -> dict[str, Any]:
+    digest = _digest(content)
+    _check_ours(parse(content), settings)  # refused whole before anything is kept
+    database()[BankFileContent._get_collection_name()].update_one(
+        {"_id": digest}, {"$setOnInsert": {"content_gzip": gzip.compress(content, 6), "received_at": utc_now()}},
+        upsert=True)
+    job = jobs.create(BANK_IMPORT, {"importId": digest, "asOf": as_of.isoformat()}, f"{SERVICE}-bank-import-{digest}")
+    if job["status"] == FAILED and jobs.requeue(job["_id"]):  # sent again after an import that broke: resume it
+        job = jobs.get(job["_id"])
+    return job
+
+
+def _digest(content: bytes) -> str:
+    return hashlib.sha256(content).hexdigest()
+
+
+def import_steps(settings: PaymentSettings) -> Steps:
+    def steps(run: JobRun) -> dict[str, Any]:
+        digest, as_of = run.params["importId"], as_of_param(run.params)
+        stored = database()[BankFileContent._get_collection_name()].find_one({"_id": digest})
+        if stored is None:
+            raise NotFound(f"bank file {digest} was not kept")
+        parsed = parse(gzip.decompress(stored["content_gzip"]))
+        keyed = [(f"{n}:{result.end_to_end_id}", result) for n, result in enumerate(_results(parsed))]
+        run.set_total(len(keyed))
+        done = run.done_keys()
+        todo = [(key, result) for key, result in keyed if key not in done]
+        for start in range(0, len(todo), CHUNK):
+            chunk = dict(todo[start:start + CHUNK])
+            run.steps(list(chunk), lambda uow, keys, chunk=chunk: _apply_chunk(uow, {k: chunk[k] for k in keys}, as_of),
+                      outcome=lambda answer: answer["status"])
+        report = _report(run, digest, parsed)
+        run.step(COMPLETED_STEP, lambda uow: _keep_report(uow, digest, parsed, as_of, report), counted=False)
+        return report
+
+    return steps
+
+
+def _results(parsed: BankFile) -> list[BankResult]:
+    if not parsed.rejected_whole_file:
+        return parsed.results
+    file = SepaFile.objects(message_id=parsed.original_message_id).only("id").first()
+    return [BankResult(tx.id, Outcome.REJECTED, to_decimal(tx.amount), parsed.rejected_whole_file)
+            for tx in SepaTransaction.objects(file_id=file.id).only("id", "amount")]
+
+
+def _report(run: JobRun, digest: str, parsed: BankFile) -> dict[str, Any]:
+    """The file's report from the steps' records, in the file's order: exact after a resume."""
+    answers = sorted((a for a in run.results() if isinstance(a, dict) and "position" in a), key=lambda a: a["position"])
+    matched = [a["matched"] for a in answers if a["status"] == "matched"]
+    unmatched = [a["unmatched"] for a in answers if a["status"] == "unmatched"]
+    unchanged = sum(1 for a in answers if a["status"] == "unchanged")
+    return {"importId": digest, "jobId": run.id, "kind": parsed.kind, "messageId": parsed.message_id,
+            "matched": matched, "unmatched": unmatched, "unchanged": unchanged, "duplicate": False,
+            "counts": {"matched": len(matched), "unmatched": len(unmatched), "unchanged": unchanged}}
+
+
+def _keep_report(uow: UnitOfWork, digest: str, parsed: BankFile, as_of: datetime, report: dict[str, Any]) -> str:
+    uow.collection(BankImport).update_one({"_id": digest}, {"$setOnInsert": {
+        "kind": parsed.kind, "message_id": parsed.message_id, "imported_at": as_of, "report": report}},
+        upsert=True, session=uow.session)
+    return "recorded"
 
 
 def _check_ours(parsed: BankFile, settings: PaymentSettings) -> None:
@@ -66,31 +135,29 @@ def _check_ours(parsed: BankFile, settings: PaymentSettings) -> None:
                                    {"file": "OrgnlGrpInfAndSts/OrgnlMsgId is not an exported file"})
 
 
-def _apply_chunk(uow: UnitOfWork, results: list[BankResult], as_of: datetime, report: dict[str, Any]) -> None:
-    # The driver may run this again on a transient error: collect into a local report first.
-    matched: list[dict[str, Any]] = []
-    unmatched: list[dict[str, Any]] = []
-    unchanged = 0
+def _apply_chunk(uow: UnitOfWork, results: dict[str, BankResult], as_of: datetime) -> dict[str, Any]:
+    """One chunk's results applied in the step's transaction; per step key what became of it."""
     txs = {doc["_id"]: doc for doc in uow.collection(SepaTransaction).find(
-        {"_id": {"$in": [r.end_to_end_id for r in results]}}, session=uow.session)}
+        {"_id": {"$in": [r.end_to_end_id for r in results.values()]}}, session=uow.session)}
     invoices = {doc["_id"]: doc for doc in uow.collection(ledger.INVOICES).find(
         {"_id": {"$in": list({tx["invoice_id"] for tx in txs.values()})}}, session=uow.session)}
     batch = Settlement(uow, list(invoices), as_of)
-    for result in results:
+    answers: dict[str, Any] = {}
+    for key, result in results.items():
+        position = int(key.partition(":")[0])
         tx = txs.get(result.end_to_end_id)
         if tx is None or tx["invoice_id"] not in invoices:
-            unmatched.append({"endToEndId": result.end_to_end_id, "outcome": result.outcome.value,
-                              "reason": "no exported collection has this end-to-end id"})
-            continue
-        if not batch.apply(tx, invoices[tx["invoice_id"]], result):
-            unchanged += 1
-            continue
-        matched.append({"endToEndId": tx["_id"], "invoiceId": tx["invoice_id"], "outcome": result.outcome.value,
-                        "reasonCode": result.reason_code, "bankReference": result.bank_reference})
+            answers[key] = {"position": position, "status": "unmatched", "unmatched": {
+                "endToEndId": result.end_to_end_id, "outcome": result.outcome.value,
+                "reason": "no exported collection has this end-to-end id"}}
+        elif not batch.apply(tx, invoices[tx["invoice_id"]], result):
+            answers[key] = {"position": position, "status": "unchanged"}
+        else:
+            answers[key] = {"position": position, "status": "matched", "matched": {
+                "endToEndId": tx["_id"], "invoiceId": tx["invoice_id"], "outcome": result.outcome.value,
+                "reasonCode": result.reason_code, "bankReference": result.bank_reference}}
     batch.flush()
-    report["matched"].extend(matched)
-    report["unmatched"].extend(unmatched)
-    report["unchanged"] += unchanged
+    return answers
 
 
 class Settlement:

@@ -1,9 +1,10 @@
 """Billing one profile's cycle: run billing, bill now and the preview (seed "The billing process").
 
-`bill_profiles` is the bill run's step: for a batch of profiles, in one transaction, each profile
-whose active bill's cycle has ended by `as_of` gets its invoice (numbered in that transaction), its
-active bill moves to billing, the inactive one becomes active and a new inactive bill is prepared.
-A profile whose cycle has not ended is left alone, so running the step again never bills twice.
+`bill_batch` is the bill run's step (`bill_profiles` its own transaction, for billing one profile from
+the operator): for a batch of profiles, in one transaction, each profile whose active bill's cycle has
+ended by `as_of` gets its invoice (numbered in that transaction), its active bill moves to billing, the
+inactive one becomes active and a new inactive bill is prepared. A profile whose cycle has not ended is
+left alone, so running the step again never bills twice.
 """
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from typing import Any
 
 from pymongo import UpdateOne
 
-from billing.adapters.documents import Bill, BillingCustomer, BillingProfile, BillItem, BillRun, SubscriptionFees
+from billing.adapters.documents import Bill, BillingCustomer, BillingProfile, BillItem, SubscriptionFees
 from billing.domain.bills import BillState, BillStatus, shift
 from billing.domain.cycles import Cycle
 from billing.domain.lines import ItemKind, UnknownTax
@@ -57,14 +58,14 @@ class _Planned:
     payer: hierarchy.Payer | None
 
 
-def bill_profiles(profile_ids: list[str], as_of: datetime, taxes: TaxCache, run_id: str | None = None
-                  ) -> list[Outcome]:
-    """The bill run's idempotent step over a batch (see the module docstring)."""
-    return transaction(lambda uow: _bill_batch(uow, profile_ids, as_of, taxes, run_id), source=SOURCE)
+def bill_profiles(profile_ids: list[str], as_of: datetime, taxes: TaxCache) -> list[Outcome]:
+    """Bill these profiles (if due) in a transaction of their own (see the module docstring)."""
+    return transaction(lambda uow: bill_batch(uow, profile_ids, as_of, taxes), source=SOURCE)
 
 
-def _bill_batch(uow: UnitOfWork, ids: list[str], as_of: datetime, taxes: TaxCache, run_id: str | None
-                ) -> list[Outcome]:
+def bill_batch(uow: UnitOfWork, ids: list[str], as_of: datetime, taxes: TaxCache, run_id: str | None = None
+               ) -> list[Outcome]:
+    """The idempotent step over a batch, in the caller's transaction; `run_id` marks the invoices of a run."""
     s = uow.session
     profiles = {p["_id"]: p for p in uow.collection(BillingProfile).find({"_id": {"$in": ids}}, session=s)}
     open_bills: dict[str, dict[str, dict[str, Any]]] = defaultdict(dict)
@@ -108,8 +109,6 @@ def _bill_batch(uow: UnitOfWork, ids: list[str], as_of: datetime, taxes: TaxCach
     _apply(uow, planned, as_of)
     for plan in planned:
         outcomes[plan.profile["_id"]] = Outcome(plan.profile["_id"], "billed", invoice_id=plan.issue.invoice_id)
-    if run_id is not None:
-        _count_progress(uow, run_id, list(outcomes.values()))
     return list(outcomes.values())
 
 
@@ -158,16 +157,6 @@ def _bill_document(profile: dict[str, Any], bill_id: int, status: BillStatus, cy
             "status": status.value, "cycle_start": cycle.start, "cycle_end": cycle.end,
             "currency": profile["resource"], "charged": to_storage(Decimal(0)), "items": 0, "bill_now": False,
             "created_at": utc_now()}
-
-
-def _count_progress(uow: UnitOfWork, run_id: str, outcomes: list[Outcome]) -> None:
-    """The run's progress moves in the same transaction as the bills, so a resumed run counts exactly."""
-    billed = sum(1 for o in outcomes if o.status == "billed")
-    failed = [{"billingProfileId": o.billing_profile_id, "reason": o.reason} for o in outcomes if o.status == "failed"]
-    uow.collection(BillRun).update_one({"_id": run_id}, {"$inc": {"processed": billed + len(failed),
-                                                                  "invoices": billed},
-                                                         "$push": {"failures": {"$each": failed}}},
-                                       session=uow.session)
 
 
 def _grouped(rows: Any, key: str) -> dict[Any, list[dict[str, Any]]]:

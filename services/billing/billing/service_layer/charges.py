@@ -94,34 +94,35 @@ def send(provider: PaymentProvider, attempt: ChargeAttempt) -> ChargeResult | No
 
 def apply_answer(attempt_id: str, request: ChargeRequest) -> ChargeAttempt:
     """Apply a stored answer to the invoice, once: a payment (approved) or `billing.payment_failed`."""
+    return transaction(lambda uow: apply_answer_in(uow, attempt_id, request), source=SOURCE)
 
-    def apply(uow: UnitOfWork) -> ChargeAttempt:
-        attempt = uow.find_one(ChargeAttempt, {"_id": attempt_id})
-        if attempt.applied or attempt.state in OPEN_STATES:
-            return attempt
-        invoice = ledger.get_invoice(uow, attempt.invoice_id)
-        changes: dict[str, Any] = {"applied": True}
-        if attempt.state == ChargeOutcome.APPROVED.value:
-            allocate_payment(uow, invoice, Direction.CHARGE, to_decimal(attempt.amount), PaymentMethod.CARD,
-                             paid_at=attempt.answered_at or request.as_of, payment_id=f"pay-{attempt.id}",
-                             provider="provider", reference=attempt.provider_reference, received=True)
-        else:
-            failures = uow.collection(ChargeAttempt).count_documents(
-                {"invoice_id": attempt.invoice_id, "state": ChargeOutcome.DECLINED.value}, session=uow.session)
-            retry_at = (next_attempt_at(failures, request.as_of, request.retry_schedule)
-                        if attempt.source == "collection" else None)
-            changes["next_attempt_at"] = retry_at
-            uow.publish("billing.payment_failed", {
-                "invoiceId": invoice["_id"], "number": invoice.get(ledger.NUMBER) or "",
-                "customerId": invoice[ledger.CUSTOMER], "billingProfileId": invoice[ledger.PROFILE],
-                "amount": to_wire(to_decimal(attempt.amount)), "currency": attempt.currency, "method": "card",
-                "reason": attempt.message or "declined", "reasonCode": attempt.code or "declined",
-                "attempt": attempt.attempt, "nextAttemptAt": retry_at.isoformat() if retry_at else None,
-                "failedAt": (attempt.answered_at or request.as_of).isoformat()}, subject=invoice["_id"])
-        uow.collection(ChargeAttempt).update_one({"_id": attempt.id}, {"$set": changes}, session=uow.session)
-        return uow.find_one(ChargeAttempt, {"_id": attempt.id})
 
-    return transaction(apply, source=SOURCE)
+def apply_answer_in(uow: UnitOfWork, attempt_id: str, request: ChargeRequest) -> ChargeAttempt:
+    """`apply_answer` in the caller's transaction (the collection job's step)."""
+    attempt = uow.find_one(ChargeAttempt, {"_id": attempt_id})
+    if attempt.applied or attempt.state in OPEN_STATES:
+        return attempt
+    invoice = ledger.get_invoice(uow, attempt.invoice_id)
+    changes: dict[str, Any] = {"applied": True}
+    if attempt.state == ChargeOutcome.APPROVED.value:
+        allocate_payment(uow, invoice, Direction.CHARGE, to_decimal(attempt.amount), PaymentMethod.CARD,
+                         paid_at=attempt.answered_at or request.as_of, payment_id=f"pay-{attempt.id}",
+                         provider="provider", reference=attempt.provider_reference, received=True)
+    else:
+        failures = uow.collection(ChargeAttempt).count_documents(
+            {"invoice_id": attempt.invoice_id, "state": ChargeOutcome.DECLINED.value}, session=uow.session)
+        retry_at = (next_attempt_at(failures, request.as_of, request.retry_schedule)
+                    if attempt.source == "collection" else None)
+        changes["next_attempt_at"] = retry_at
+        uow.publish("billing.payment_failed", {
+            "invoiceId": invoice["_id"], "number": invoice.get(ledger.NUMBER) or "",
+            "customerId": invoice[ledger.CUSTOMER], "billingProfileId": invoice[ledger.PROFILE],
+            "amount": to_wire(to_decimal(attempt.amount)), "currency": attempt.currency, "method": "card",
+            "reason": attempt.message or "declined", "reasonCode": attempt.code or "declined",
+            "attempt": attempt.attempt, "nextAttemptAt": retry_at.isoformat() if retry_at else None,
+            "failedAt": (attempt.answered_at or request.as_of).isoformat()}, subject=invoice["_id"])
+    uow.collection(ChargeAttempt).update_one({"_id": attempt.id}, {"$set": changes}, session=uow.session)
+    return uow.find_one(ChargeAttempt, {"_id": attempt.id})
 
 
 def charge_invoice(provider: PaymentProvider, request: ChargeRequest) -> ChargeAttempt | None:

@@ -1,8 +1,12 @@
 """SEPA direct debit out: the due invoices of direct-debit customers become one pain.008 file.
 
-The file, its transactions ("in collection") and the mandates' first use commit in one
-transaction: a crash leaves either the whole file or nothing, and a unique index keeps an
-invoice in at most one file awaiting the bank.
+An export is a resumable job (chassis.jobs, kind `sepa-export`) whose items are the candidate
+invoices: an invoice whose mandate is missing or not yet valid fails with its reason (the job's
+failures; the report's `skipped`), the others go into one file. The file, its transactions ("in
+collection"), the mandates' first use and the steps of its invoices commit in one transaction: a crash
+leaves either the whole file or nothing, and the successor exports what is still due. A unique index
+keeps an invoice in at most one file awaiting the bank; an export that loses that race to another one
+selects again.
 """
 from __future__ import annotations
 
@@ -28,12 +32,19 @@ from billing.domain.sepa import (
     sequence_type,
 )
 from billing.service_layer.instruments import mandate_of
+from billing.service_layer.jobs import SEPA_EXPORT, SERVICE, as_of_param, report_of, store
 from chassis.errors import Conflict, NotFound, PlatformError
+from chassis.jobs import ItemFailed, JobRun, JobStore, Steps, run_job
 from chassis.money import to_decimal, to_storage, to_wire
-from chassis.mongo import UnitOfWork, database, next_sequence, transaction
+from chassis.mongo import UnitOfWork, database, next_sequence
 
 SOURCE = "billing"
 IN_COLLECTION = "in_collection"
+RACES = 3  # selections again after losing invoices to a concurrent export, before the job gives up
+
+
+class _TakenMeanwhile(Exception):
+    """Another export put some of the selected invoices into its file first."""
 
 
 def _candidates(db: Any) -> tuple[list[dict[str, Any]], dict[int, dict[str, Any]]]:
@@ -50,45 +61,78 @@ def _candidates(db: Any) -> tuple[list[dict[str, Any]], dict[int, dict[str, Any]
     return invoices, instruments
 
 
-def export_sepa(settings: PaymentSettings, as_of: datetime) -> dict[str, Any]:
-    """Export every due EUR invoice of a direct-debit customer not yet in collection. Invoices whose
-    mandate is missing or not yet valid are skipped and listed (field and reason)."""
+def export_sepa(settings: PaymentSettings, as_of: datetime, jobs: JobStore | None = None) -> dict[str, Any]:
+    """Export every due EUR invoice of a direct-debit customer not yet in collection, as a job run to
+    its end. Invoices whose mandate is missing or not yet valid are skipped and listed (field and reason)."""
+    job = run_job(SERVICE, SEPA_EXPORT, {"asOf": as_of.isoformat()}, export_steps(settings), store=jobs or store())
+    return report_of(job)
+
+
+def start_export(as_of: datetime, jobs: JobStore) -> dict[str, Any]:
+    """Queue an export job for the worker (`Prefer: respond-async`); the caller watches the job."""
+    return jobs.create(SEPA_EXPORT, {"asOf": as_of.isoformat()})
+
+
+def export_steps(settings: PaymentSettings) -> Steps:
+    def steps(run: JobRun) -> dict[str, Any]:
+        as_of = as_of_param(run.params)
+        for _ in range(RACES):
+            try:
+                _export(run, settings, as_of)
+                return export_report(run, settings)
+            except _TakenMeanwhile:
+                continue
+        raise Conflict("other SEPA exports kept taking these invoices first; run the export again",
+                       {"invoiceId": "already in collection"})
+
+    return steps
+
+
+def _export(run: JobRun, settings: PaymentSettings, as_of: datetime) -> None:
     db = database()
+    done = run.done_keys()
     invoices, instruments = _candidates(db)
+    invoices = [raw for raw in invoices if raw["_id"] not in done]
+    run.set_total(run.progress["processed"] + len(invoices))
     used = {doc["_id"] for doc in db[SepaMandateUse._get_collection_name()].find({}, {"_id": 1})}
-    number = next_sequence(db, "sepa_file")
     when = collection_date(as_of.date(), settings.collection_lead_days)
     collections: list[Collection] = []
-    skipped: list[dict[str, Any]] = []
+    skipped: dict[str, ItemFailed] = {}
     first_in_file: set[str] = set()
+    number = None
     for raw in invoices:
         try:
             mandate = check_mandate(mandate_of(instruments[raw[ledger.CUSTOMER]]), as_of.date())
         except PlatformError as exc:
-            skipped.append({"invoiceId": raw["_id"], "customerId": raw[ledger.CUSTOMER], "reason": exc.detail,
-                            "fields": exc.fields})
+            skipped[raw["_id"]] = ItemFailed(exc.detail, {"customerId": raw[ledger.CUSTOMER], "fields": exc.fields})
             continue
         if mandate.mandate_id not in used:
             first_in_file.add(mandate.mandate_id)
+        number = number or next_sequence(db, "sepa_file")
         collections.append(Collection(
             end_to_end_id=end_to_end_id(raw.get(ledger.NUMBER) or raw["_id"], number), invoice_id=raw["_id"],
             invoice_number=raw.get(ledger.NUMBER) or raw["_id"], amount=to_decimal(raw[ledger.DUE]),
             mandate=mandate, sequence_type=sequence_type(mandate.mandate_id in used and
                                                          mandate.mandate_id not in first_in_file),
             collection_date=when))
-    report: dict[str, Any] = {"fileId": None, "transactions": 0, "total": "0", "skipped": skipped}
+    if skipped:
+        run.steps(list(skipped), lambda uow, keys: {key: skipped[key] for key in keys})
     if not collections:
-        return report
+        return
     message_id = f"SDD-{as_of:%Y%m%d}-{number:06d}"
     content = pain008.render(message_id, as_of, settings.creditor, collections, settings.pain008_version)
     total = sum((c.amount for c in collections), Decimal(0))
     file = SepaFile(id=str(uuid.uuid4()), number=number, message_id=message_id,
                     version=settings.pain008_version.value, created_at=as_of, as_of=as_of,
                     transactions=len(collections), total=total, content_gzip=gzip.compress(content, 6),
-                    skipped=skipped[:1000])
+                    skipped=[{"invoiceId": key, "reason": item.reason, **item.detail}
+                             for key, item in list(skipped.items())[:1000]], job_id=run.id)
     file.validate()
+    run.heartbeat()  # rendering a large file takes a while
 
-    def store(uow: UnitOfWork) -> None:
+    def store_file(uow: UnitOfWork, keys: list[str]) -> dict[str, Any]:
+        if len(keys) != len(collections):
+            raise RuntimeError("a SEPA file's invoices were done before the file was stored")
         uow.collection(SepaFile).insert_one(file.to_mongo(), session=uow.session)
         by_id = {raw["_id"]: raw for raw in invoices}
         rows = [_transaction(file.id, c, by_id[c.invoice_id]) for c in collections]
@@ -101,14 +145,25 @@ def export_sepa(settings: PaymentSettings, as_of: datetime) -> dict[str, Any]:
             uow.collection(SepaMandateUse).insert_many(
                 [{"_id": mandate, "first_end_to_end_id": e2e} for mandate, e2e in firsts.items()],
                 session=uow.session)
+        return {c.invoice_id: c.end_to_end_id for c in collections}
 
     try:
-        transaction(store, source=SOURCE)
+        run.steps([c.invoice_id for c in collections], store_file, split=False, outcome=lambda _: "collected")
     except DuplicateKeyError as exc:
-        raise Conflict("another SEPA export took some of these invoices first; run the export again",
-                       {"invoiceId": "already in collection"}) from exc
-    return {**report, "fileId": file.id, "messageId": message_id, "version": file.version,
-            "transactions": len(collections), "total": to_wire(total), "collectionDate": when.isoformat()}
+        raise _TakenMeanwhile() from exc
+
+
+def export_report(run: JobRun, settings: PaymentSettings) -> dict[str, Any]:
+    """What the export did (contracts: SepaExport), from the job's records: exact after a resume."""
+    skipped = [{"invoiceId": key, "reason": reason, **detail} for key, reason, detail in run.failed_steps()]
+    file = SepaFile.objects(job_id=run.id).exclude("content_gzip").first()
+    if file is None:
+        return {"fileId": None, "transactions": 0, "total": "0", "skipped": skipped}
+    as_of = as_of_param(run.params)
+    return {"fileId": file.id, "messageId": file.message_id, "version": file.version,
+            "transactions": file.transactions, "total": to_wire(to_decimal(file.total)),
+            "collectionDate": collection_date(as_of.date(), settings.collection_lead_days).isoformat(),
+            "skipped": skipped}
 
 
 def _transaction(file_id: str, item: Collection, invoice: dict[str, Any]) -> dict[str, Any]:

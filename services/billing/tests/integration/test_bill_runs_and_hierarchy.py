@@ -5,12 +5,14 @@ from datetime import UTC, datetime
 import pytest
 
 from billing.config import BillingConfig
-from billing.service_layer import bill_run, bills, hierarchy, invoices, profiles
+from billing.service_layer import bill_run, bills, hierarchy, invoices, jobs, profiles
+from billing.service_layer.catalog import TaxCache
 from chassis.envelope import new_event
 from chassis.errors import Conflict
+from chassis.jobs import JobRun, to_wire
 
 FEB_1 = datetime(2026, 2, 1, tzinfo=UTC)
-CONFIG = BillingConfig(bill_run_lease_seconds=30, bill_run_batch=2)
+CONFIG = BillingConfig(job_lease_seconds=30, bill_run_batch=2)
 
 
 def make_profile(catalog, profile_payload, customer_id):
@@ -39,9 +41,13 @@ def test_a_bill_run_bills_every_due_profile_once_and_reports(billing_db, catalog
     done = bill_run.execute_bill_run(run["id"], catalog, CONFIG)
     assert done["status"] == "done" and done["progress"] == {"processed": 5, "total": 5} and done["invoices"] == 5
     assert numbers(billing_db) == [1, 2, 3, 4, 5]
+    job = to_wire(jobs.store(CONFIG).get(run["jobId"]))  # what GET /api/v1/jobs/{jobId} shows
+    assert (job["id"], job["kind"], job["status"]) == (f"billing-{run['id']}", "bill-run", "succeeded")
+    assert job["progress"] == {"processed": 5, "failed": 0, "total": 5} and job["outcomes"] == {"billed": 5}
     completed = billing_db.outbox.find_one({"type": "billing.bill_run_completed"})["envelope"]["data"]
-    assert completed == {"jobId": run["id"], "asOf": "2026-02-01T00:00:00+00:00", "processed": 5, "failed": 0,
-                         "invoices": 5}
+    assert completed == {"jobId": run["jobId"], "runId": run["id"], "asOf": "2026-02-01T00:00:00+00:00",
+                         "processed": 5, "failed": 0, "invoices": 5}
+    assert bill_run.get_bill_run(run["jobId"]) == done, "a run is found by its job id as well"
     again = bill_run.start_bill_run({"asOf": FEB_1.isoformat()})
     assert not again["started"] and again["status"] == "done"
     assert bill_run.execute_bill_run(run["id"], catalog, CONFIG)["invoices"] == 5
@@ -72,15 +78,17 @@ def test_a_run_whose_executor_stopped_is_resumed_without_billing_anyone_twice(bi
         make_profile(catalog, profile_payload, c)
     run = bill_run.start_bill_run({"asOf": FEB_1.isoformat()})
     # An executor that billed one batch and died: its lease has run out.
-    first = bill_run._due_profiles(FEB_1, set())[0]
-    from billing.service_layer.billing import bill_profiles
-    from billing.service_layer.catalog import TaxCache
-    bill_profiles(first, FEB_1, TaxCache(catalog), run_id=run["id"])
-    billing_db.bill_runs.update_one({"_id": run["id"]}, {"$set": {"status": "running", "lease_owner": "dead",
-                                                                  "lease_until": datetime(2020, 1, 1, tzinfo=UTC)}})
-    assert bill_run.resume_bill_runs(catalog, CONFIG) == [run["id"]]
+    store = jobs.store(CONFIG)
+    dead = JobRun(store, store.claim("dead", job_id=run["jobId"]), "dead")
+    first = bill_run._due_batches(FEB_1, set(), CONFIG.bill_run_batch)[0]
+    dead.steps(first, lambda uow, keys: bill_run._bill(uow, keys, FEB_1, TaxCache(catalog), run["id"]))
+    assert bill_run.get_bill_run(run["id"])["progress"] == {"processed": 2, "total": 5}
+    billing_db.jobs.update_one({"_id": run["jobId"]}, {"$set": {"lease_until": datetime(2020, 1, 1, tzinfo=UTC)}})
+    [resumed] = jobs.resume({jobs.BILL_RUN: bill_run.bill_run_steps(catalog, CONFIG)}, CONFIG)
+    assert (resumed["_id"], resumed["status"], resumed["attempts"]) == (run["jobId"], "succeeded", 2)
     done = bill_run.get_bill_run(run["id"])
     assert done["progress"] == {"processed": 5, "total": 5} and numbers(billing_db) == [1, 2, 3, 4, 5]
+    assert billing_db.outbox.count_documents({"type": "billing.bill_run_completed"}) == 1
 
 
 def test_a_profile_that_fails_is_reported_with_its_reason_and_the_others_are_billed(billing_db, catalog,
@@ -150,3 +158,16 @@ def test_members_find_groups_by_the_owners_full_name(billing_db, catalog, profil
     found = hierarchy.find_hierarchy_groups(owner_name="grace hop")
     assert [(g["id"], g["ownerName"]) for g in found] == [(group["id"], "Grace Hopper")]
     assert hierarchy.find_hierarchy_groups(owner_name="nobody") == []
+
+
+def test_a_run_that_failed_as_a_whole_is_queued_again_by_starting_it_again(billing_db, catalog, profile_payload):
+    for c in range(1, 4):
+        make_profile(catalog, profile_payload, c)
+    run = bill_run.start_bill_run({"asOf": FEB_1.isoformat()})
+    store = jobs.store(CONFIG)
+    store.finish(store.claim("w", job_id=run["jobId"]), "w", "failed", error="AutoReconnect: primary stepped down")
+    failed = bill_run.get_bill_run(run["id"])
+    assert (failed["status"], failed["error"]) == ("failed", "AutoReconnect: primary stepped down")
+    again = bill_run.start_bill_run({"asOf": FEB_1.isoformat()})
+    assert (again["started"], again["status"], again["error"]) == (True, "pending", None)
+    assert bill_run.execute_bill_run(run["id"], catalog, CONFIG)["invoices"] == 3

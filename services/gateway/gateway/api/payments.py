@@ -27,7 +27,19 @@ def record_payment(customer_id: int, invoice_id: str, body: dict[str, Any]) -> t
     return json_response(payment, 201)
 
 
+def _respond_async() -> bool:
+    """`Prefer: respond-async` (RFC 7240): queue the job and answer with it at once."""
+    return any(p.strip().lower() == "respond-async" for p in request.headers.get("prefer", "").split(","))
+
+
+def _queued(job: dict[str, Any], target: str) -> tuple[Any, int, dict[str, str]]:
+    audit.note(target=f"{target}/{job['id']}", before=None, after={"jobId": job["id"], "status": job["status"]})
+    return json_response(job, 202, {"Location": f"/api/v1/jobs/{job['id']}", "Preference-Applied": "respond-async"})
+
+
 def collect_payments() -> tuple[Any, int, dict[str, str]]:
+    if _respond_async():
+        return _queued(_call("start_payment_collection"), "payment-collection")
     report = _call("collect_payments")
     audit.note(target="payment-collection", before=None, after=report)
     return json_response(report)
@@ -40,6 +52,8 @@ def list_sepa_files(offset: int = 0, limit: int = 50) -> tuple[Any, int, dict[st
 
 
 def export_sepa() -> tuple[Any, int, dict[str, str]]:
+    if _respond_async():
+        return _queued(_call("start_sepa_export"), "sepa-export")
     report = _call("export_sepa")
     if report["fileId"] is None:
         return json_response(report)
@@ -58,6 +72,8 @@ def get_sepa_file(file_id: str) -> Any:
 
 def import_bank_file(body: Any) -> tuple[Any, int, dict[str, str]]:
     content = body.encode() if isinstance(body, str) else bytes(body or b"")
+    if _respond_async():
+        return _queued(_call("start_bank_import", base64.b64encode(content).decode()), "bank-import")
     report = _call("import_bank_file", base64.b64encode(content).decode())
     # The report can list thousands of transactions: the audit keeps the counts.
     audit.note(target=f"bank-file/{report['importId']}", before=None,

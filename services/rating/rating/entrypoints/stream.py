@@ -11,17 +11,12 @@ from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
-from pymongo.errors import ConnectionFailure
-
-from chassis.errors import Unavailable
 from chassis.nameko_adapter import RpcClient
 from chassis.settings import Settings
-from chassis.stream import StreamConsumer, StreamMessage, StreamTopology, serve
-from rating import config
+from chassis.stream import StreamMessage, serve
+from rating import bootstrap, config
 from rating.adapters.catalog import CatalogCache
 from rating.service_layer.rating_batch import rate_batch
-
-USAGE_TOPOLOGY = StreamTopology(exchange="rating.usage", queue="rating.usage")
 
 
 def batch_handler(catalog: CatalogCache, lateness: timedelta):
@@ -46,13 +41,8 @@ def batch_handler(catalog: CatalogCache, lateness: timedelta):
 
 def run(settings: Settings) -> None:
     rpc = RpcClient(settings.amqp_uri, timeout=settings.rpc_timeout)
-    catalog = CatalogCache(lambda method, *args: rpc.call("catalog", method, *args))
-    consumer = StreamConsumer(
-        settings.amqp_uri, USAGE_TOPOLOGY, batch_handler(catalog, config.lateness_window(settings)),
-        batch_size=config.stream_batch_size(settings), prefetch=config.stream_prefetch(settings),
-        max_wait=config.stream_max_wait(settings),
-        # The database or catalog being away says nothing about the events: retry the batch later.
-        transient=(ConnectionFailure, Unavailable))
+    catalog = bootstrap.catalog(lambda method, *args: rpc.call("catalog", method, *args))
+    consumer = bootstrap.usage_consumer(settings, batch_handler(catalog, config.lateness_window(settings)))
     try:
         serve(settings, consumer)
     finally:

@@ -6,7 +6,7 @@ from typing import Any
 from chassis.envelope import CloudEvent
 from chassis.mongo import ensure_indexes
 from chassis.nameko_adapter import MongoConnection, RemoteServices, WorkerBase, cloudevent_handler, rpc, timer
-from rating import config
+from rating import bootstrap, config
 from rating.adapters.catalog import CatalogCache
 from rating.adapters.documents import ALL_DOCUMENTS
 from rating.adapters.indexes import ensure_usage_indexes
@@ -41,7 +41,7 @@ class RatingService(WorkerBase):
         global _catalog
         if _catalog is None:
             client = self.remote
-            _catalog = CatalogCache(lambda method, *args: client.call("catalog", method, *args))
+            _catalog = bootstrap.catalog(lambda method, *args: client.call("catalog", method, *args))
         return _catalog
 
     @cloudevent_handler("customer.purged")

@@ -6,12 +6,9 @@ import connexion
 
 from chassis.http import build_app
 from chassis.mongo import connect, ensure_indexes
-from chassis.nameko_adapter import RpcClient
 from chassis.settings import Settings
-from selfcare.adapters.accounts import Accounts
+from selfcare import bootstrap
 from selfcare.adapters.documents import ALL_DOCUMENTS
-from selfcare.domain.lockout import LoginLimits
-from selfcare.domain.tokens import SessionPolicy
 from selfcare.entrypoints import pages, web
 
 
@@ -19,11 +16,7 @@ def create_app() -> connexion.AsyncApp:
     settings = Settings.from_env("selfcare")
     connect(settings)
     ensure_indexes(ALL_DOCUMENTS)
-    limit = settings.service_setting
-    web.portal = web.Portal(accounts=Accounts(RpcClient(settings.amqp_uri, timeout=settings.rpc_timeout)),
-                            policy=SessionPolicy(key=limit("SESSION_SECRET", "")),
-                            limits=LoginLimits(per_account=int(limit("LOGIN_PER_ACCOUNT", "20")),
-                                               per_address=int(limit("LOGIN_PER_ADDRESS", "50"))))
+    web.portal = bootstrap.portal(settings)
     app = build_app(settings, ["selfcare"])
     for path, page, methods in pages.ROUTES:
         app.add_url_rule(path, endpoint=page.__name__ + path, view_func=page, methods=methods)

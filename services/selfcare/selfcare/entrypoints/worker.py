@@ -8,6 +8,7 @@ from chassis.envelope import CloudEvent
 from chassis.idempotency import apply_once
 from chassis.mongo import ensure_indexes
 from chassis.nameko_adapter import MongoConnection, RemoteServices, WorkerBase, cloudevent_handler, rpc
+from selfcare import bootstrap
 from selfcare.adapters.documents import ALL_DOCUMENTS
 from selfcare.service_layer import users
 
@@ -18,7 +19,7 @@ class SelfcareService(WorkerBase):
     services = RemoteServices()
 
     def _links(self) -> users.LinkSettings:
-        return users.LinkSettings.from_settings(self.settings)
+        return bootstrap.link_settings(self.settings)
 
     @rpc
     def get_portal_user(self, customer_id: int) -> dict[str, Any]:
