@@ -106,8 +106,18 @@ def onboarding_body(pairs: Iterable[tuple[str, str]], attribute_types: dict[str,
             body[group] = {"groupId": body[group]["groupId"]}
     plan = body.get("subscription", {}).get("plan")
     if plan:
-        plan["products"] = [_product_choice(p) for p in plan.get("products", []) if p.get("code")]
+        plan["products"] = product_choices(plan.get("products", []))
     return body
+
+
+def product_choices(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The product table's rows (plan or bundle) as OnboardingProductChoice items."""
+    return [_product_choice(row) for row in rows if row.get("code")]
+
+
+def codes(value: Any) -> list[str]:
+    """A typed list of codes (commas, semicolons or spaces between them)."""
+    return [part for part in re.split(r"[\s,;]+", str(value or "")) if part]
 
 
 def _keep_method_fields(payment: dict[str, Any]) -> None:

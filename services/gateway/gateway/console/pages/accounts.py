@@ -62,13 +62,6 @@ async def _change(request: Request, page: Page, method: str, path: str, body: An
     return await change(request, page, method, path, body, form_name)
 
 
-@route("/customers/{customer_id:int}/balances", methods=("POST",))
-async def create_balance(request: Request, page: Page) -> Response:
-    body = forms.unflatten((await request.form()).multi_items())
-    return await _change(request, page, "POST", f"{BASE}/{request.path_params['customer_id']}/balances", body,
-                         "balances")
-
-
 @route("/customers/{customer_id:int}/billing-profiles/{profile_id:str}/run", methods=("POST",))
 async def run_billing(request: Request, page: Page) -> Response:
     """Run billing for one profile: the button shows a loading state until the outcome is in."""
