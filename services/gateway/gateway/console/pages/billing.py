@@ -57,15 +57,12 @@ async def load(page: Page, customer_id: int, found: dict[str, Any]) -> dict[str,
             "intervals": INTERVALS, "now_local": local_time.now_input(tz_of(page.request))}
 
 
-async def _details_change(request: Request, page: Page, method: str, path: str, body: Any, form_name: str,
-                          done: str | None = None) -> Response:
+async def _details_change(request: Request, page: Page, method: str, path: str, body: Any,
+                          form_name: str) -> Response:
     """A change made from the details page (errors shown at its form there)."""
     from gateway.console.pages.customers import change
 
-    response = await change(request, page, method, path, body, form_name)
-    if done and response.status_code in (204, 303):
-        return page.redirect(done)
-    return response
+    return await change(request, page, method, path, body, form_name)
 
 
 async def _submit(request: Request, page: Page, method: str, path: str, body: Any, done: str,
@@ -85,6 +82,13 @@ def _own(customer_id: int, thing: dict[str, Any], what: str) -> None:
     """A bill or invoice is shown under its own customer only (the URL names the customer)."""
     if thing.get("customerId") != customer_id:
         raise ApiProblem(404, "Not found", f"customer {customer_id} has no {what} {thing.get('id')}")
+
+
+async def _own_profile(page: Page, customer_id: int, profile_id: str) -> None:
+    """Billing acts on the profile of the customer whose page it was started from, and no other's."""
+    profiles = await page.api.get(f"{CUSTOMERS}/{customer_id}/billing-profiles")
+    if profile_id not in {p["id"] for p in profiles}:
+        raise ApiProblem(404, "Not found", f"customer {customer_id} has no billing profile {profile_id}")
 
 
 # -- billing profiles ----------------------------------------------------------------------------
@@ -108,6 +112,7 @@ async def run_billing(request: Request, page: Page) -> Response:
     form = await request.form()
     as_of = str(form.get("_asOfInstant") or "") or local_time.to_instant(str(form.get("asOf") or ""), tz_of(request))
     billed = [i for i in str(form.get("_billed") or "").split(",") if i]
+    await _own_profile(page, customer_id, profile_id)
     path = f"{PROFILES}/{profile_id}/run-billing"
     body = {"asOf": as_of} if as_of else {}
     while True:
@@ -145,6 +150,7 @@ async def run_billing(request: Request, page: Page) -> Response:
 async def bill_now(request: Request, page: Page) -> Response:
     """Move the active bill's items to a new bill that is billed at once; the details page then shows its invoice."""
     customer_id, profile_id = request.path_params["customer_id"], request.path_params["profile_id"]
+    await _own_profile(page, customer_id, profile_id)
     try:
         done = (await page.api.call("POST", f"{PROFILES}/{profile_id}/bill-now")).json()
     except ApiProblem as problem:
