@@ -151,9 +151,12 @@ def test_a_hierarchy_member_is_billed_first_in_a_bill_run_and_its_total_moves_to
     owner_name = client.get(f"/api/v1/customers/{owner}").json()["lastName"]
     found = eventually(lambda: client.get("/api/v1/hierarchy-groups", params={"ownerName": owner_name}).json())
     assert [g["id"] for g in found] == [group["id"]]
+    assert client.get("/api/v1/hierarchy-groups", params={"ownerName": "no such owner"}).json() == []
     joined = client.post(f"/api/v1/hierarchy-groups/{group['id']}/members",
                          json={"customerId": member, "validFrom": "2026-01-01T00:00:00+00:00"})
     assert joined.status_code == 201, joined.text
+    [belongs] = client.get("/api/v1/hierarchy-groups", params={"memberCustomerId": member}).json()
+    assert belongs["id"] == group["id"] and [m["customerId"] for m in belongs["members"]] == [member]
     cycle = client.post("/api/v1/hierarchy-groups", json={"name": "Back", "ownerCustomerId": member,
                                                           "billingProfileId": member_profile["id"]}).json()
     refused = problem(client.post(f"/api/v1/hierarchy-groups/{cycle['id']}/members", json={"customerId": owner}), 409)

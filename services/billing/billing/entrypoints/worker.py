@@ -205,9 +205,9 @@ class BillingService(PaymentsRpc, WorkerBase):
         return hierarchy.get_hierarchy_group(group_id)
 
     @rpc
-    def find_hierarchy_groups(self, owner_name: str | None = None, owner_customer_id: int | None = None
-                              ) -> list[dict[str, Any]]:
-        return hierarchy.find_hierarchy_groups(owner_name, owner_customer_id)
+    def find_hierarchy_groups(self, owner_name: str | None = None, owner_customer_id: int | None = None,
+                              member_customer_id: int | None = None) -> list[dict[str, Any]]:
+        return hierarchy.find_hierarchy_groups(owner_name, owner_customer_id, member_customer_id)
 
     @rpc
     def update_hierarchy_group(self, group_id: str, patch: dict[str, Any]) -> dict[str, Any]:

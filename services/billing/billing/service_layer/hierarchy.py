@@ -92,17 +92,24 @@ def cancel_hierarchy_group(group_id: str) -> dict[str, Any]:
     return update_hierarchy_group(group_id, {"status": GroupStatus.CANCELLED.value})
 
 
-def find_hierarchy_groups(owner_name: str | None = None, owner_customer_id: int | None = None
-                          ) -> list[dict[str, Any]]:
-    """Members join by searching the owner by full name, then picking the group."""
+def find_hierarchy_groups(owner_name: str | None = None, owner_customer_id: int | None = None,
+                          member_customer_id: int | None = None) -> list[dict[str, Any]]:
+    """Members join by searching the owner by full name, then picking the group; the details page
+    shows the groups a customer owns (`owner_customer_id`) and the one it belongs to (`member_customer_id`).
+    Each group comes with its members."""
     query: dict[str, Any] = {}
     if owner_customer_id is not None:
         query["owner_customer_id"] = owner_customer_id
     if owner_name:
         owners = [c.id for c in BillingCustomer.objects(name__icontains=owner_name.strip()).only("id").limit(200)]
         query["owner_customer_id__in"] = owners
-    return [{**_group_out.dump(g), "ownerName": _name(g.owner_customer_id)}
-            for g in HierarchyGroup.objects(**query).order_by("name").limit(200)]
+    if member_customer_id is not None:
+        query["id__in"] = [m.group_id for m in HierarchyMember.objects(customer_id=member_customer_id).only("group_id")]
+    groups = list(HierarchyGroup.objects(**query).order_by("name").limit(200))
+    members: dict[str, list[dict[str, Any]]] = {g.id: [] for g in groups}
+    for member in HierarchyMember.objects(group_id__in=list(members)):
+        members[member.group_id].append(_member_out.dump(member))
+    return [{**_group_out.dump(g), "ownerName": _name(g.owner_customer_id), "members": members[g.id]} for g in groups]
 
 
 def _name(customer_id: int) -> str | None:

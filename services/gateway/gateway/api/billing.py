@@ -146,9 +146,11 @@ def issue_note(customer_id: int, invoice_id: str, body: dict[str, Any]) -> tuple
 
 # -- hierarchy groups ------------------------------------------------------------------------
 
-def find_hierarchy_groups(ownerName: str | None = None, ownerCustomerId: int | None = None  # noqa: N803
-                          ) -> tuple[Any, int, dict[str, str]]:
-    return json_response(_call("find_hierarchy_groups", ownerName, ownerCustomerId))
+def find_hierarchy_groups(owner_name: str | None = None, owner_customer_id: int | None = None,
+                          member_customer_id: int | None = None) -> tuple[Any, int, dict[str, str]]:
+    # connexion passes the query's camelCase names in snake case (pythonic_params): a camelCase
+    # argument here would never be filled, and every group would be found.
+    return json_response(_call("find_hierarchy_groups", owner_name, owner_customer_id, member_customer_id))
 
 
 def create_hierarchy_group(body: dict[str, Any]) -> tuple[Any, int, dict[str, str]]:

@@ -89,10 +89,12 @@ async def _details(page: Page, customer_id: int, **context: Any) -> Response:
     payment_values = forms.flatten({"paymentInfo": payment})
     if payment and not payment.get("billingAddressIsCustomerAddress", True):
         payment_values["billingAddressDiffers"] = "on"
-    from gateway.console.pages import accounts, subscriptions
+    from gateway.console.pages import accounts, billing, groups, subscriptions
 
     sections = await accounts.load(page, customer_id)
     sections.update(await subscriptions.load(page, customer, sections))
+    sections.update(await billing.load(page, customer_id, sections))
+    sections.update(await groups.load(page, customer_id))
     return page.render("customers/details.html", context.pop("status_code", 200), section="customers",
                        new_id=str(uuid.uuid4()), **sections,
                        customer=customer, attributes=attributes, customer_types=await customer_types(page),
