@@ -1,7 +1,7 @@
-"""Fuzz tier: schemathesis drives the running gateway and the self-care portal's API from their own contracts with a fixed seed
-(`derandomize`: the same examples every run) and a bounded number of examples per operation, and
-fails on any finding: a server error, a status code, content type, header or body the contract does
-not declare, or invalid data accepted."""
+"""Fuzz tier: schemathesis drives the running gateway and the self-care portal's API from their own
+contracts with a fixed seed (`derandomize`: the same examples every run) and a bounded number of
+examples per operation, and fails on any finding: a server error, a status code, content type, header
+or body the contract does not declare, or invalid data accepted."""
 import os
 
 import pytest

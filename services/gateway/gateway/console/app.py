@@ -22,8 +22,7 @@ from starlette.staticfiles import StaticFiles
 
 from gateway.console import session
 from gateway.console.api_client import Api
-from gateway.console.pages import (  # noqa: F401 (they register their routes)
-    accounts, billing, catalog, customers, groups, onboarding, subscriptions)
+from gateway.console.pages import accounts, billing, catalog, customers, groups, onboarding, subscriptions  # noqa: F401 (they register their routes)
 from gateway.console.web import HERE, ROUTES, ApiApp, render
 
 log = logging.getLogger(__name__)
