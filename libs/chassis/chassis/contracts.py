@@ -122,8 +122,27 @@ def _event_validator(event_type: str, version: int) -> jsonschema.protocols.Vali
     return cls(schema, format_checker=cls.FORMAT_CHECKER)
 
 
+@functools.cache
+def _fast_event_validator(event_type: str, version: int) -> Any:
+    """The same schema compiled by jsonschema-rs: checking a valid payload costs microseconds instead of
+    half a millisecond, which matters where a bill run or a usage batch records thousands of events."""
+    import jsonschema_rs
+
+    _event_validator(event_type, version)  # the schema exists and is itself valid
+    schema = json.loads((contracts_dir() / "events" / f"{event_type}.v{version}.json").read_text())
+    return jsonschema_rs.validator_for(schema, validate_formats=True)
+
+
 def validate_event_data(event_type: str, data: dict[str, Any], version: int = 1) -> None:
-    """Raise ContractError when `data` does not match contracts/events/<type>.v<version>.json."""
+    """Raise ContractError when `data` does not match contracts/events/<type>.v<version>.json.
+
+    The fast validator answers for valid payloads; a payload it refuses is judged (and explained) by
+    `jsonschema`, the reference, so a difference between the two can never refuse a valid event."""
+    try:
+        if _fast_event_validator(event_type, version).is_valid(data):
+            return
+    except (TypeError, ValueError):  # a value that is no JSON at all: the reference names it below
+        pass
     errors = sorted(_event_validator(event_type, version).iter_errors(data), key=lambda e: list(e.path))
     if errors:
         details = "; ".join(f"{'/'.join(map(str, e.path)) or '(root)'}: {e.message}" for e in errors)

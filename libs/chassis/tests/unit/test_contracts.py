@@ -1,3 +1,5 @@
+from datetime import UTC, datetime
+
 import pytest
 
 from chassis.contracts import ContractError, http_spec, validate_event_data
@@ -13,6 +15,14 @@ def test_a_payload_matching_its_schema_passes():
 @pytest.mark.parametrize("change", [{"id": "1"}, {"status": "gone"}, {"unexpected": True}, {"email": None}])
 def test_a_payload_breaking_its_schema_is_refused(change):
     with pytest.raises(ContractError, match="customer.created"):
+        validate_event_data("customer.created", {**GOOD, **change})
+
+
+@pytest.mark.parametrize("change", [{"createdAt": "yesterday"}, {"createdAt": datetime(2026, 1, 1, tzinfo=UTC)},
+                                    {"id": 0}, {"email": "not an address"}])
+def test_the_fast_validator_and_the_reference_refuse_the_same_payloads_naming_the_field(change):
+    (field,) = change
+    with pytest.raises(ContractError, match=field):
         validate_event_data("customer.created", {**GOOD, **change})
 
 
