@@ -191,6 +191,10 @@ def bill_now(profile_id: str, at: datetime, taxes: TaxCache) -> dict[str, Any]:
         fees = list(uow.collection(SubscriptionFees).find({"billing_profile_id": profile_id}, session=s))
         period = Cycle(active["cycle_start"], at)
         result = draft(items, fees, period, str(profile["resource"]), taxes, recurring=False)
+        if not result.lines:
+            # An empty invoice would only use up a number of the gap-free series.
+            raise Conflict(f"nothing to bill now: the active bill of {profile_id} has no items and no "
+                           f"unbilled one-time fees")
         new_id = uow.next_sequence(BILL_SEQUENCE)
         payer = hierarchy.payers(uow, [profile["customer_id"]], at).get(profile["customer_id"])
         issue = Issue(profile=profile, customer=uow.collection(BillingCustomer).find_one(

@@ -185,6 +185,14 @@ def test_bill_now_moves_the_active_items_to_a_new_bill_in_billing_with_its_invoi
     assert after["active"]["_id"] == active["_id"] and after["active"]["items"] == 0
 
 
+def test_bill_now_on_an_empty_active_bill_is_refused_and_uses_no_invoice_number(billing_db, catalog, profile):
+    before = billing_db.invoices.count_documents({})
+    with pytest.raises(Conflict, match="nothing to bill now"):
+        billing.bill_now(profile["id"], datetime(2026, 1, 20, tzinfo=UTC), TaxCache(catalog))
+    assert billing_db.invoices.count_documents({}) == before
+    assert billing_db.bills.count_documents({"billing_profile_id": profile["id"], "bill_now": True}) == 0
+
+
 def test_an_issued_invoice_is_frozen_and_corrected_by_a_credit_note_with_its_own_series(billing_db, catalog,
                                                                                         profile):
     bills.record_usage_charged("billing.on_usage_charged", usage(profile["id"], "10"))
