@@ -80,11 +80,13 @@ down:
 	fi
 	@test ! -x $(BIN)/python || $(BIN)/python -m chassis.localinfra down --state-dir $(STATE)
 
-# Every tier (unit, integration, contract, e2e, browser, deploy, fuzz) on TEST_WORKERS pytest-xdist workers,
-# each with its own mongod; every test module gets its own RabbitMQ vhost. A module stays on one worker.
+# Every tier (unit, integration, contract, e2e, browser, deploy) on TEST_WORKERS pytest-xdist workers, each
+# with its own mongod; every test module gets its own RabbitMQ vhost and stays on one worker. Then the fuzz
+# tier (schemathesis, marker `fuzz`) without workers: under xdist its generated tests would not run.
 TEST_WORKERS ?= 3
 test: install browser
-	$(PYTEST) -n $(TEST_WORKERS) --dist loadfile
+	$(PYTEST) -n $(TEST_WORKERS) --dist loadfile -m "not fuzz"
+	$(PYTEST) -m fuzz
 
 test-unit: install
 	$(PYTEST) libs/*/tests/unit services/*/tests/unit
@@ -106,7 +108,7 @@ test-deploy: install
 
 # schemathesis against the running gateway and portal API, fixed seed; FUZZ_EXAMPLES=<n> per operation (default 2).
 test-fuzz: install
-	$(PYTEST) tests/fuzz
+	$(PYTEST) -m fuzz
 
 lint: install
 	$(BIN)/ruff check libs services tests bench

@@ -22,8 +22,12 @@ from selfcare.testing import PASSWORD, new_identifier, onboard_with_portal_user,
 
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_headers_conformance,
           response_schema_conformance, negative_data_rejection]
-# Two per operation keeps the tier within its 3 minutes in `make test`; `FUZZ_EXAMPLES=8 make test-fuzz` digs deeper.
+# Two per operation of the gateway keeps the tier within its 3 minutes in `make test`; `FUZZ_EXAMPLES=8 make
+# test-fuzz` digs deeper. The portal's API has few operations: fifteen each.
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "2"))
+PORTAL_EXAMPLES = int(os.environ.get("FUZZ_PORTAL_EXAMPLES", "15"))
+# Under pytest-xdist these tests would not run (see pyproject.toml): `make test` runs them without workers.
+pytestmark = pytest.mark.fuzz
 # The fuzzer logs in as this admin; operations on it would change its own password or role, disable
 # or delete it, and end the fuzzer's session (their rules have tests of their own).
 FUZZER = "admin"
@@ -61,7 +65,8 @@ def portal_session(platform):
     return {"Cookie": cookie, "X-CSRF-Token": logged.json()["csrfToken"]}
 
 
-SETTINGS = settings(max_examples=EXAMPLES, deadline=None, derandomize=True, database=None,
+def fuzz_settings(examples: int) -> settings:
+    return settings(max_examples=examples, deadline=None, derandomize=True, database=None,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much,
                                            HealthCheck.function_scoped_fixture])
 
@@ -74,7 +79,7 @@ portal_schema = schemathesis.openapi.from_dict(http_spec("selfcare")).exclude(
 
 
 @schema.parametrize()
-@SETTINGS
+@fuzz_settings(EXAMPLES)
 def test_the_gateway_answers_every_generated_request_as_its_contract_says(case, platform, bearer):
     # derandomize: the same examples on every run (a fixed seed derived from the test)
     if case.path_parameters and case.path_parameters.get("username") == FUZZER:
@@ -84,7 +89,7 @@ def test_the_gateway_answers_every_generated_request_as_its_contract_says(case, 
 
 
 @portal_schema.parametrize()
-@SETTINGS
+@fuzz_settings(PORTAL_EXAMPLES)
 def test_the_portal_api_answers_every_generated_request_as_its_contract_says(case, platform, portal_session):
     # A case about a missing or wrong session cookie or CSRF token is sent as generated.
     headers = {name: value for name, value in portal_session.items()
