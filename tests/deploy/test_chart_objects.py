@@ -294,7 +294,26 @@ def test_network_policies_allow_only_the_needed_traffic(render) -> None:
         else:
             assert len(policy["ingress"]) == 1, f"{name}: workers take traffic only from Prometheus"
         egress_ports = set().union(*(_ports(rule) for rule in policy["egress"]))
-        assert egress_ports == {("UDP", 53), ("TCP", 53), ("TCP", 27017), ("TCP", 5672)}, name
+        outside = OUTSIDE.get(name.removeprefix(f"{PREFIX}-").split("-")[0], set())
+        assert egress_ports == {("UDP", 53), ("TCP", 53), ("TCP", 27017), ("TCP", 5672)} | outside, name
+
+
+# What a service reaches outside the platform by default: the payment provider; SMTP, SMS and webhooks.
+OUTSIDE = {"billing": {("TCP", 443)}, "notification": {("TCP", 587), ("TCP", 465), ("TCP", 443)}}
+
+
+def test_only_billing_and_notification_reach_outside_and_the_cronjobs_reach_the_payment_provider(render) -> None:
+    rendered = render()
+    egress = {doc["metadata"]["name"]: set().union(*(_ports(r) for r in doc["spec"]["egress"]))
+              for doc in rendered.kind("NetworkPolicy")}
+    assert ("TCP", 443) in egress[f"{PREFIX}-billing-worker"]
+    assert ("TCP", 587) in egress[f"{PREFIX}-notification-worker"]
+    assert ("TCP", 443) not in egress[f"{PREFIX}-customer-worker"] | egress[f"{PREFIX}-gateway-api"]
+    assert ("TCP", 443) in egress[f"{PREFIX}-cronjobs"], "the collection CronJob charges cards"
+    narrowed = render({"networkPolicy": {"serviceEgress": {"billing": [
+        {"to": [{"ipBlock": {"cidr": "203.0.113.0/24"}}], "ports": [{"protocol": "TCP", "port": 443}]}]}}})
+    rules = narrowed.one("NetworkPolicy", f"{PREFIX}-billing-worker")["spec"]["egress"]
+    assert {"ipBlock": {"cidr": "203.0.113.0/24"}} in [peer for r in rules for peer in r.get("to", [])]
 
 
 def test_network_policy_peers_and_collector_come_from_values(render, all_ci_values) -> None:
