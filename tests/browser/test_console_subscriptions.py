@@ -13,8 +13,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from chassis.envelope import exchange_for, new_event
 from chassis.nameko_adapter import RpcClient
-from chassis.testing import operator_client
+from chassis.testing import operator_client, wait_for
 
 pytestmark = pytest.mark.timeout(900)
 VIEWER_PASSWORD = "viewer-password-456"
@@ -23,7 +24,7 @@ ZONE = ZoneInfo("Europe/Ljubljana")  # the browser's (conftest's watched_page)
 
 @pytest.fixture(scope="module")
 def platform(start_services):
-    platform = start_services("customer", "catalog", "rating", "billing", "gateway", "gateway:api")
+    platform = start_services("customer", "catalog", "rating", "billing", "notification", "gateway", "gateway:api")
     platform.run_job("catalog", "load-demo")
     add_larger_plan(platform)
     with operator_client(platform) as admin:
@@ -296,6 +297,39 @@ def test_balances_and_usage_events_are_created_and_adjusted_with_tax_and_the_usa
     page.emulate_media(media="print")  # Print: the print stylesheet shows the data, not the controls
     assert page.locator("#usage-table").is_visible() and not page.locator("#usage .table-tools").is_visible()
     assert not page.get_by_role("button", name="Create event").is_visible()
+
+
+def test_the_balances_section_lists_the_notifications_with_time_type_threshold_and_resource(
+        watched_page, console, platform, onboard):
+    customer_id = onboard()["customer"]["id"]
+    crossed = {"customerId": customer_id, "balanceGroupId": "bg-console", "billingProfileId": "bp-console",
+               "resource": "MB", "creditProfile": "STANDARD", "threshold": {"kind": "percent", "value": "80"},
+               "value": "4096", "balance": "-1024", "channels": ["email"], "cycleId": "2026-11",
+               "crossedAt": datetime.now(ZONE).isoformat()}
+    publish_as_rating(platform, "balance.threshold_crossed", crossed)
+    with operator_client(platform) as admin:
+        assert wait_for(lambda: admin.get(f"/api/v1/customers/{customer_id}/notifications").json(), timeout=60)
+    page = watched_page
+    log_in(page, console, platform)
+    page.goto(f"{console}/customers/{customer_id}#notifications")
+    cells = dict(zip(texts(page.locator("#notifications-table thead th")),
+                     texts(page.locator("#notifications-table tbody tr").first.get_by_role("cell")), strict=True))
+    assert cells["Threshold"] == "80 % (4096)" and cells["Resource"] == "MB" and cells["Channel"] == "email"
+    assert cells["Type"] == "threshold crossed" and cells["Triggered"]
+
+
+def publish_as_rating(platform, event_type, data):
+    """An event on rating's exchange, as the rating worker's outbox relay publishes it."""
+    import pika
+
+    connection = pika.BlockingConnection(pika.URLParameters(platform.env["AMQP_URI"]))
+    try:
+        connection.channel().basic_publish(exchange_for(event_type), event_type,
+                                           new_event(event_type, "rating", data).to_json(),
+                                           pika.BasicProperties(content_type="application/cloudevents+json",
+                                                                delivery_mode=2))
+    finally:
+        connection.close()
 
 
 def test_an_operator_edits_a_service_and_a_viewer_sees_no_change_buttons(

@@ -4,7 +4,6 @@ profiles, bills, invoices; their pages and actions are in pages/billing.py). Eac
 on its own: one failing service shows its error in its section and the rest of the page still works."""
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from starlette.requests import Request
@@ -12,7 +11,6 @@ from starlette.responses import Response
 
 from gateway.console import forms
 from gateway.console.api_client import ApiProblem
-from gateway.console.formatting import zone
 from gateway.console.web import Page, route
 
 BASE = "/api/v1/customers"
@@ -33,7 +31,8 @@ async def load(page: Page, customer_id: int) -> dict[str, Any]:
     reads = {"subscriptions": (f"{root}/subscriptions", {}), "services": (f"{root}/services", {}),
              "balance_groups": (f"{root}/balance-groups", {}), "balances": (f"{root}/balances", {}),
              "usage": (f"{root}/usage", {"limit": 20}), "profiles": (f"{root}/billing-profiles", {}),
-             "invoices": (f"{root}/invoices", {"limit": 50}), "portal_user": (f"{root}/portalUser", {})}
+             "invoices": (f"{root}/invoices", {"limit": 50}), "portal_user": (f"{root}/portalUser", {}),
+             "notifications": (f"{root}/notifications", {"limit": 20})}
     found: dict[str, Any] = {}
     for name, (path, query) in reads.items():
         found[name], found[f"{name}_error"] = await _section(page, path, **query)
@@ -43,16 +42,6 @@ async def load(page: Page, customer_id: int) -> dict[str, Any]:
     for profile in found.get("profiles") or []:
         found["bills"][profile["id"]], _ = await _section(page, f"/api/v1/billing-profiles/{profile['id']}/bills")
     return found
-
-
-def _local_instant(value: str | None, tz: str) -> str | None:
-    """A datetime-local input (the operator's zone) as an ISO instant."""
-    if not value:
-        return None
-    try:
-        return datetime.fromisoformat(value).replace(tzinfo=zone(tz)).isoformat()
-    except ValueError:
-        return value  # the API names the bad field
 
 
 async def _change(request: Request, page: Page, method: str, path: str, body: Any, form_name: str) -> Response:
