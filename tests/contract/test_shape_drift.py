@@ -7,6 +7,8 @@ from typing import Any
 
 import jsonschema
 import pytest
+from marshmallow import fields as mm_fields
+from marshmallow import validate
 
 from catalog import schemas as catalog_schemas
 from chassis.contracts import contracts_dir, http_spec
@@ -65,6 +67,61 @@ def test_a_marshmallow_schema_and_its_openapi_component_declare_the_same_fields(
                                     f"only in {name}: {sorted(properties - declared)}")
     if name in INPUTS and schema.__name__.endswith("Schema"):
         assert required == contract_required, f"required differ: {sorted(required ^ contract_required)}"
+
+
+def component_properties(name: str) -> dict[str, Any]:
+    """A component's properties, `allOf` parts included, each `$ref` resolved."""
+    schema = COMPONENTS[name]
+    found = dict(schema.get("properties", {}))
+    for part in schema.get("allOf", []):
+        found.update(component_properties(part["$ref"].rsplit("/", 1)[-1]) if "$ref" in part
+                     else part.get("properties", {}))
+    return {key: _resolved(value) for key, value in found.items()}
+
+
+def _resolved(node: dict[str, Any]) -> dict[str, Any]:
+    while "$ref" in node:
+        node = COMPONENTS[node["$ref"].rsplit("/", 1)[-1]]
+    return node
+
+
+def rules(field: Any) -> dict[str, Any]:
+    """What a marshmallow field's validators require, in JSON Schema words."""
+    found: dict[str, Any] = {}
+    many = isinstance(field, mm_fields.List)
+    for rule in field.validators:
+        if isinstance(rule, validate.Regexp):
+            found["pattern"] = rule.regex.pattern
+        elif isinstance(rule, validate.Length):
+            low, high = ("minItems", "maxItems") if many else ("minLength", "maxLength")
+            found.update({k: v for k, v in ((low, rule.min), (high, rule.max)) if v is not None})
+        elif isinstance(rule, validate.OneOf):
+            found["enum"] = sorted(map(str, rule.choices))
+        elif isinstance(rule, validate.Range):
+            found.update({k: v for k, v in (("minimum", rule.min), ("maximum", rule.max)) if v is not None})
+    return found
+
+
+INPUT_PAIRS = [(schema, name) for schema, name in PAIRS if name in INPUTS and schema.__name__.endswith("Schema")]
+
+
+@pytest.mark.parametrize(("schema", "name"), INPUT_PAIRS, ids=lambda v: v if isinstance(v, str) else v.__name__)
+def test_the_contract_states_every_rule_the_service_applies_to_an_input_field(schema, name):
+    """A client can know the rules from the contract: a pattern, length, choice or range the service checks is
+    in the OpenAPI component too (issue 15: "the contract tells the truth")."""
+    properties = component_properties(name)
+    missing = []
+    for field_name, field in schema().fields.items():
+        key = field.data_key or field_name
+        if field.dump_only or key not in properties:
+            continue
+        for rule, value in rules(field).items():
+            stated = properties[key].get(rule)
+            if rule == "enum" and stated is not None:
+                stated = sorted(map(str, stated))
+            if stated != value:
+                missing.append(f"{key}.{rule}: the service checks {value!r}, the contract says {stated!r}")
+    assert missing == []
 
 
 def product_snapshot_schema() -> dict[str, Any]:
