@@ -12,6 +12,14 @@ from typing import Any
 from gateway.console.formatting import zone
 
 INPUT_FORMAT = "%Y-%m-%dT%H:%M"
+# Inputs with `step="1"` (a usage event's start, a service's validity) show seconds: a minute rounded down
+# could lie before a service that began seconds ago.
+INPUT_FORMAT_SECONDS = "%Y-%m-%dT%H:%M:%S"
+
+
+def operator_zone(request: Any) -> str:
+    """The operator's time zone: the browser's, which the console keeps in the `console_tz` cookie."""
+    return request.cookies.get("console_tz") or "UTC"
 
 
 def to_instant(value: str | None, tz: str | None) -> str | None:
@@ -28,7 +36,7 @@ def to_instant(value: str | None, tz: str | None) -> str | None:
     return moment.isoformat()
 
 
-def to_input(instant: Any, tz: str | None) -> str:
+def to_input(instant: Any, tz: str | None, seconds: bool = False) -> str:
     """An instant from the API as the value of a datetime-local input in the operator's zone."""
     if not instant:
         return ""
@@ -38,11 +46,12 @@ def to_input(instant: Any, tz: str | None) -> str:
         return ""
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(zone(tz)).strftime(INPUT_FORMAT)
+    return moment.astimezone(zone(tz)).strftime(INPUT_FORMAT_SECONDS if seconds else INPUT_FORMAT)
 
 
-def now_input(tz: str | None) -> str:
-    return datetime.now(zone(tz)).strftime(INPUT_FORMAT)
+def now_input(tz: str | None, now: datetime | None = None, seconds: bool = False) -> str:
+    moment = (now or datetime.now(UTC)).astimezone(zone(tz))
+    return moment.strftime(INPUT_FORMAT_SECONDS if seconds else INPUT_FORMAT)
 
 
 def instants(body: dict[str, Any], tz: str | None, *names: str) -> dict[str, Any]:

@@ -8,39 +8,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import datetime
 from typing import Any
 
-from gateway.console.formatting import instant, money, zone
+from gateway.console.formatting import instant, money
+from gateway.console.local_time import to_instant
 
 LIST_INPUTS = ("promoCodes", "codes", "devices", "eventGenerators")  # one text input for the whole list
 FIXED_USAGE_COLUMNS = ("eventId", "createdAt", "amount")
-
-
-def local_input(value: str | None, tz: str) -> str:
-    """An API instant as a datetime-local input's value in the operator's zone."""
-    if not value:
-        return ""
-    try:
-        moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    except ValueError:
-        return ""
-    return moment.astimezone(zone(tz)).strftime("%Y-%m-%dT%H:%M:%S")
-
-
-def now_input(tz: str, now: datetime) -> str:
-    return now.astimezone(zone(tz)).strftime("%Y-%m-%dT%H:%M:%S")
-
-
-def from_local(value: Any, tz: str) -> Any:
-    """A datetime-local input (the operator's zone) as an ISO instant; a bad value goes as typed, so the
-    API names the field."""
-    if not value:
-        return None
-    try:
-        return datetime.fromisoformat(str(value)).replace(tzinfo=zone(tz)).isoformat()
-    except ValueError:
-        return value
 
 
 def input_errors(fields: dict[str, str]) -> dict[str, str]:
@@ -58,7 +32,7 @@ def input_errors(fields: dict[str, str]) -> dict[str, str]:
 def field_value(value: str, kind: str, tz: str) -> Any:
     """A typed input as the service type's field wants it (the API checks it and names a bad one)."""
     if kind == "datetime":
-        return from_local(value, tz)
+        return to_instant(value, tz)
     if kind == "integer":
         return int(value) if value.lstrip("-").isdigit() else value
     if kind == "boolean":
@@ -69,7 +43,7 @@ def field_value(value: str, kind: str, tz: str) -> Any:
 def event_body(values: dict[str, str], kinds: dict[str, str], tz: str) -> dict[str, Any]:
     """Create event's UsageEventCreate: the service, start and quantity, and the fields that were filled in."""
     body: dict[str, Any] = {"serviceId": values.get("serviceId", "").strip(),
-                            "startTime": from_local(values.get("startTime"), tz),
+                            "startTime": to_instant(values.get("startTime"), tz),
                             "quantity": values.get("quantity", "").strip(),
                             "fields": {name: field_value(values[f"fields.{name}"].strip(), kind, tz)
                                        for name, kind in kinds.items() if values.get(f"fields.{name}", "").strip()}}

@@ -123,6 +123,17 @@ def problem_page(page: Page, problem: ApiProblem) -> Response:
                        title=titles.get(problem.status, problem.title), detail=str(problem))
 
 
+async def read_section(page: Page, path: str, **query: Any) -> tuple[Any, str | None]:
+    """One read of one section of a page: its answer, or the reason the section cannot show it (a service
+    that does not answer shows its error in its own section only; an expired login still logs out)."""
+    try:
+        return await page.api.get(path, **query), None
+    except ApiProblem as problem:
+        if problem.status == 401:
+            raise
+        return None, str(problem)
+
+
 def form_errors(problem: ApiProblem) -> dict[str, str]:
     """Field errors by input name, plus `_form` for what names no field."""
     errors = dict(problem.fields)

@@ -1,5 +1,9 @@
 """Date-time inputs typed in the operator's time zone become the API's instants, and back (no I/O)."""
+from datetime import UTC, datetime
+
 from gateway.console import local_time
+
+TZ = "Europe/Ljubljana"
 
 
 def test_a_time_typed_in_the_operators_zone_is_sent_as_an_instant_of_that_zone():
@@ -25,3 +29,10 @@ def test_only_the_named_date_time_fields_are_converted_and_empty_ones_dropped():
     body = {"name": "Family", "validFrom": "2026-12-01T00:00", "validTo": None}
     assert local_time.instants(body, "UTC", "validFrom", "validTo") == {
         "name": "Family", "validFrom": "2026-12-01T00:00:00+00:00"}
+
+
+def test_inputs_with_seconds_show_and_take_them_in_the_operators_zone():
+    # A usage event's start: a minute rounded down could lie before a service that began seconds ago.
+    assert local_time.to_instant("2026-07-01T10:30:05", TZ) == "2026-07-01T10:30:05+02:00"
+    assert local_time.to_input("2026-07-01T08:30:05+00:00", TZ, seconds=True) == "2026-07-01T10:30:05"
+    assert local_time.now_input(TZ, datetime(2026, 1, 5, 8, 0, 7, tzinfo=UTC), seconds=True) == "2026-01-05T09:00:07"

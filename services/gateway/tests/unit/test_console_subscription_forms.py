@@ -1,26 +1,8 @@
 """The subscriptions, balances and usage forms of the console <-> API bodies (no I/O)."""
-from datetime import UTC, datetime
-
 from gateway.console import forms
-from gateway.console.subscription_forms import (
-    digest,
-    event_body,
-    from_local,
-    input_errors,
-    local_input,
-    now_input,
-    usage_cell,
-)
+from gateway.console.subscription_forms import digest, event_body, input_errors, usage_cell
 
 TZ = "Europe/Ljubljana"
-
-
-def test_instants_are_typed_and_shown_in_the_operators_zone():
-    assert from_local("2026-07-01T10:30:00", TZ) == "2026-07-01T10:30:00+02:00"
-    assert local_input("2026-07-01T08:30:00+00:00", TZ) == "2026-07-01T10:30:00"
-    assert now_input(TZ, datetime(2026, 1, 5, 8, 0, 7, tzinfo=UTC)) == "2026-01-05T09:00:07"
-    assert from_local("", TZ) is None and local_input(None, TZ) == ""
-    assert from_local("yesterday", TZ) == "yesterday", "a bad value goes as typed: the API names the field"
 
 
 def test_an_error_on_one_code_of_a_list_is_shown_at_the_lists_input():

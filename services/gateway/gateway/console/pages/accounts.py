@@ -10,19 +10,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from gateway.console import forms
-from gateway.console.api_client import ApiProblem
-from gateway.console.web import Page, route
+from gateway.console.web import Page, read_section, route
 
 BASE = "/api/v1/customers"
-
-
-async def _section(page: Page, path: str, **query: Any) -> tuple[Any, str | None]:
-    try:
-        return await page.api.get(path, **query), None
-    except ApiProblem as problem:
-        if problem.status == 401:
-            raise
-        return None, str(problem)
 
 
 async def load(page: Page, customer_id: int) -> dict[str, Any]:
@@ -35,12 +25,12 @@ async def load(page: Page, customer_id: int) -> dict[str, Any]:
              "notifications": (f"{root}/notifications", {"limit": 20})}
     found: dict[str, Any] = {}
     for name, (path, query) in reads.items():
-        found[name], found[f"{name}_error"] = await _section(page, path, **query)
+        found[name], found[f"{name}_error"] = await read_section(page, path, **query)
     if found["portal_user_error"] and "no portal user" in found["portal_user_error"].lower():
         found["portal_user_error"] = None
     found["bills"] = {}
     for profile in found.get("profiles") or []:
-        found["bills"][profile["id"]], _ = await _section(page, f"/api/v1/billing-profiles/{profile['id']}/bills")
+        found["bills"][profile["id"]], _ = await read_section(page, f"/api/v1/billing-profiles/{profile['id']}/bills")
     return found
 
 

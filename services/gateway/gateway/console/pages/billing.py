@@ -15,7 +15,8 @@ from starlette.responses import Response, StreamingResponse
 
 from gateway.console import forms, local_time
 from gateway.console.api_client import ApiProblem
-from gateway.console.web import Page, form_errors, route, templates
+from gateway.console.local_time import operator_zone
+from gateway.console.web import Page, form_errors, read_section, route, templates
 
 CUSTOMERS = "/api/v1/customers"
 PROFILES = "/api/v1/billing-profiles"
@@ -29,32 +30,18 @@ INTERVALS = ("daily", "weekly", "monthly", "quarterly", "yearly")
 templates.env.filters["local_input"] = local_time.to_input
 
 
-def tz_of(request: Request) -> str:
-    return request.cookies.get("console_tz") or "UTC"
-
-
-async def read(page: Page, path: str, **query: Any) -> tuple[Any, str | None]:
-    """One read for one section: its answer, or the reason the section cannot show it."""
-    try:
-        return await page.api.get(path, **query), None
-    except ApiProblem as problem:
-        if problem.status == 401:
-            raise
-        return None, str(problem)
-
-
 async def load(page: Page, customer_id: int, found: dict[str, Any]) -> dict[str, Any]:
     """What the billing sections need besides the profiles, bills and invoices already read: each
     profile's view (pending due, credit balance, event generators), the catalog's monetary resources
     and taxes for the forms, and the invoices by id for the bills tables."""
     views: dict[str, Any] = {}
     for profile in found.get("profiles") or []:
-        views[profile["id"]], _ = await read(page, f"{PROFILES}/{profile['id']}")
-    resources, _ = await read(page, "/api/v1/catalog/resources", limit=1000)
+        views[profile["id"]], _ = await read_section(page, f"{PROFILES}/{profile['id']}")
+    resources, _ = await read_section(page, "/api/v1/catalog/resources", limit=1000)
     return {"profile_views": views,
             "monetary_resources": [r for r in resources or [] if r.get("kind") == "monetary"],
             "invoices_by_id": {i["id"]: i for i in found.get("invoices") or []},
-            "intervals": INTERVALS, "now_local": local_time.now_input(tz_of(page.request))}
+            "intervals": INTERVALS, "now_local": local_time.now_input(operator_zone(page.request))}
 
 
 async def _details_change(request: Request, page: Page, method: str, path: str, body: Any,
@@ -96,7 +83,7 @@ async def _own_profile(page: Page, customer_id: int, profile_id: str) -> None:
 @route("/customers/{customer_id:int}/billing-profiles", methods=("POST",))
 async def add_profile(request: Request, page: Page) -> Response:
     body = forms.unflatten((await request.form()).multi_items(), {"paymentTermsDays": "integer"})
-    body = local_time.instants(body, tz_of(request), "validFrom", "validTo")
+    body = local_time.instants(body, operator_zone(request), "validFrom", "validTo")
     customer_id = request.path_params["customer_id"]
     return await _details_change(request, page, "POST", f"{CUSTOMERS}/{customer_id}/billing-profiles", body,
                                  "billing:new")
@@ -110,7 +97,8 @@ async def run_billing(request: Request, page: Page) -> Response:
     JavaScript the whole catch-up runs in this request."""
     customer_id, profile_id = request.path_params["customer_id"], request.path_params["profile_id"]
     form = await request.form()
-    as_of = str(form.get("_asOfInstant") or "") or local_time.to_instant(str(form.get("asOf") or ""), tz_of(request))
+    as_of = (str(form.get("_asOfInstant") or "")
+             or local_time.to_instant(str(form.get("asOf") or ""), operator_zone(request)))
     billed = [i for i in str(form.get("_billed") or "").split(",") if i]
     await _own_profile(page, customer_id, profile_id)
     path = f"{PROFILES}/{profile_id}/run-billing"
@@ -185,11 +173,11 @@ async def _bill_page(page: Page, customer_id: int, bill_id: int, status_code: in
     customer = await page.api.get(f"{CUSTOMERS}/{customer_id}")
     bill = await page.api.get(f"/api/v1/bills/{bill_id}")
     _own(customer_id, bill, "bill")
-    groups, _ = await read(page, f"{CUSTOMERS}/{customer_id}/balance-groups")
-    taxes, _ = await read(page, "/api/v1/catalog/taxes", limit=1000)
+    groups, _ = await read_section(page, f"{CUSTOMERS}/{customer_id}/balance-groups")
+    taxes, _ = await read_section(page, "/api/v1/catalog/taxes", limit=1000)
     invoice = None
     if bill.get("invoiceId"):
-        invoice, _ = await read(page, f"{CUSTOMERS}/{customer_id}/invoices/{bill['invoiceId']}")
+        invoice, _ = await read_section(page, f"{CUSTOMERS}/{customer_id}/invoices/{bill['invoiceId']}")
     return page.render("billing/bill.html", status_code, section="customers", customer=customer, bill=bill,
                        invoice=invoice, balance_groups=groups or [], taxes=taxes or [], **context)
 
@@ -249,7 +237,7 @@ async def _invoice_page(page: Page, customer_id: int, invoice_id: str, status_co
                         **context: Any) -> Response:
     customer = await page.api.get(f"{CUSTOMERS}/{customer_id}")
     invoice = await page.api.get(f"{CUSTOMERS}/{customer_id}/invoices/{invoice_id}")
-    payments, payments_error = await read(page, f"{CUSTOMERS}/{customer_id}/invoices/{invoice_id}/payments")
+    payments, payments_error = await read_section(page, f"{CUSTOMERS}/{customer_id}/invoices/{invoice_id}/payments")
     context.setdefault("values", {"direction": "charge", "amount": invoice["dueAmount"], "method": "transfer",
                                   "id": str(uuid.uuid4())})
     return page.render("billing/invoice.html", status_code, section="customers", customer=customer,
@@ -284,7 +272,7 @@ async def record_payment(request: Request, page: Page) -> Response:
     customer_id, invoice_id = request.path_params["customer_id"], request.path_params["invoice_id"]
     body = forms.unflatten((await request.form()).multi_items())
     body.setdefault("id", str(uuid.uuid4()))
-    body = local_time.instants(body, tz_of(request), "paidAt")
+    body = local_time.instants(body, operator_zone(request), "paidAt")
 
     async def again(errors: dict[str, str], values: dict[str, str], status: int) -> Response:
         return await _invoice_page(page, customer_id, invoice_id, status, failed="wallet", errors=errors,

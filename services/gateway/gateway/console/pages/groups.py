@@ -10,8 +10,8 @@ from starlette.responses import Response
 
 from gateway.console import forms, local_time
 from gateway.console.api_client import ApiProblem
-from gateway.console.pages.billing import read, tz_of
-from gateway.console.web import Page, route
+from gateway.console.local_time import operator_zone
+from gateway.console.web import Page, read_section, route
 
 CUSTOMERS = "/api/v1/customers"
 HIERARCHY = "/api/v1/hierarchy-groups"
@@ -38,16 +38,16 @@ async def _owner_names(page: Page, groups: list[dict[str, Any]]) -> None:
         if group.get("ownerName") or not owner:
             continue
         if owner not in names:
-            found, _ = await read(page, f"{CUSTOMERS}/{owner}")
+            found, _ = await read_section(page, f"{CUSTOMERS}/{owner}")
             names[owner] = (found or {}).get("name") or f"#{owner}"
         group["ownerName"] = names[owner]
 
 
 async def load(page: Page, customer_id: int) -> dict[str, Any]:
-    sharing, sharing_error = await read(page, f"{CUSTOMERS}/{customer_id}/sharing-groups")
-    owned, hierarchy_error = await read(page, HIERARCHY, ownerCustomerId=customer_id)
-    joined, joined_error = await read(page, HIERARCHY, memberCustomerId=customer_id)
-    policies, _ = await read(page, "/api/v1/catalog/sharing-policies", limit=1000)
+    sharing, sharing_error = await read_section(page, f"{CUSTOMERS}/{customer_id}/sharing-groups")
+    owned, hierarchy_error = await read_section(page, HIERARCHY, ownerCustomerId=customer_id)
+    joined, joined_error = await read_section(page, HIERARCHY, memberCustomerId=customer_id)
+    policies, _ = await read_section(page, "/api/v1/catalog/sharing-policies", limit=1000)
     await _owner_names(page, sharing or [])
     return {"sharing_groups": _mine(sharing or [], customer_id), "sharing_error": sharing_error,
             "hierarchy_groups": _mine((owned or []) + (joined or []), customer_id),
@@ -78,7 +78,7 @@ async def _pick_a_group(request: Request, page: Page, form_name: str) -> Respons
 
 @route("/customers/{customer_id:int}/balance-groups", methods=("POST",))
 async def add_balance_group(request: Request, page: Page) -> Response:
-    body = _body((await request.form()).multi_items(), tz_of(request), ("name", "billingProfileId", "validFrom",
+    body = _body((await request.form()).multi_items(), operator_zone(request), ("name", "billingProfileId", "validFrom",
                                                                         "validTo"))
     return await _change(request, page, "POST", f"{CUSTOMERS}/{request.path_params['customer_id']}/balance-groups",
                          body, "balance-groups:new")
@@ -98,13 +98,13 @@ async def add_sponsorship(request: Request, page: Page) -> Response:
             return await _pick_a_group(request, page, "sharing:new")
         return await _change(request, page, "POST", f"{CUSTOMERS}/{customer_id}/sharing-memberships",
                              {"groupId": group_id}, "sharing:new")
-    body = _body(form.multi_items(), tz_of(request), SHARING_OWNER)
+    body = _body(form.multi_items(), operator_zone(request), SHARING_OWNER)
     return await _change(request, page, "POST", f"{CUSTOMERS}/{customer_id}/sharing-groups", body, "sharing:new")
 
 
 @route("/customers/{customer_id:int}/sharing-groups/{group_id:str}", methods=("POST",))
 async def edit_sharing_group(request: Request, page: Page) -> Response:
-    body = _body((await request.form()).multi_items(), tz_of(request), PERIOD)
+    body = _body((await request.form()).multi_items(), operator_zone(request), PERIOD)
     path = f"{CUSTOMERS}/{request.path_params['customer_id']}/sharing-groups/{request.path_params['group_id']}"
     return await _change(request, page, "PATCH", path, body, f"sharing:{request.path_params['group_id']}")
 
@@ -117,7 +117,7 @@ async def cancel_sharing_group(request: Request, page: Page) -> Response:
 
 @route("/customers/{customer_id:int}/sharing-memberships/{member_id:str}", methods=("POST",))
 async def edit_sharing_membership(request: Request, page: Page) -> Response:
-    body = _body((await request.form()).multi_items(), tz_of(request), PERIOD)
+    body = _body((await request.form()).multi_items(), operator_zone(request), PERIOD)
     path = f"{CUSTOMERS}/{request.path_params['customer_id']}/sharing-memberships/{request.path_params['member_id']}"
     return await _change(request, page, "PATCH", path, body, f"sharing:{request.path_params['member_id']}")
 
@@ -152,7 +152,7 @@ async def add_hierarchy(request: Request, page: Page) -> Response:
             return await _pick_a_group(request, page, "hierarchy:new")
         return await _change(request, page, "POST", f"{HIERARCHY}/{group_id}/members", {"customerId": customer_id},
                              "hierarchy:new")
-    body = {**_body(form.multi_items(), tz_of(request), HIERARCHY_OWNER), "ownerCustomerId": customer_id}
+    body = {**_body(form.multi_items(), operator_zone(request), HIERARCHY_OWNER), "ownerCustomerId": customer_id}
     return await _change(request, page, "POST", HIERARCHY, body, "hierarchy:new")
 
 
@@ -160,7 +160,7 @@ async def add_hierarchy(request: Request, page: Page) -> Response:
 async def edit_hierarchy_group(request: Request, page: Page) -> Response:
     customer_id, group_id = request.path_params["customer_id"], request.path_params["group_id"]
     await _hierarchy_group(page, customer_id, group_id, "owner")
-    body = _body((await request.form()).multi_items(), tz_of(request), PERIOD)
+    body = _body((await request.form()).multi_items(), operator_zone(request), PERIOD)
     return await _change(request, page, "PATCH", f"{HIERARCHY}/{group_id}", body, f"hierarchy:{group_id}")
 
 
@@ -176,7 +176,7 @@ async def edit_hierarchy_membership(request: Request, page: Page) -> Response:
     customer_id, group_id, member_id = (request.path_params[k] for k in ("customer_id", "group_id", "member_id"))
     if member_id not in (await _hierarchy_group(page, customer_id, group_id, "member"))["mine"]:
         raise ApiProblem(404, "Not found", f"hierarchy group {group_id} has no member {member_id} of this customer")
-    body = _body((await request.form()).multi_items(), tz_of(request), PERIOD)
+    body = _body((await request.form()).multi_items(), operator_zone(request), PERIOD)
     return await _change(request, page, "PATCH", f"{HIERARCHY}/{group_id}/members/{member_id}", body,
                          f"hierarchy:{member_id}")
 

@@ -10,7 +10,6 @@ the inputs of the same name.
 """
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from starlette.requests import Request
@@ -18,14 +17,12 @@ from starlette.responses import Response, StreamingResponse
 
 from gateway.console import forms
 from gateway.console.api_client import ApiProblem
+from gateway.console.local_time import now_input, operator_zone, to_input, to_instant
 from gateway.console.pages.onboarding import VALIDITY_UNITS
 from gateway.console.subscription_forms import (
     digest,
     event_body,
-    from_local,
     input_errors,
-    local_input,
-    now_input,
     usage_cell,
 )
 from gateway.console.web import Page, form_errors, route
@@ -50,7 +47,7 @@ async def _catalog(page: Page, path: str) -> list[dict[str, Any]]:
 
 async def load(page: Page, customer: dict[str, Any], sections: dict[str, Any]) -> dict[str, Any]:
     """Choices of the sections' forms and the usage table's rows, cell by cell in the operator's zone."""
-    tz = _tz(page.request)
+    tz = operator_zone(page.request)
     resources = await _catalog(page, "/api/v1/catalog/resources")
     taxes = await _catalog(page, "/api/v1/catalog/taxes")
     service_types = await _catalog(page, "/api/v1/catalog/service-types")
@@ -67,13 +64,10 @@ async def load(page: Page, customer: dict[str, Any], sections: dict[str, Any]) -
                             for t in taxes],
             "usage_columns": columns, "usage_rows": rows, "usage_total": usage.get("total", 0),
             "service_statuses": SERVICE_STATUSES, "balance_validities": BALANCE_VALIDITIES,
-            "validity_units": VALIDITY_UNITS, "local_input": lambda value: local_input(value, tz)}
+            "validity_units": VALIDITY_UNITS, "local_input": lambda value: to_input(value, tz, seconds=True)}
 
 
 # -- helpers ------------------------------------------------------------------------------------------
-
-def _tz(request: Request) -> str:
-    return request.cookies.get("console_tz") or "UTC"
 
 
 def _path(request: Request, *parts: str) -> str:
@@ -224,7 +218,7 @@ def _choice_body(pairs: list[tuple[str, Any]], tz: str, products_at: tuple[str, 
         holder[products_at[-1]] = forms.product_choices(holder[products_at[-1]])
     for name in ("validFrom", "validTo"):
         if name in body:
-            body[name] = from_local(body[name], tz)
+            body[name] = to_instant(body[name], tz)
     return body
 
 
@@ -234,7 +228,7 @@ async def add_subscription(request: Request, page: Page) -> Response:
     values = {key: str(value) for key, value in form.multi_items()}
     if values.get("step") == "plan":  # another plan chosen without scripts: show its products
         return await _subscription_form(request, page, values)
-    body = _choice_body(form.multi_items(), _tz(request), ("plan", "products"))
+    body = _choice_body(form.multi_items(), operator_zone(request), ("plan", "products"))
     _, problem = await _send(page, "POST", _path(request, "subscriptions"), body)
     if problem:
         return await _subscription_form(request, page, values, _errors(problem), problem.status)
@@ -278,7 +272,7 @@ async def add_bundle(request: Request, page: Page) -> Response:
     values = {key: str(value) for key, value in form.multi_items()}
     if values.get("step") == "bundle":
         return await _bundle_form(request, page, values)
-    body = _choice_body(form.multi_items(), _tz(request), ("products",))
+    body = _choice_body(form.multi_items(), operator_zone(request), ("products",))
     sid = request.path_params["subscription_id"]
     _, problem = await _send(page, "POST", _path(request, "subscriptions", sid, "bundles"), body)
     if problem:
@@ -314,7 +308,7 @@ async def transition(request: Request, page: Page) -> Response:
     values = {key: str(value) for key, value in form.multi_items() if key != "_previewed"}
     if values.get("step") == "plan":
         return await _transition_form(request, page, values)
-    body = _choice_body(form.multi_items(), _tz(request), ("plan", "products"))
+    body = _choice_body(form.multi_items(), operator_zone(request), ("plan", "products"))
     root = _path(request, "subscriptions", request.path_params["subscription_id"], "plan-transition")
     if values.get("step") == "confirm" and form.get("_previewed") == digest(body):
         _, problem = await _send(page, "POST", root, body)
@@ -335,13 +329,13 @@ async def transition(request: Request, page: Page) -> Response:
 @route("/customers/{customer_id:int}/services/{service_id:str}", methods=("POST",))
 async def edit_service(request: Request, page: Page) -> Response:
     form = await request.form()
-    tz = _tz(request)
+    tz = operator_zone(request)
     body = forms.unflatten(form.multi_items())
     for name in ("devices", "eventGenerators"):
         body[name] = forms.codes(form.get(name))  # emptied: none left
     for name in ("validFrom", "validTo"):
         if name in body:
-            body[name] = from_local(body[name], tz)
+            body[name] = to_instant(body[name], tz)
     if not form.get("validTo"):
         body["validTo"] = None  # an emptied end: valid until further notice
     sid = request.path_params["service_id"]
@@ -356,7 +350,7 @@ async def create_balance(request: Request, page: Page) -> Response:
     body = forms.unflatten(form.multi_items(), {"priority": "integer"})
     validity = body.get("validity") or {}
     if validity.get("kind") == "until":
-        validity["validTo"] = from_local(validity.get("validTo"), _tz(request))
+        validity["validTo"] = to_instant(validity.get("validTo"), operator_zone(request))
     else:
         validity.pop("validTo", None)
     return await _on_details(request, page, "POST", _path(request, "balances"), body, "balances")
@@ -398,7 +392,7 @@ async def _event_form(request: Request, page: Page, values: dict[str, str], erro
     customer = await _customer(page, request)
     services = [s for s in await page.api.get(_path(request, "services")) if s["status"] == "active"]
     values.setdefault("serviceId", services[0]["id"] if services else "")
-    values.setdefault("startTime", now_input(_tz(request), datetime.now(UTC)))
+    values.setdefault("startTime", now_input(operator_zone(request), seconds=True))
     context = await _event_fields(request, page, values.get("serviceId"), services)
     return page.render("subscriptions/event.html", status, section="customers", customer=customer,
                        services=[(s["id"], f"{s['serviceType']} {s['identifier']}") for s in services],
@@ -440,7 +434,7 @@ async def create_event(request: Request, page: Page) -> Response:
     if values.get("step") == "service":
         return await _event_form(request, page, values)
     context = await _event_fields(request, page, values.get("serviceId"))
-    body = event_body(values, {f["name"]: f["type"] for f in context["fields"]}, _tz(request))
+    body = event_body(values, {f["name"]: f["type"] for f in context["fields"]}, operator_zone(request))
     event, problem = await _send(page, "POST", _path(request, "usage"), body)
     if problem:
         return await _event_form(request, page, values, _errors(problem), problem.status)
