@@ -33,6 +33,8 @@ def _resolves(path: list[str], schema: dict, root: dict) -> bool:
     if head.startswith("<") or any(re.match(p, head) for p in schema.get("patternProperties", {})):
         subs = list(schema.get("properties", {}).values()) + list(schema.get("patternProperties", {}).values())
         return any(_resolves(rest, sub, root) for sub in subs)
+    if isinstance(schema.get("additionalProperties"), dict):  # a map whose keys are the user's (e.g. a service)
+        return _resolves(rest, schema["additionalProperties"], root)
     return False
 
 
