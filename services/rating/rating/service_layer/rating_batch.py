@@ -359,9 +359,14 @@ class BatchRating:
                 for key, (member_id, amount) in self.share_deltas.items()], ordered=False, session=self.session)
 
     def _publish_charges(self) -> None:
+        """One outbox write for all of the batch's `usage.charged` (a postpaid batch charges up to one per
+        service)."""
+        self.uow.publish_many(self._charged_events())
+
+    def _charged_events(self) -> Any:
         for (profile, _, service_id, resource), entry in self.charges.items():
             subscription, service, tariff = entry["subscription"], entry["service"], entry["tariff"]
-            self.uow.publish("usage.charged", {
+            yield ("usage.charged", {
                 "billingProfileId": profile, "customerId": subscription["customer_id"],
                 "billId": entry["cycle"].bill_id, "balanceGroupId": subscription["balance_group_id"],
                 "serviceId": service_id, "serviceIdentifier": service["identifier"],
@@ -369,7 +374,7 @@ class BatchRating:
                 "units": format(entry["units"], "f"), "amount": format(entry["amount"], "f"),
                 "currency": tariff.price_resource, "events": entry["events"], "late": entry["late"],
                 "firstStart": entry["first"].isoformat(), "lastStart": entry["last"].isoformat()},
-                subject=service_id)
+                service_id)
 
 
 def _refuse_bad_input(outcomes: list[Outcome]) -> None:
