@@ -140,7 +140,9 @@ class BatchRating:
         return list(self.db[collection].find(query, projection, session=self.session))
 
     # -- reads, one per collection ------------------------------------------------------------------
-    def load(self, events: list[UsageEvent]) -> None:
+    def load(self, events: list[UsageEvent], thresholds: bool = True) -> None:
+        """Read what rating `events` needs; `thresholds=False` (a reservation, which changes no balance) skips
+        the balance groups' credit profiles."""
         by_type: dict[str, set[str]] = defaultdict(set)
         for event in events:
             by_type[event.service_type].add(event.service_identifier)
@@ -163,7 +165,7 @@ class BatchRating:
                                 {b["_id"]: _dec(b["held"]) for b in raw_balances if b.get("held")})
         self.new_balances: dict[str, dict[str, Any]] = {}
         balance_groups = {g["_id"]: g for g in self._find("balance_groups", {"_id": {"$in": sorted(groups)}},
-                                                          GROUP_FIELDS)}
+                                                          GROUP_FIELDS)} if thresholds else {}
         self.thresholds = ThresholdWatch(self.uow, self.catalog, self.book, self.now, balance_groups, self.cycles)
 
     def _load_sharing(self, customers: list[int]) -> None:
