@@ -13,7 +13,6 @@ from typing import Any
 
 from bson.decimal128 import Decimal128
 
-
 _UNPACK = struct.Struct("<QQ").unpack
 
 
@@ -69,7 +68,7 @@ def to_storage(amount: Decimal) -> Decimal128:
         return Decimal128(amount)
     coefficient = int(amount.copy_abs().scaleb(-exponent, _WIDE))
     high = (sign << 63) | ((exponent + _BIAS) << 49) | (coefficient >> 64)
-    stored = Decimal128((high, coefficient & _LOW_MASK))
+    stored = Decimal128((high, coefficient & _LOW_MASK))  # type: ignore[arg-type]  # (high, low) bits: bson's own form
     if len(_STORED) >= _STORED_MAX:
         _STORED.clear()
     _STORED[key] = stored

@@ -181,13 +181,13 @@ class StreamConsumer:
             timestamp=properties.timestamp, redelivered=method.redelivered, delivery_tag=method.delivery_tag))
 
     def _consume(self, stop: threading.Event) -> None:
-        deadline = None  # when a partial batch stops waiting for more messages
+        deadline: float | None = None  # when a partial batch stops waiting for more messages
         while not stop.is_set():
             if self._in_flight is not None and self._in_flight[2].done():
                 self._finish()
             if self._pending and deadline is None:
                 deadline = time.monotonic() + self.max_wait
-            due = self._pending and (len(self._pending) >= self.batch_size or time.monotonic() >= deadline)
+            due = deadline is not None and (len(self._pending) >= self.batch_size or time.monotonic() >= deadline)
             if due and self._in_flight is None:
                 batch, self._pending = self._pending[:self.batch_size], self._pending[self.batch_size:]
                 deadline = None
