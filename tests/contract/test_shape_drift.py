@@ -34,8 +34,11 @@ PAIRS = [
     *[(getattr(catalog_schemas, f"{name}Schema"), f"Catalog{name}") for name in (
         "Resource", "ServiceType", "CustomerType", "CustomAttribute", "Tax", "CreditProfile", "SharingPolicy",
         "Coupon", "Product", "Bundle", "Plan", "Ref", "VoucherBatch", "Voucher")],
+    (rating_schemas.BalanceGroupSchema, "BalanceGroup"),
+    (rating_schemas.BalanceGroupEditSchema, "BalanceGroupEdit"),
 ]
-INPUTS = {"CustomerCreate", "AccountPatch", "Contact", "CreditCard", "DirectDebit", "PaymentInfoInput"} | {
+INPUTS = {"CustomerCreate", "AccountPatch", "Contact", "CreditCard", "DirectDebit", "PaymentInfoInput",
+          "BalanceGroupEdit"} | {
     f"Catalog{name}" for name in ("Resource", "ServiceType", "CustomerType", "CustomAttribute", "Tax",
                                   "CreditProfile", "SharingPolicy", "Coupon", "Product", "Bundle", "Plan",
                                   "Ref", "VoucherBatch", "Voucher")}

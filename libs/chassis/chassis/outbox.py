@@ -2,8 +2,9 @@
 to RabbitMQ.
 
 At-least-once: a record is marked published only after the broker confirmed it
-(publisher confirms). While the broker is unreachable records stay pending and
-the relay retries with backoff. Only one relay per service database works at a
+(publisher confirms). A batch is published whole and its confirms are awaited once
+(`BatchConfirms`), not one round trip per record. While the broker is unreachable
+records stay pending and the relay retries with backoff. Only one relay per service database works at a
 time (a lease in `outbox_lease`), so replicas do not publish the same record
 twice in the normal case; consumers are idempotent for the rare case they do.
 """
@@ -29,7 +30,76 @@ from chassis.mongo import OUTBOX
 
 log = logging.getLogger(__name__)
 LEASE_SECONDS = 10
+CONFIRM_TIMEOUT = 30.0
+
+
+class NotConfirmed(pika.exceptions.AMQPError):
+    """The broker refused (nack) or did not confirm a batch in time: nothing of it is marked published."""
+
+
 _AMQP_ERRORS = (pika.exceptions.AMQPError, OSError)
+
+
+class BatchConfirms:
+    """Publisher confirms for whole batches on a pika `BlockingChannel`.
+
+    pika's blocking channel in confirm mode waits for each message's confirm before the next publish: a round
+    trip and a broker flush per message. This one publishes every message of a batch and then waits once until
+    the broker confirmed them all (`multiple` acks confirm many at a time). pika offers that only on the
+    blocking channel's underlying asynchronous channel (`_impl`), so only `publish` and `wait` may be used to
+    publish on a channel given to it (declarations through the blocking channel are fine).
+    """
+
+    def __init__(self, connection: pika.BlockingConnection, channel: Any, timeout: float = CONFIRM_TIMEOUT):
+        self.connection, self.timeout = connection, timeout
+        self._impl = channel._impl
+        self._last_tag = 0  # the channel numbers published messages 1, 2, 3, ... once in confirm mode
+        self._unconfirmed: set[int] = set()
+        self._nacked = 0
+        selected: list[Any] = []
+
+        def on_selected(frame: Any) -> None:
+            selected.append(frame)
+            self._wake()
+
+        self._impl.confirm_delivery(ack_nack_callback=self._on_confirm, callback=on_selected)
+        self._wait_until(lambda: bool(selected), "confirm mode")
+
+    def publish(self, exchange: str, routing_key: str, body: bytes, properties: pika.BasicProperties) -> None:
+        self._impl.basic_publish(exchange, routing_key, body, properties)
+        self._last_tag += 1
+        self._unconfirmed.add(self._last_tag)
+
+    def wait(self) -> None:
+        """Return once the broker confirmed everything published; NotConfirmed when it refused any of it."""
+        self._wait_until(lambda: not self._unconfirmed, "publisher confirms")
+        if self._nacked:
+            refused, self._nacked = self._nacked, 0
+            raise NotConfirmed(f"the broker refused {refused} message(s)")
+
+    def _on_confirm(self, frame: Any) -> None:
+        method = frame.method
+        if method.multiple:
+            confirmed = {tag for tag in self._unconfirmed if tag <= method.delivery_tag}
+        else:
+            confirmed = {method.delivery_tag} & self._unconfirmed
+        self._unconfirmed -= confirmed
+        if isinstance(method, pika.spec.Basic.Nack):
+            self._nacked += len(confirmed)
+        if not self._unconfirmed:
+            self._wake()
+
+    def _wake(self) -> None:
+        # A callback on the asynchronous channel does not end the blocking connection's wait by itself.
+        self.connection.add_callback_threadsafe(_nothing)
+
+    def _wait_until(self, done: Any, what: str) -> None:
+        deadline = time.monotonic() + self.timeout
+        while not done():
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise NotConfirmed(f"no {what} from the broker within {self.timeout:.0f} s")
+            self.connection.process_data_events(time_limit=min(left, 1.0))
 
 
 class OutboxRelay:
@@ -41,6 +111,7 @@ class OutboxRelay:
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{id(self)}"
         self._connection: pika.BlockingConnection | None = None
         self._channel: Any = None
+        self._confirms: BatchConfirms | None = None
         self._declared: set[str] = set()
         self._lease = Leases(db["outbox_lease"], LEASE_SECONDS, until_field="until")
 
@@ -55,24 +126,26 @@ class OutboxRelay:
         if not pending:
             return 0
         channel = self._open_channel()
+        assert self._confirms is not None
         published = []
         for record in pending:
             envelope = record["envelope"]
             exchange = exchange_for(envelope["type"])
             self._declare(channel, exchange)
-            channel.basic_publish(
-                exchange=exchange,
-                routing_key=envelope["type"],
-                body=encode(envelope),
-                properties=pika.BasicProperties(
+            self._confirms.publish(
+                exchange,
+                envelope["type"],
+                encode(envelope),
+                pika.BasicProperties(
                     content_type=CONTENT_TYPE,
                     content_encoding="utf-8",
                     delivery_mode=pika.DeliveryMode.Persistent,
                     message_id=envelope["id"],
                     type=envelope["type"],
                 ),
-            )  # with confirms on, returns only once the broker acked it
+            )
             published.append(record["_id"])
+        self._confirms.wait()  # the whole batch is the broker's before any record is marked published
         now = datetime.now(UTC)
         self.db[OUTBOX].update_many(
             {"_id": {"$in": published}}, {"$set": {"published_at": now, "published_at_ttl": now}}
@@ -104,7 +177,7 @@ class OutboxRelay:
         self.close()
 
     def close(self) -> None:
-        connection, self._connection, self._channel = self._connection, None, None
+        connection, self._connection, self._channel, self._confirms = self._connection, None, None, None
         self._declared.clear()
         if connection is not None:
             try:
@@ -121,7 +194,7 @@ class OutboxRelay:
             params.blocked_connection_timeout = 30
             self._connection = pika.BlockingConnection(params)
             self._channel = self._connection.channel()
-            self._channel.confirm_delivery()
+            self._confirms = BatchConfirms(self._connection, self._channel)
         return self._channel
 
     def _declare(self, channel: Any, exchange: str) -> None:
@@ -138,6 +211,10 @@ class OutboxRelay:
             self._lease.release("relay", self.owner, delete=True)
         except PyMongoError:
             pass
+
+
+def _nothing() -> None:
+    pass
 
 
 def wait_until_drained(relay: OutboxRelay, timeout: float = 10.0) -> bool:

@@ -5,6 +5,9 @@
 - A handler receives a whole batch and commits its effects (one MongoDB transaction) before it returns;
   only then is the batch acknowledged (`multiple=True` on the last tag). A crash before the ack redelivers
   the batch, so handlers key their writes on message ids and a redelivery changes nothing.
+- Pipelined: the handler runs on a worker thread, one batch at a time, while this thread keeps reading the
+  next batch off the connection; while the handler waits for the database the next batch is already being
+  decoded. Batches are handled and acknowledged in delivery order (a batch's ack covers only its own tags).
 - Poison messages: the handler names the ones it cannot apply (with the reason); a handler that raises is
   retried on halves of the batch until the failing message is alone. Poison messages are published to
   `dlq.<queue>` with an `x-death-reason` header, with publisher confirms, before the batch is acked.
@@ -21,6 +24,7 @@ import signal
 import threading
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -104,11 +108,21 @@ class StreamConsumer:
     _connection: Any = field(default=None, init=False)
     _channel: Any = field(default=None, init=False)
     _pending: list[StreamMessage] = field(default_factory=list, init=False)
+    # The batch the worker thread is handling: (batch, started, future of the handler's poison map).
+    _in_flight: tuple[list[StreamMessage], float, Future] | None = field(default=None, init=False)
+    _worker: ThreadPoolExecutor | None = field(default=None, init=False)
     connected: threading.Event = field(default_factory=threading.Event, init=False)
 
     # -- the loop ----------------------------------------------------------------------------------
     def run(self, stop: threading.Event) -> None:
         backoff = 0.2
+        self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"stream-{self.topology.queue}")
+        try:
+            self._run(stop, backoff)
+        finally:
+            self._worker.shutdown(wait=True)
+
+    def _run(self, stop: threading.Event, backoff: float) -> None:
         while not stop.is_set():
             try:
                 self._connect()
@@ -144,6 +158,15 @@ class StreamConsumer:
     def _disconnect(self) -> None:
         self.connected.clear()
         CONNECTED.labels(self.topology.queue).set(0)
+        if self._in_flight is not None:
+            # Let the handler finish before the batch is redelivered, so a batch never runs twice at once; its
+            # ack is lost with the connection and the redelivery changes nothing.
+            _, _, future = self._in_flight
+            self._in_flight = None
+            try:
+                future.result()
+            except Exception:  # noqa: BLE001 (already failing over; the batch will be redelivered)
+                pass
         connection, self._connection, self._channel = self._connection, None, None
         self._pending = []  # unacked messages return to the queue when the connection closes
         if connection is not None and connection.is_open:
@@ -158,31 +181,55 @@ class StreamConsumer:
             timestamp=properties.timestamp, redelivered=method.redelivered, delivery_tag=method.delivery_tag))
 
     def _consume(self, stop: threading.Event) -> None:
+        deadline: float | None = None  # when a partial batch stops waiting for more messages
         while not stop.is_set():
-            deadline = None
-            while len(self._pending) < self.batch_size and not stop.is_set():
-                if self._pending and deadline is None:
-                    deadline = time.monotonic() + self.max_wait
-                wait = 0.2 if deadline is None else max(0.0, deadline - time.monotonic())
-                self._connection.process_data_events(time_limit=wait)
-                if deadline is not None and time.monotonic() >= deadline:
-                    break
-            if self._pending:
+            if self._in_flight is not None and self._in_flight[2].done():
+                self._finish()
+            if self._pending and deadline is None:
+                deadline = time.monotonic() + self.max_wait
+            due = deadline is not None and (len(self._pending) >= self.batch_size or time.monotonic() >= deadline)
+            if due and self._in_flight is None:
                 batch, self._pending = self._pending[:self.batch_size], self._pending[self.batch_size:]
-                self._handle(batch)
+                deadline = None
+                self._start(batch)
+                continue
+            # Wait for messages, the partial batch's deadline, or the worker's "done" (which wakes this up).
+            wait = 0.2 if deadline is None or self._in_flight is not None else max(0.0, deadline - time.monotonic())
+            self._connection.process_data_events(time_limit=wait)
+        if self._in_flight is not None:
+            # Stopping: the batch being handled is acknowledged; what was only received goes back to the queue.
+            self._in_flight[2].exception()
+            self._finish()
 
     # -- one batch ---------------------------------------------------------------------------------
-    def _handle(self, batch: list[StreamMessage]) -> None:
+    def _start(self, batch: list[StreamMessage]) -> None:
+        assert self._worker is not None
         queue = self.topology.queue
-        started = time.monotonic()
         BATCH_SIZE.labels(queue).observe(len(batch))
         stamps = [m.timestamp for m in batch if m.timestamp]
         if stamps:
             LAG_SECONDS.labels(queue).observe(max(0.0, time.time() - min(stamps)))
+        connection = self._connection
+        future = self._worker.submit(self._handle, batch)
+        # Wake the consumer loop as soon as the batch is done (pika's only thread-safe call).
+        future.add_done_callback(lambda _: _wake(connection))
+        self._in_flight = (batch, time.monotonic(), future)
+
+    def _handle(self, batch: list[StreamMessage]) -> dict[int, str]:
+        """On the worker thread: the handler, in one span linked to every message's trace."""
         links = [Link(span.get_span_context()) for span in _remote_spans(batch)]
-        with telemetry.tracer().start_as_current_span(f"stream {queue}", kind=SpanKind.CONSUMER, links=links) as s:
-            s.set_attribute("messaging.batch.message_count", len(batch))
-            poison = self._apply(batch)
+        with telemetry.tracer().start_as_current_span(f"stream {self.topology.queue}", kind=SpanKind.CONSUMER,
+                                                      links=links) as span:
+            span.set_attribute("messaging.batch.message_count", len(batch))
+            return self._apply(batch)
+
+    def _finish(self) -> None:
+        """On the consumer thread: dead-letter what the handler refused, then acknowledge the batch."""
+        assert self._in_flight is not None
+        batch, started, future = self._in_flight
+        self._in_flight = None
+        poison = future.result()  # a transient failure propagates: the batch is given back
+        queue = self.topology.queue
         for index, reason in sorted(poison.items()):
             self._dead_letter(batch[index], reason)
         self._channel.basic_ack(batch[-1].delivery_tag, multiple=True)
@@ -214,6 +261,13 @@ class StreamConsumer:
             pika.BasicProperties(message_id=message.message_id, delivery_mode=pika.DeliveryMode.Persistent,
                                  headers={**message.headers, REASON_HEADER: reason[:1000]},
                                  timestamp=message.timestamp, content_type="application/json"))
+
+
+def _wake(connection: Any) -> None:
+    try:
+        connection.add_callback_threadsafe(lambda: None)
+    except _BROKER_ERRORS:
+        pass  # the connection is gone; the consumer loop notices on its own
 
 
 def _remote_spans(batch: Sequence[StreamMessage]) -> list[Any]:

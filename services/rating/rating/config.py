@@ -6,6 +6,7 @@
 | RATING_STREAM_BATCH_SIZE | 500 | usage events per stream batch (one transaction) |
 | RATING_STREAM_PREFETCH | 1000 | unacknowledged messages the broker keeps in flight to the stream process |
 | RATING_STREAM_MAX_WAIT_MS | 50 | how long a partial batch waits for more events |
+| RATING_STREAM_PARALLEL | 2 | parts of a batch rated in concurrent transactions (split by service identifier) |
 | RATING_DEFAULT_CREDIT_PROFILE | unset | credit profile for balance groups that name none (thresholds) |
 """
 from __future__ import annotations
@@ -29,3 +30,7 @@ def stream_prefetch(settings: Settings) -> int:
 
 def stream_max_wait(settings: Settings) -> float:
     return float(settings.service_setting("STREAM_MAX_WAIT_MS", "50")) / 1000
+
+
+def stream_parallel(settings: Settings) -> int:
+    return max(1, int(settings.service_setting("STREAM_PARALLEL", "2")))

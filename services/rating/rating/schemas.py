@@ -45,6 +45,17 @@ class BalanceGroupCreateSchema(Schema):
     billing_profile_id = fields.String(required=True, data_key="billingProfileId", validate=validate.Length(min=1))
     valid_from = fields.AwareDateTime(load_default=None, data_key="validFrom")
     valid_to = fields.AwareDateTime(load_default=None, data_key="validTo")
+    # A catalog credit profile code; the caller (the gateway) checks that it exists.
+    credit_profile = fields.String(load_default=None, allow_none=True, data_key="creditProfile",
+                                   validate=validate.Length(min=1, max=64))
+
+
+class BalanceGroupEditSchema(Schema):
+    """What an operator changes on a balance group: its name, and the credit profile whose thresholds rating
+    watches (null: none, RATING_DEFAULT_CREDIT_PROFILE applies)."""
+
+    name = fields.String(validate=validate.Length(min=1, max=100))
+    credit_profile = fields.String(allow_none=True, data_key="creditProfile", validate=validate.Length(min=1, max=64))
 
 
 class BalanceGroupSchema(Schema):
@@ -52,6 +63,7 @@ class BalanceGroupSchema(Schema):
     customer_id = fields.Integer(data_key="customerId")
     name = fields.String()
     billing_profile_id = fields.String(data_key="billingProfileId")
+    credit_profile = fields.String(data_key="creditProfile", allow_none=True)
     valid_from = fields.AwareDateTime(data_key="validFrom")
     valid_to = fields.AwareDateTime(data_key="validTo", allow_none=True)
     created_at = fields.AwareDateTime(data_key="createdAt")

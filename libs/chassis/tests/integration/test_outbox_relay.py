@@ -6,7 +6,7 @@ import pytest
 
 from chassis import localinfra
 from chassis.mongo import OUTBOX, transaction
-from chassis.outbox import OutboxRelay, wait_until_drained
+from chassis.outbox import NotConfirmed, OutboxRelay, wait_until_drained
 
 CREATED = {"id": 1, "firstName": "Ada", "lastName": "L", "email": "ada@example.com", "status": "active",
            "createdAt": "2026-01-01T00:00:00+00:00"}
@@ -98,3 +98,29 @@ def test_a_backlog_drains_in_batches(chassis_db, amqp_uri, bound_queue, batch):
     assert wait_until_drained(relay)
     relay.close()
     assert len(read_messages(channel, queue, 7)) == 7
+
+
+def test_a_batch_is_confirmed_whole_and_one_the_broker_refuses_stays_pending(chassis_db, scratch_vhost):
+    _, uri = scratch_vhost
+    import pika
+
+    connection = pika.BlockingConnection(pika.URLParameters(uri))
+    channel = connection.channel()
+    channel.exchange_declare("customer.events", exchange_type="topic", durable=True)
+    # A full queue that rejects what does not fit: the broker nacks those publishes.
+    channel.queue_declare("full", durable=True, arguments={"x-max-length": 2, "x-overflow": "reject-publish"})
+    channel.queue_bind("full", "customer.events", routing_key="#")
+    relay = OutboxRelay(chassis_db, uri)
+    try:
+        publish_one(1), publish_one(2)
+        assert relay.publish_pending() == 2  # both in one batch, confirmed together
+        publish_one(3)
+        with pytest.raises(NotConfirmed, match="refused 1"):
+            relay.publish_pending()
+        assert relay.pending_count() == 1  # never marked published: the relay tries again later
+        channel.queue_purge("full")
+        assert relay.publish_pending() == 1
+        assert relay.pending_count() == 0
+    finally:
+        relay.close()
+        connection.close()

@@ -140,3 +140,33 @@ def test_the_consumer_reconnects_by_itself_when_the_broker_drops_it_or_the_vhost
     finally:
         stop()
     assert chassis_db.applied.count_documents({}) == 100
+
+
+def test_the_next_batch_is_read_while_one_is_handled_and_stopping_acknowledges_the_batch_in_hand(
+        chassis_db, amqp_uri, queue_name):
+    publish(amqp_uri, queue_name, [{"n": i} for i in range(10)])
+    apply = handler_for(chassis_db)
+    handling, release, received_meanwhile = threading.Event(), threading.Event(), []
+
+    def handle(batch):
+        if not received_meanwhile:  # the first batch: hold it until the test has seen what arrived meanwhile
+            handling.set()
+            received_meanwhile.append(wait_for(lambda: len(consumer._pending) == 10, 20))
+            release.wait(20)
+        return apply(batch)
+
+    consumer = StreamConsumer(amqp_uri, topology(queue_name), handle, batch_size=10, prefetch=30, max_wait=0.05)
+    stop = threading.Event()
+    thread = threading.Thread(target=consumer.run, args=(stop,), daemon=True)
+    thread.start()
+    assert handling.wait(30)
+    publish(amqp_uri, queue_name, [{"n": i} for i in range(10, 20)], start=10)
+    assert wait_for(lambda: received_meanwhile, 30)
+    assert received_meanwhile == [True]  # the consumer kept reading while the handler worked
+    stop.set()
+    release.set()
+    thread.join(30)
+    assert not thread.is_alive()
+    # The batch in hand was finished and acknowledged; the one only received went back to the queue.
+    assert tally(chassis_db) == 10 and chassis_db.applied.count_documents({}) == 10
+    assert wait_for(lambda: queue_depth(amqp_uri, queue_name) == 10)

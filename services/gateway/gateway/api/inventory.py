@@ -45,6 +45,12 @@ def create_balance_group(customer_id: int, body: dict[str, Any]) -> Response:
     return _created(f"customers/{customer_id}/balance-groups/{group['id']}", group)
 
 
+def edit_balance_group(customer_id: int, group_id: str, body: dict[str, Any]) -> Response:
+    before = _rating("get_balance_group", group_id, customer_id)
+    after = inventory.edit_balance_group(dependencies.rpc, customer_id, group_id, body)
+    return _changed(f"customers/{customer_id}/balance-groups/{group_id}", before, after)
+
+
 # Subscriptions
 
 def _subscription_target(customer_id: int, subscription_id: str) -> str:

@@ -173,6 +173,12 @@ def transition(rpc: Rpc, customer_id: int, subscription_id: str, body: dict[str,
     return _transition_call(rpc, "transition_plan", customer_id, subscription_id, body)
 
 
+def _check_credit_profile(rpc: Rpc, body: dict[str, Any]) -> None:
+    """A credit profile the request names must exist in catalog (400 naming `creditProfile` otherwise)."""
+    if body.get("creditProfile") is not None:
+        read(rpc, "creditProfile", "catalog", "get_entry", "credit_profile", body["creditProfile"])
+
+
 def create_balance_group(rpc: Rpc, customer_id: int, body: dict[str, Any]) -> dict[str, Any]:
     """Seed "Add balance group": name, validity and one of the customer's billing profiles."""
     customer(rpc, customer_id)
@@ -180,7 +186,14 @@ def create_balance_group(rpc: Rpc, customer_id: int, body: dict[str, Any]) -> di
     if profile["customerId"] != customer_id:
         raise ValidationFailed("the billing profile belongs to another customer",
                                {"billingProfileId": "is not a billing profile of this customer"})
+    _check_credit_profile(rpc, body)
     return rpc.call("rating", "create_balance_group", {**body, "customerId": customer_id})
+
+
+def edit_balance_group(rpc: Rpc, customer_id: int, group_id: str, body: dict[str, Any]) -> dict[str, Any]:
+    """Rename a balance group or choose its credit profile (the thresholds rating watches)."""
+    _check_credit_profile(rpc, body)
+    return rpc.call("rating", "edit_balance_group", customer_id, group_id, body)
 
 
 def create_sharing_group(rpc: Rpc, customer_id: int, body: dict[str, Any]) -> dict[str, Any]:

@@ -323,3 +323,7 @@ def test_a_viewer_reads_the_inventory_but_cannot_change_it(client, platform, onb
     with operator_client(platform, username="inventory-viewer", password="viewer-password-1") as viewer:
         assert viewer.get(path(summary, "subscriptions")).status_code == 200
         assert kit.problem(viewer.post(subscription_path(summary, "cancel"), json={"reason": "x"}), 403)
+        assert kit.problem(viewer.patch(path(summary, "balance-groups", summary["balanceGroup"]["id"]),
+                                        json={"creditProfile": "STANDARD"}), 403)
+    stored = platform.database("rating").balance_groups.find_one({"_id": summary["balanceGroup"]["id"]})
+    assert stored.get("credit_profile") is None

@@ -6,6 +6,9 @@ origin, destination) whose calls cost 2.50 EUR a minute, so its 20 minutes come 
 import csv
 import io
 import uuid
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from decimal import Decimal
 
 import pytest
 
@@ -187,3 +190,146 @@ def test_real_time_charging_reserves_commits_and_releases(client, voice_customer
     assert kit.problem(client.post(f"/api/v1/charging/reservations/{other['id']}/commit", json={"used": "1"}), 409)
     assert "used" in fields_of(kit, client.post(f"/api/v1/charging/reservations/{reservation['id']}x/commit",
                                                 json={"used": 1}), 400)
+
+
+def threshold_events(platform, group_id):
+    return [r["envelope"]["data"] for r in platform.database("rating").outbox.find(
+        {"type": "balance.threshold_crossed", "envelope.data.balanceGroupId": group_id})]
+
+
+def test_a_balance_groups_credit_profile_is_chosen_through_the_api_and_its_thresholds_are_watched(
+        client, voice_customer, kit, platform):
+    identifier = kit.unique_identifier()
+    customer_id, group_id, service_id = voice_customer(identifier)
+    other_id, _, _ = voice_customer(kit.unique_identifier())
+    group_path = f"{CUSTOMERS}/{customer_id}/balance-groups/{group_id}"
+
+    def call(minutes):
+        event = {**seed_call(service_id, uuid.uuid4().hex), "quantity": str(minutes)}
+        created = client.post(f"{CUSTOMERS}/{customer_id}/usage", json=event)
+        assert created.status_code == 201 and created.json()["status"] == "rated", created.text
+
+    call(4)  # 10 EUR charged while the group watches no credit profile
+    assert threshold_events(platform, group_id) == []
+    assert fields_of(kit, client.patch(group_path, json={"creditProfile": "NO-SUCH-PROFILE"}), 400) == {
+        "creditProfile"}
+    assert fields_of(kit, client.patch(group_path, json={"creditProfile": 5}), 400) == {"creditProfile"}
+    assert kit.problem(client.patch(f"{CUSTOMERS}/{other_id}/balance-groups/{group_id}",
+                                    json={"creditProfile": "STANDARD"}), 404)
+    assert [g["creditProfile"] for g in client.get(f"{CUSTOMERS}/{customer_id}/balance-groups").json()
+            if g["id"] == group_id] == [None]
+
+    chosen = client.patch(group_path, json={"creditProfile": "STANDARD"})
+    assert chosen.status_code == 200, chosen.text
+    assert chosen.json()["creditProfile"] == "STANDARD" and chosen.json()["id"] == group_id
+    audited, created = client.get("/api/v1/audit", params={
+        "target": f"customers/{customer_id}/balance-groups/{group_id}"}).json()  # newest first
+    assert created["operation"] == "gateway.api.inventory.create_balance_group"
+    assert (audited["before"]["creditProfile"], audited["after"]["creditProfile"]) == (None, "STANDARD")
+    assert audited["operation"] == "gateway.api.inventory.edit_balance_group"
+
+    call(30)  # 10 + 75 = 85 EUR: past STANDARD's 80 % of its 100 EUR limit, short of 100 %
+    [crossed] = threshold_events(platform, group_id)
+    assert (crossed["creditProfile"], crossed["threshold"]) == ("STANDARD", {"kind": "percent", "value": "80"})
+    assert (Decimal(crossed["value"]), Decimal(crossed["balance"])) == (80, 85)
+    call(1)  # the same threshold is not crossed twice
+    assert len(threshold_events(platform, group_id)) == 1
+    cleared = client.patch(group_path, json={"creditProfile": None})
+    assert cleared.status_code == 200 and cleared.json()["creditProfile"] is None
+
+
+# -- the seed's sharing example: the owner has 1000 MB free and three members consume it concurrently ------------
+
+def data_session(identifier, megabytes=100):
+    return {"id": uuid.uuid4().hex, "serviceType": "data", "serviceIdentifier": identifier,
+            "startTime": datetime.now(UTC).isoformat(), "quantity": str(megabytes), "fields": {"zone": "home"}}
+
+
+def mb_total(client, customer_id, group_id):
+    listed = client.get(f"{CUSTOMERS}/{customer_id}/balances", params={"balanceGroupId": group_id}).json()
+    [group] = listed["balanceGroups"]
+    return sum((Decimal(t["amount"]) for t in group["totals"] if t["resource"] == "MB"), Decimal(0))
+
+
+@pytest.fixture(scope="module")
+def deny_policy(platform):
+    rpc = RpcClient(platform.env["AMQP_URI"])
+    try:
+        rpc.call("catalog", "create_entry", "sharing_policy", {
+            "code": "SEED-DENY", "name": "Owner's pool only", "onExhausted": "deny",
+            "resources": [{"resource": "MB", "memberCap": None}]})
+    finally:
+        rpc.close()
+    return "SEED-DENY"
+
+
+def test_the_seeds_sharing_example_three_members_share_1000_mb_then_fall_back_or_are_denied_per_policy(
+        client, onboarding_request, kit, platform, deny_policy):
+    def onboard():
+        identifier = kit.unique_identifier()
+        response = client.post("/api/v1/onboardings", json=onboarding_request(identifier), timeout=120)
+        assert response.status_code == 201, response.text
+        return response.json(), identifier
+
+    owner, _ = onboard()
+    owner_id = owner["customer"]["id"]
+    members = [onboard() for _ in range(3)]
+
+    def share(policy):
+        """A group of the owner around a subscription whose only free data is 1000 MB (seed)."""
+        group = client.post(f"{CUSTOMERS}/{owner_id}/balance-groups", json={
+            "name": f"Shared {policy}", "billingProfileId": owner["billingProfile"]["id"]}).json()
+        subscription = client.post(f"{CUSTOMERS}/{owner_id}/subscriptions", json={
+            "balanceGroupId": group["id"], "serviceIdentifier": kit.unique_identifier(),
+            "plan": {"code": "MOBILE-S", "products": [{"code": "DATA-MB", "value": "1000"}]}})
+        assert subscription.status_code == 201, subscription.text
+        shared = client.post(f"{CUSTOMERS}/{owner_id}/sharing-groups", json={
+            "name": f"Novak {policy}", "subscriptionId": subscription.json()["id"], "policy": policy})
+        assert shared.status_code == 201, shared.text
+        assert mb_total(client, owner_id, group["id"]) == -1000
+        joined = [client.post(f"{CUSTOMERS}/{m['customer']['id']}/sharing-memberships",
+                              json={"groupId": shared.json()["id"]}) for m, _ in members]
+        assert [j.status_code for j in joined] == [201, 201, 201], [j.text for j in joined]
+        return group["id"], [j.json()["id"] for j in joined]
+
+    def consume_concurrently(sessions_each=5):
+        """Each member sends its 100 MB sessions one request at a time, the three members at once."""
+        def member_sends(identifier):
+            return [client.post("/api/v1/usage", json={"events": [data_session(identifier)]}).json()["events"][0]
+                    for _ in range(sessions_each)]
+        with ThreadPoolExecutor(max_workers=3) as pool:
+            return [o for outcomes in pool.map(member_sends, [i for _, i in members]) for o in outcomes]
+
+    def own_mb():
+        return [mb_total(client, m["customer"]["id"], m["balanceGroup"]["id"]) for m, _ in members]
+
+    # FAMILY (demo catalog): 2048 MB per member and cycle, then fall back to the member's own balances.
+    pool_group, memberships = share("FAMILY")
+    own_before = own_mb()
+    outcomes = consume_concurrently()
+    assert [o["status"] for o in outcomes] == ["rated"] * 15
+    usage = platform.database("rating").usage
+    rated = list(usage.find({"_id": {"$in": [o["id"] for o in outcomes]}}))
+    assert sum(r["shared_used"].to_decimal() for r in rated) == 1000
+    assert mb_total(client, owner_id, pool_group) == 0  # all of it consumed, never past zero
+    # The other 500 MB came from the members' own free data.
+    assert sum(before - after for before, after in zip(own_before, own_mb(), strict=True)) == -500
+    for (member, _), membership in zip(members, memberships, strict=True):
+        removed = client.delete(f"{CUSTOMERS}/{member['customer']['id']}/sharing-memberships/{membership}")
+        assert removed.status_code == 204
+
+    # A policy that denies: once the pool is empty the members' sessions are refused with the reason.
+    pool_group, _ = share(deny_policy)
+    own_before = own_mb()
+    outcomes = consume_concurrently()
+    assert sorted(o["status"] for o in outcomes) == ["rated"] * 10 + ["rejected"] * 5
+    assert all("policy denies" in o["reason"] for o in outcomes if o["status"] == "rejected")
+    assert mb_total(client, owner_id, pool_group) == 0
+    assert own_mb() == own_before  # the members' own balances were not touched
+
+    # Every sharing change is on rating.events.
+    outbox = platform.database("rating").outbox
+    assert outbox.count_documents({"type": "sharing_group.created", "envelope.data.ownerCustomerId": owner_id}) == 2
+    assert outbox.count_documents({"type": "sharing_member.joined", "envelope.data.ownerCustomerId": owner_id}) == 6
+    assert outbox.count_documents({"type": "sharing_member.removed", "envelope.data.ownerCustomerId": owner_id,
+                                   "envelope.data.reason": "removed"}) == 3

@@ -94,6 +94,10 @@ class Service(me.Document):
             # services (the seed's global identifier).
             {"fields": ["service_type", "identifier"], "unique": True, "name": "in_use_identifier_unique",
              "partialFilterExpression": {"in_use": True}},
+            # Rating looks services up by identifier, suspended and terminated ones too (to say why an event is
+            # refused): the partial index above cannot serve that query, so without this one every usage batch
+            # and every reservation scanned the whole collection.
+            {"fields": ["identifier", "service_type"], "name": "service_lookup"},
         ],
     }
 

@@ -152,14 +152,23 @@ def draw(balances: Iterable[Balance], quantity: Decimal, order: Sequence[str], a
     `held` is credit already promised elsewhere (reservations) per balance id and is not available. Pure: the
     caller applies `taken` (each amount raises that balance towards zero).
     """
+    return draw_ordered(in_consumption_order(balances, order), quantity, as_of, held)
+
+
+def draw_ordered(ordered: Iterable[Balance], quantity: Decimal, as_of: datetime,
+                 held: dict[str, Decimal] | None = None) -> Draw:
+    """`draw` from balances already in consumption order (the order does not depend on `as_of`, so a caller
+    drawing many times from one set sorts it once)."""
     if quantity < 0:
         raise ValueError("quantity must not be negative")
     held = held or {}
     result = Draw()
     left = quantity
-    for balance in in_consumption_order((b for b in balances if b.valid_at(as_of)), order):
+    for balance in ordered:
         if left <= 0:
             break
+        if not balance.valid_at(as_of):
+            continue
         available = balance.credit - held.get(balance.id, ZERO)
         if available <= 0:
             continue

@@ -18,7 +18,7 @@ from decimal import Decimal
 from typing import Any
 
 from pricing import find_rate, round_rating, usage_charge
-from rating.domain.balances import ZERO, Balance, Draw, draw
+from rating.domain.balances import ZERO, Balance, Draw, draw_ordered, in_consumption_order
 from rating.domain.usage import UsageRejected
 
 PREPAID = "prepaid"
@@ -86,12 +86,19 @@ class BalanceBook:
         self.deltas: dict[str, Decimal] = defaultdict(lambda: ZERO)
         self.shared: dict[str, Decimal] = defaultdict(lambda: ZERO)  # member_key -> consumed in this book
         self.created: set[str] = set()
+        # Consumption order per (group, resource), sorted once: what it sorts by never changes in a book.
+        self._ordered: dict[tuple[str, str], list[Balance]] = {}
 
     def of(self, group_id: str, resource: str) -> list[Balance]:
         return self._by_key.get((group_id, resource), [])
 
     def draw(self, group_id: str, resource: str, quantity: Decimal, as_of: datetime) -> Draw:
-        return draw(self.of(group_id, resource), quantity, self.orders.get(resource, ()), as_of, self.held)
+        key = (group_id, resource)
+        ordered = self._ordered.get(key)
+        if ordered is None:
+            ordered = self._ordered[key] = in_consumption_order(self.of(group_id, resource),
+                                                                self.orders.get(resource, ()))
+        return draw_ordered(ordered, quantity, as_of, self.held)
 
     def apply(self, rating: Rating, shares: Iterable[Share] = ()) -> None:
         for impact in rating.impacts:
@@ -104,6 +111,7 @@ class BalanceBook:
         """A balance created during the batch (e.g. the cycle's charge balance); written with an upsert."""
         self.balances[balance.id] = balance
         self._by_key[(balance.balance_group_id, balance.resource)].append(balance)
+        self._ordered.pop((balance.balance_group_id, balance.resource), None)
         self.created.add(balance.id)
 
     def charge(self, balance_id: str, amount: Decimal) -> None:

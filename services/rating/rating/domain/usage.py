@@ -72,13 +72,14 @@ def check_fields(event: UsageEvent, definitions: list[dict[str, Any]]) -> dict[s
     for name in values:
         if name not in by_name:
             raise UsageRejected(f"is not a field of service type {event.service_type!r}", f"fields.{name}")
-    if START_FIELD in by_name:
-        if START_FIELD in values:
-            raise UsageRejected("is sent once, as the event's startTime", f"fields.{START_FIELD}")
-        values[START_FIELD] = event.start_time.isoformat()
+    if START_FIELD in values and START_FIELD in by_name:
+        raise UsageRejected("is sent once, as the event's startTime", f"fields.{START_FIELD}")
     checked: dict[str, Any] = {}
     for definition in definitions:
         name = definition["name"]
+        if name == START_FIELD:
+            checked[name] = event.start_time.isoformat()  # parsed and checked with the envelope already
+            continue
         if name not in values or values[name] is None:
             if definition["role"] == "mandatory":
                 raise UsageRejected("is mandatory for this service type", f"fields.{name}")

@@ -57,6 +57,10 @@ class RatingService(WorkerBase):
         return balance_groups.get_balance_group(group_id, customer_id)
 
     @rpc
+    def edit_balance_group(self, customer_id: int, group_id: str, patch: dict[str, Any]) -> dict[str, Any]:
+        return balance_groups.edit_balance_group(customer_id, group_id, patch)
+
+    @rpc
     def list_balance_groups(self, customer_id: int) -> list[dict[str, Any]]:
         return balance_groups.list_balance_groups(customer_id)
 

@@ -5,16 +5,17 @@ import uuid
 from typing import Any
 
 from chassis.discarded import create_once, discard
-from chassis.errors import Conflict, NotFound, load_wire
+from chassis.errors import Conflict, NotFound, ValidationFailed, load_wire
 from chassis.mongo import UnitOfWork, get_or_not_found, transaction
 from chassis.periods import start_period
 from rating.adapters.documents import BalanceGroup, Subscription
 from rating.domain.model import SubscriptionStatus
-from rating.schemas import BalanceGroupCreateSchema, BalanceGroupSchema
+from rating.schemas import BalanceGroupCreateSchema, BalanceGroupEditSchema, BalanceGroupSchema
 
 SOURCE = "rating"
 KIND = "balance_group"
 _in = BalanceGroupCreateSchema()
+_edit_in = BalanceGroupEditSchema()
 _out = BalanceGroupSchema()
 
 
@@ -30,6 +31,23 @@ def get_balance_group(group_id: str, customer_id: int | None = None) -> dict[str
     if customer_id is not None and group.customer_id != customer_id:
         raise NotFound(f"balance group {group_id} does not exist")
     return _out.dump(group)
+
+
+def edit_balance_group(customer_id: int, group_id: str, patch: dict[str, Any]) -> dict[str, Any]:
+    """Rename a balance group or choose the credit profile whose thresholds rating watches after every balance
+    change (rating.service_layer.thresholds reads it with each batch, so the next change is judged by it)."""
+    data = load_wire(_edit_in, patch)
+    if not data:
+        raise ValidationFailed("nothing to change", {"creditProfile": "give name or creditProfile"})
+
+    def store(uow: UnitOfWork) -> dict[str, Any]:
+        group = uow.find_one(BalanceGroup, {"_id": group_id})
+        if group is None or group.customer_id != customer_id:
+            raise NotFound(f"balance group {group_id} does not exist")
+        uow.collection(BalanceGroup).update_one({"_id": group_id}, {"$set": data}, session=uow.session)
+        return _out.dump(uow.find_one(BalanceGroup, {"_id": group_id}))
+
+    return transaction(store, source=SOURCE)
 
 
 def list_balance_groups(customer_id: int) -> list[dict[str, Any]]:

@@ -73,7 +73,7 @@ def reserve(payload: dict[str, Any], catalog: CatalogCache, lateness: timedelta)
         if existing is not None:
             return _wire(existing)
         batch = BatchRating(uow, catalog, now, lateness, "charging")
-        batch.load([event])
+        batch.load([event], thresholds=False)
         try:
             context = batch.context(event)
             as_of, _ = batch.timing(event, context.cycle)

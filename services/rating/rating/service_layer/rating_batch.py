@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -22,6 +22,7 @@ from pymongo.errors import DuplicateKeyError
 
 from chassis.clock import utc_now
 from chassis.errors import ValidationFailed
+from chassis.money import from_storage, to_storage
 from chassis.mongo import UnitOfWork, transaction
 from rating.adapters.catalog import CatalogCache
 from rating.domain.balances import ZERO, Cycle, ValidityKind, calendar_month
@@ -34,6 +35,17 @@ SOURCE = "rating"
 USAGE = "usage"
 FUTURE_TOLERANCE = timedelta(minutes=5)
 ACTIVE = "active"
+
+# Only what rating reads of each document: decoding the rest (a subscription's whole product snapshot with its
+# Decimal128s) is most of a batch's read time.
+_fields = dict.fromkeys
+SERVICE_FIELDS = _fields(("service_type", "identifier", "status", "valid_from", "valid_to", "subscription_id"), 1)
+SUBSCRIPTION_FIELDS = _fields(("customer_id", "balance_group_id", "billing_profile_id", "status", "payment_type",
+                               "products.service_id", "products.type", "products.purchased", "products.status",
+                               "products.code", "products.version"), 1)
+BALANCE_FIELDS = _fields(("balance_group_id", "resource", "amount", "held", "valid_from", "valid_to", "created_at",
+                          "priority", "validity"), 1)
+GROUP_FIELDS = _fields(("customer_id", "billing_profile_id", "credit_profile"), 1)
 
 
 @dataclass
@@ -96,12 +108,11 @@ def rate_batch(raws: Sequence[Any], catalog: CatalogCache, *, source: str, laten
         return transaction(run, source=SOURCE)
 
 
-def _d128(value: Decimal) -> Decimal128:
-    return Decimal128(value)
+_d128 = to_storage
 
 
 def _dec(value: Any) -> Decimal:
-    return value.to_decimal() if isinstance(value, Decimal128) else Decimal(value)
+    return from_storage(value) if isinstance(value, Decimal128) else Decimal(value)
 
 
 @dataclass
@@ -120,36 +131,41 @@ class BatchRating:
     def __init__(self, uow: UnitOfWork, catalog: CatalogCache, now: datetime, lateness: timedelta, source: str):
         self.uow, self.catalog, self.now, self.lateness, self.source = uow, catalog, now, lateness, source
         self.session = uow.session
-        self.db = uow.db
+        # Instants read as `datetime.timezone.utc` like the events' own: comparing datetimes of two different
+        # tzinfo objects calls bson's pure-Python FixedOffset on every comparison, several per event.
+        self.db = uow.db.with_options(codec_options=uow.db.codec_options.with_options(tzinfo=UTC))
 
     def _find(self, collection: str, query: dict[str, Any], projection: dict[str, Any] | None = None
               ) -> list[dict[str, Any]]:
         return list(self.db[collection].find(query, projection, session=self.session))
 
     # -- reads, one per collection ------------------------------------------------------------------
-    def load(self, events: list[UsageEvent]) -> None:
+    def load(self, events: list[UsageEvent], thresholds: bool = True) -> None:
+        """Read what rating `events` needs; `thresholds=False` (a reservation, which changes no balance) skips
+        the balance groups' credit profiles."""
         by_type: dict[str, set[str]] = defaultdict(set)
         for event in events:
             by_type[event.service_type].add(event.service_identifier)
         services = self._find("services", {"$or": [{"service_type": t, "identifier": {"$in": sorted(ids)}}
-                                                    for t, ids in by_type.items()]}) if by_type else []
+                                                    for t, ids in by_type.items()]}, SERVICE_FIELDS) if by_type else []
         self.services: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
         for service in services:
             self.services[(service["service_type"], service["identifier"])].append(service)
         self.subscriptions = {s["_id"]: s for s in self._find(
-            "subscriptions", {"_id": {"$in": sorted({s["subscription_id"] for s in services})}})}
+            "subscriptions", {"_id": {"$in": sorted({s["subscription_id"] for s in services})}}, SUBSCRIPTION_FIELDS)}
         customers = sorted({s["customer_id"] for s in self.subscriptions.values()})
         self._load_sharing(customers)
         profiles = sorted({s["billing_profile_id"] for s in self.subscriptions.values()})
         self.cycles = {c["_id"]: c for c in self._find("billing_cycles", {"_id": {"$in": profiles}})}
         groups = {s["balance_group_id"] for s in self.subscriptions.values()} | set(self.owner_groups.values())
-        raw_balances = self._find("balances", {"balance_group_id": {"$in": sorted(groups)}})
+        raw_balances = self._find("balances", {"balance_group_id": {"$in": sorted(groups)}}, BALANCE_FIELDS)
         resources = {b["resource"] for b in raw_balances}
         self.book = BalanceBook([to_domain(b) for b in raw_balances],
                                 {r: self.catalog.consumption_order(r) for r in resources},
                                 {b["_id"]: _dec(b["held"]) for b in raw_balances if b.get("held")})
         self.new_balances: dict[str, dict[str, Any]] = {}
-        balance_groups = {g["_id"]: g for g in self._find("balance_groups", {"_id": {"$in": sorted(groups)}})}
+        balance_groups = {g["_id"]: g for g in self._find("balance_groups", {"_id": {"$in": sorted(groups)}},
+                                                          GROUP_FIELDS)} if thresholds else {}
         self.thresholds = ThresholdWatch(self.uow, self.catalog, self.book, self.now, balance_groups, self.cycles)
 
     def _load_sharing(self, customers: list[int]) -> None:
@@ -166,7 +182,7 @@ class BatchRating:
             "sharing_groups", {"_id": {"$in": sorted({m["group_id"] for m in members})}, "status": ACTIVE})}
         owners = {s["_id"]: s for s in self._find(
             "subscriptions", {"_id": {"$in": sorted({g["subscription_id"] for g in self.sharing_groups.values()})},
-                              "status": ACTIVE})}
+                              "status": ACTIVE}, {"balance_group_id": 1})}
         for group in self.sharing_groups.values():
             owner = owners.get(group["subscription_id"])
             if owner is not None:
@@ -345,9 +361,14 @@ class BatchRating:
                 for key, (member_id, amount) in self.share_deltas.items()], ordered=False, session=self.session)
 
     def _publish_charges(self) -> None:
+        """One outbox write for all of the batch's `usage.charged` (a postpaid batch charges up to one per
+        service)."""
+        self.uow.publish_many(self._charged_events())
+
+    def _charged_events(self) -> Any:
         for (profile, _, service_id, resource), entry in self.charges.items():
             subscription, service, tariff = entry["subscription"], entry["service"], entry["tariff"]
-            self.uow.publish("usage.charged", {
+            yield ("usage.charged", {
                 "billingProfileId": profile, "customerId": subscription["customer_id"],
                 "billId": entry["cycle"].bill_id, "balanceGroupId": subscription["balance_group_id"],
                 "serviceId": service_id, "serviceIdentifier": service["identifier"],
@@ -355,7 +376,7 @@ class BatchRating:
                 "units": format(entry["units"], "f"), "amount": format(entry["amount"], "f"),
                 "currency": tariff.price_resource, "events": entry["events"], "late": entry["late"],
                 "firstStart": entry["first"].isoformat(), "lastStart": entry["last"].isoformat()},
-                subject=service_id)
+                service_id)
 
 
 def _refuse_bad_input(outcomes: list[Outcome]) -> None:

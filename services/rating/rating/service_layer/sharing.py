@@ -1,7 +1,13 @@
-"""Sharing groups (seed "Sharing"): members consume the owner's subscription resources in real time."""
+"""Sharing groups (seed "Sharing"): members consume the owner's subscription resources in real time.
+
+Every change commits with its event on `rating.events` (`sharing_group.created|changed|cancelled`,
+`sharing_member.joined|changed|removed`; contracts/events/), so integrators follow groups and memberships
+without polling.
+"""
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Any
 
 from pymongo.errors import DuplicateKeyError
@@ -30,6 +36,39 @@ _member_out = SharingMemberSchema()
 _period_in = PeriodEditSchema()
 
 
+def _iso(instant: datetime | None) -> str | None:
+    return None if instant is None else instant.isoformat()
+
+
+def _publish_group(uow: UnitOfWork, event_type: str, group: SharingGroup, at: datetime) -> None:
+    uow.publish(event_type, {
+        "id": group.id, "name": group.name, "ownerCustomerId": group.owner_customer_id,
+        "subscriptionId": group.subscription_id, "policy": group.policy, "status": group.status.value,
+        "validFrom": _iso(group.valid_from), "validTo": _iso(group.valid_to), "at": at.isoformat()}, subject=group.id)
+
+
+def _owner_of(uow: UnitOfWork, group_id: str) -> int:
+    group = uow.find_one(SharingGroup, {"_id": group_id})
+    # A membership never outlives its group: the owner's purge removes both in one transaction.
+    assert group is not None, f"membership of a missing sharing group {group_id}"
+    return group.owner_customer_id
+
+
+def _publish_member(uow: UnitOfWork, event_type: str, member: SharingMember, owner_customer_id: int,
+                    at: datetime) -> None:
+    uow.publish(event_type, {
+        "id": member.id, "groupId": member.group_id, "customerId": member.customer_id,
+        "ownerCustomerId": owner_customer_id, "status": member.status.value, "validFrom": _iso(member.valid_from),
+        "validTo": _iso(member.valid_to), "at": at.isoformat()}, subject=member.id)
+
+
+def _publish_removed(uow: UnitOfWork, member: SharingMember, reason: str) -> None:
+    uow.publish("sharing_member.removed", {
+        "id": member.id, "groupId": member.group_id, "customerId": member.customer_id,
+        "ownerCustomerId": _owner_of(uow, member.group_id), "reason": reason, "at": utc_now().isoformat()},
+        subject=member.id)
+
+
 def create_sharing_group(payload: dict[str, Any]) -> dict[str, Any]:
     data = start_period(load_wire(_group_in, payload))
     data["id"] = str(data["id"] or uuid.uuid4())
@@ -42,7 +81,9 @@ def create_sharing_group(payload: dict[str, Any]) -> dict[str, Any]:
                                    {"subscriptionId": "is not an active subscription of the owner"})
         group = SharingGroup(**data)
         uow.insert(group)
-        return _group_out.dump(uow.find_one(SharingGroup, {"_id": group.id}))
+        stored = uow.find_one(SharingGroup, {"_id": group.id})
+        _publish_group(uow, "sharing_group.created", stored, stored.created_at)
+        return _group_out.dump(stored)
 
     return transaction(store, source=SOURCE)
 
@@ -77,14 +118,23 @@ def join_sharing_group(payload: dict[str, Any]) -> dict[str, Any]:
         except DuplicateKeyError as exc:
             raise Conflict(f"customer {data['customer_id']} is already a member of sharing group {group.id}",
                            {"customerId": "already a member"}) from exc
-        return _member_out.dump(uow.find_one(SharingMember, {"_id": member.id}))
+        stored = uow.find_one(SharingMember, {"_id": member.id})
+        _publish_member(uow, "sharing_member.joined", stored, group.owner_customer_id, now)
+        return _member_out.dump(stored)
 
     return transaction(store, source=SOURCE)
 
 
 def leave_sharing_group(member_id: str) -> bool:
     """Remove a membership (also the saga compensation). Idempotent; returns whether it existed."""
-    return transaction(lambda uow: discard(uow, SharingMember, MEMBER_KIND, member_id), source=SOURCE)
+
+    def remove(uow: UnitOfWork) -> bool:
+        member = uow.find_one(SharingMember, {"_id": member_id})
+        if member is not None:
+            _publish_removed(uow, member, "discarded")
+        return discard(uow, SharingMember, MEMBER_KIND, member_id)
+
+    return transaction(remove, source=SOURCE)
 
 
 def list_sharing_groups(owner_customer_ids: list[int] | None = None,
@@ -104,8 +154,9 @@ def list_sharing_groups(owner_customer_ids: list[int] | None = None,
 
 
 def _edit(document: type, entity_id: str, owner_field: str, customer_id: int, patch: dict[str, Any],
-          what: str) -> dict[str, Any]:
-    """Edit sharing (seed): status and validity, by the owner (group) or the member (membership)."""
+          what: str, published: Any) -> dict[str, Any]:
+    """Edit sharing (seed): status and validity, by the owner (group) or the member (membership);
+    `published(uow, stored, at)` records the change's event in the same transaction."""
     data = load_wire(_period_in, patch)
     if not data:
         raise ValidationFailed("nothing to change", {"status": "give status or validity"})
@@ -120,18 +171,24 @@ def _edit(document: type, entity_id: str, owner_field: str, customer_id: int, pa
             setattr(entity, name, value)
         check_validity(entity.valid_from, entity.valid_to)
         uow.replace(entity)
-        return uow.find_one(document, {"_id": entity_id})
+        stored = uow.find_one(document, {"_id": entity_id})
+        published(uow, stored, utc_now())
+        return stored
 
     return transaction(store, source=SOURCE)
 
 
 def edit_sharing_group(owner_customer_id: int, group_id: str, patch: dict[str, Any]) -> dict[str, Any]:
-    return _group_out.dump(_edit(SharingGroup, group_id, "owner_customer_id", owner_customer_id, patch,
-                                 "sharing group"))
+    return _group_out.dump(_edit(
+        SharingGroup, group_id, "owner_customer_id", owner_customer_id, patch, "sharing group",
+        lambda uow, group, at: _publish_group(uow, "sharing_group.changed", group, at)))
 
 
 def edit_membership(customer_id: int, member_id: str, patch: dict[str, Any]) -> dict[str, Any]:
-    return _member_out.dump(_edit(SharingMember, member_id, "customer_id", customer_id, patch, "membership"))
+    return _member_out.dump(_edit(
+        SharingMember, member_id, "customer_id", customer_id, patch, "membership",
+        lambda uow, member, at: _publish_member(uow, "sharing_member.changed", member,
+                                                _owner_of(uow, member.group_id), at)))
 
 
 def cancel_sharing_group(owner_customer_id: int, group_id: str) -> dict[str, Any]:
@@ -141,12 +198,15 @@ def cancel_sharing_group(owner_customer_id: int, group_id: str) -> dict[str, Any
         group = uow.find_one(SharingGroup, {"_id": group_id})
         if group is None or group.owner_customer_id != owner_customer_id:
             raise NotFound(f"sharing group {group_id} does not exist")
-        if group.status is not GroupStatus.CANCELLED:
-            now = utc_now()
-            uow.collection(SharingGroup).update_one({"_id": group_id}, {"$set": {
-                "status": GroupStatus.CANCELLED.value, "cancelled_at": now,
-                "valid_to": min(group.valid_to or now, now)}}, session=uow.session)
-        return uow.find_one(SharingGroup, {"_id": group_id})
+        if group.status is GroupStatus.CANCELLED:
+            return group  # already cancelled: nothing changes, nothing is published again
+        now = utc_now()
+        uow.collection(SharingGroup).update_one({"_id": group_id}, {"$set": {
+            "status": GroupStatus.CANCELLED.value, "cancelled_at": now,
+            "valid_to": min(group.valid_to or now, now)}}, session=uow.session)
+        cancelled = uow.find_one(SharingGroup, {"_id": group_id})
+        _publish_group(uow, "sharing_group.cancelled", cancelled, cancelled.cancelled_at)
+        return cancelled
 
     return _group_out.dump(transaction(store, source=SOURCE))
 
@@ -158,6 +218,7 @@ def remove_membership(customer_id: int, member_id: str) -> bool:
         member = uow.find_one(SharingMember, {"_id": member_id})
         if member is None or member.customer_id != customer_id:
             raise NotFound(f"membership {member_id} does not exist")
+        _publish_removed(uow, member, "removed")
         return uow.collection(SharingMember).delete_one({"_id": member_id}, session=uow.session).deleted_count == 1
 
     return transaction(remove, source=SOURCE)

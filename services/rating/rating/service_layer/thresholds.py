@@ -75,5 +75,4 @@ class ThresholdWatch:
             return
         crossings.insert_many([{"_id": k, "at": self.now, "group": v["balanceGroupId"]} for k, v in fresh.items()],
                               session=self.uow.session)
-        for data in fresh.values():
-            self.uow.publish("balance.threshold_crossed", data, subject=data["balanceGroupId"])
+        self.uow.publish_many(("balance.threshold_crossed", data, data["balanceGroupId"]) for data in fresh.values())

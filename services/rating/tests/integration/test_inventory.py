@@ -194,6 +194,34 @@ def test_the_owner_edits_and_cancels_a_group_and_the_member_edits_and_leaves_it(
         sharing.remove_membership(2, member["id"])
 
 
+def test_every_sharing_change_publishes_its_event_and_a_refused_one_publishes_nothing(rating_db, subscribed):
+    owned = subscribed(customer_id=1)
+    group = sharing.create_sharing_group({"name": "Family", "ownerCustomerId": 1, "subscriptionId": owned["id"],
+                                          "policy": "FAMILY", "validFrom": "2025-01-01T00:00:00Z"})
+    member = sharing.join_sharing_group({"groupId": group["id"], "customerId": 2})
+    sharing.edit_sharing_group(1, group["id"], {"status": "inactive"})
+    sharing.edit_membership(2, member["id"], {"validTo": "2099-01-01T00:00:00Z"})
+    with pytest.raises(ValidationFailed):
+        sharing.edit_membership(2, member["id"], {"validTo": "2000-01-01T00:00:00Z"})
+    sharing.remove_membership(2, member["id"])
+    sharing.cancel_sharing_group(1, group["id"])
+    sharing.cancel_sharing_group(1, group["id"])  # already cancelled: no second event
+    [created] = events(rating_db, "sharing_group.created")
+    assert created | {"at": None} == {
+        "id": group["id"], "name": "Family", "ownerCustomerId": 1, "subscriptionId": owned["id"], "policy": "FAMILY",
+        "status": "active", "validFrom": "2025-01-01T00:00:00+00:00", "validTo": None, "at": None}
+    assert [e["status"] for e in events(rating_db, "sharing_group.changed")] == ["inactive"]
+    [cancelled] = events(rating_db, "sharing_group.cancelled")
+    assert cancelled["status"] == "cancelled" and cancelled["validTo"] == cancelled["at"]
+    [joined] = events(rating_db, "sharing_member.joined")
+    assert (joined["id"], joined["groupId"], joined["customerId"], joined["ownerCustomerId"]) == (
+        member["id"], group["id"], 2, 1)
+    [changed] = events(rating_db, "sharing_member.changed")
+    assert changed["validTo"].startswith("2099-01-01") and changed["ownerCustomerId"] == 1
+    [removed] = events(rating_db, "sharing_member.removed")
+    assert (removed["id"], removed["customerId"], removed["reason"]) == (member["id"], 2, "removed")
+
+
 def test_editing_a_service_product_moves_its_free_units_by_the_difference(rating_db, subscribed):
     created = subscribed()
     voice = created["products"][0]

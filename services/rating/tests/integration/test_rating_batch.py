@@ -4,7 +4,8 @@ from decimal import Decimal
 import pytest
 
 from chassis.envelope import new_event
-from rating.service_layer import cycles, services, subscriptions
+from chassis.errors import NotFound, ValidationFailed
+from rating.service_layer import balance_groups, cycles, services, subscriptions
 from rating.service_layer.rating_batch import rate_batch
 
 NOW = datetime.now(UTC).replace(microsecond=0)
@@ -126,7 +127,12 @@ def test_a_suspended_service_rates_nothing_and_rates_again_once_active(
 def test_a_threshold_crossing_is_published_once_per_threshold_per_cycle(
         rating_db, voice_line, voice_catalog, call):
     group, _ = voice_line()
-    rating_db.balance_groups.update_one({"_id": group["id"]}, {"$set": {"credit_profile": "STANDARD"}})
+    with pytest.raises(NotFound):
+        balance_groups.edit_balance_group(8, group["id"], {"creditProfile": "STANDARD"})  # another customer's
+    with pytest.raises(ValidationFailed):
+        balance_groups.edit_balance_group(7, group["id"], {})
+    edited = balance_groups.edit_balance_group(7, group["id"], {"creditProfile": "STANDARD"})
+    assert edited["creditProfile"] == "STANDARD"
     rate_batch([call("1", quantity="30")], voice_catalog, source="test", lateness=LATENESS)  # 75 EUR
     assert rating_db.outbox.count_documents({"type": "balance.threshold_crossed"}) == 0
     rate_batch([call("2", quantity="4"), call("3", quantity="1")], voice_catalog, source="test",

@@ -108,7 +108,12 @@ def test_a_customer_joins_an_active_sharing_group_once(rating_db, balance_group,
         sharing.join_sharing_group({"groupId": "missing", "customerId": 3})
     assert [m["customerId"] for m in sharing.get_sharing_group(shared["id"])["members"]] == [2]
     assert sharing.leave_sharing_group(member["id"]) is True
+    assert sharing.leave_sharing_group(member["id"]) is False
     assert rating_db.sharing_members.count_documents({}) == 0
+    # Refused joins published nothing; the compensation published one removal.
+    assert outbox_types(rating_db).count("sharing_member.joined") == 1
+    [removed] = [r["envelope"]["data"] for r in rating_db.outbox.find({"type": "sharing_member.removed"})]
+    assert removed["reason"] == "discarded" and removed["customerId"] == 2
 
 
 def test_customer_purged_deletes_all_rating_data_of_that_customer_once(rating_db, balance_group,

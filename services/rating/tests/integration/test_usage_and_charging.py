@@ -1,3 +1,4 @@
+import json
 import threading
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -207,3 +208,33 @@ def test_a_purged_customer_leaves_no_usage_balance_or_reservation_behind(
         "customer.purged", "customer", {"id": 7, "reason": "t", "purgedAt": datetime.now(UTC).isoformat()}))
     for collection in ("usage", "balances", "reservations", "subscriptions", "services", "balance_groups"):
         assert rating_db[collection].count_documents({"customer_id": 7}) == 0, collection
+
+
+def test_a_stream_batch_rated_in_parallel_parts_never_overdraws_a_pool_two_parts_share(
+        rating_db, voice_line, voice_catalog, grant, amount_of):
+    from chassis.stream import StreamMessage
+    from rating.entrypoints.stream import batch_handler, part_of
+
+    owner_group, owner_subscription = voice_line(1, "pool-owner")
+    pool = grant(owner_group["id"], "MIN", "-300")
+    group = sharing.create_sharing_group({"name": "Family", "ownerCustomerId": 1,
+                                          "subscriptionId": owner_subscription["id"], "policy": "STRICT"})
+    # Two members whose events land in different parts: their transactions both draw the owner's pool.
+    candidates = (f"part-member-{n}" for n in range(1000))
+    first = next(candidates)
+    second = next(i for i in candidates if part_of({"serviceIdentifier": i}, 2) != part_of(
+        {"serviceIdentifier": first}, 2))
+    for customer_id, identifier in ((2, first), (3, second)):
+        voice_line(customer_id, identifier)
+        sharing.join_sharing_group({"groupId": group["id"], "customerId": customer_id})
+    now = datetime.now(UTC).isoformat()
+    events = [{"id": f"parts-{identifier}-{n}", "serviceType": "voice", "serviceIdentifier": identifier,
+               "startTime": now, "quantity": "50",
+               "fields": {"endTime": now, "from": "1", "to": "2", "destination": "Slovenia"}}
+              for n in range(4) for identifier in (first, second)]
+    messages = [StreamMessage(json.dumps(e).encode(), e["id"], {}, None, False, i + 1) for i, e in enumerate(events)]
+    assert batch_handler(voice_catalog, LATENESS, parallel=2)(messages) == {}
+    stored = {r["_id"]: r for r in rating_db.usage.find({"_id": {"$in": [e["id"] for e in events]}})}
+    assert sorted(r["status"] for r in stored.values()) == ["rated"] * 6 + ["rejected"] * 2
+    assert amount_of(pool["id"]) == 0  # 300 minutes drawn by 6 calls of 50, never past zero
+    assert sum(r["shared_used"].to_decimal() for r in stored.values() if r["status"] == "rated") == 300
