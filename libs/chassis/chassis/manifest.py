@@ -90,6 +90,10 @@ class Manifest:
         process = entry.process(kind) if entry else None
         return process.port if process else None
 
+    def ports(self, kind: str) -> dict[str, int]:
+        """{service: port} of every deployed process of one kind, e.g. ports("api")."""
+        return {p.service: p.port for p in self.processes(stand_ins=False) if p.kind == kind}
+
     def ready_urls(self) -> list[str]:
         return [url for p in self.processes() if (url := p.ready_url)]
 
