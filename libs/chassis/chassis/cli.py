@@ -29,9 +29,9 @@ def service_main(
 ) -> None:
     """`worker`, `api` and `documents` are import paths (`package.module:attr`);
     `stream` is the service's hot-path stream consumer (a function taking Settings that runs until SIGTERM;
-    health on HEALTH_PORT, default the manifest's stream port) and `stream_topology` its `chassis.stream.StreamTopology`, declared by
-    `migrate` so that events published before the first start are kept; `jobs` maps extra command names to
-    functions taking Settings."""
+    health on HEALTH_PORT, default the stream's port in contracts/services.toml) and `stream_topology` its
+    `chassis.stream.StreamTopology`, declared by `migrate` so that events published before the first start
+    are kept; `jobs` maps extra command names to functions taking Settings."""
     args = sys.argv[1:] if argv is None else argv
     commands = ["worker", "migrate", *(["api"] if api else []), *(["stream"] if stream else []), *sorted(jobs or {})]
     if not args or args[0] not in commands:

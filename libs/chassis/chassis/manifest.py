@@ -153,7 +153,8 @@ def parse(data: dict[str, object], source: str = FILE_NAME) -> Manifest:
         stand_ins = _processes(source, name, entry.get("stand-ins", {}), stand_in=True)
         for process in (*processes, *stand_ins):
             if process.port in ports:
-                raise ManifestError(f"{source}: port {process.port} of {process.name} is already {ports[process.port]}'s")
+                taken = ports[process.port]
+                raise ManifestError(f"{source}: port {process.port} of {process.name} is already {taken}'s")
             ports[process.port] = process.name
         services.append(Service(name, str(entry.get("summary", "")), tuple(processes), tuple(stand_ins)))
     return Manifest(tuple(services))
