@@ -11,7 +11,7 @@ import yaml
 
 from chassis import manifest
 from chassis.contracts import http_spec
-from chassis.settings import SERVICES, Settings
+from chassis.settings import SERVICES
 
 ROOT = Path(__file__).resolve().parents[2]
 MANIFEST = manifest.load(ROOT / "contracts" / "services.toml")
@@ -79,16 +79,6 @@ def test_the_readme_configuration_table_gives_the_manifest_ports():
               for p in MANIFEST.processes(stand_ins=False) if p.kind != "api"}
     assert row("HEALTH_PORT") == health
     assert row("HTTP_PORT") == {p.service: p.port for p in MANIFEST.processes(stand_ins=False) if p.kind == "api"}
-
-
-def test_settings_default_to_the_manifest_ports(monkeypatch):
-    for name in ("HEALTH_PORT", "HTTP_PORT", "SERVICE_NAME"):
-        monkeypatch.delenv(name, raising=False)
-    for process in MANIFEST.processes(stand_ins=False):
-        settings = Settings.from_env(process.service, process="stream" if process.kind == "stream" else "worker")
-        port = settings.http_port if process.kind == "api" else settings.health_port
-        assert port == process.port, process.name
-
 
 
 def test_every_declared_process_is_a_command_of_its_service():
