@@ -4,15 +4,22 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(CURDIR)/$(VENV)/bin
 STATE := .run
-SERVICES := customer catalog rating billing notification selfcare gateway
-# Ports of `make up` (see README): API processes and each worker's health port.
-READY_URLS := http://127.0.0.1:8080/health/ready http://127.0.0.1:8081/health/ready \
-  $(foreach p,8090 8091 8092 8093 8094 8095 8096 8097,http://127.0.0.1:$(p)/health/ready) \
-  http://127.0.0.1:8099/health/live
+# The services, their processes and default ports are declared once, in contracts/services.toml. chassis.manifest
+# reads it with the standard library only, so the system Python reads it before the venv exists.
+MANIFEST_FILE := contracts/services.toml
+MANIFEST := PYTHONPATH=$(CURDIR)/libs/chassis $(PYTHON) -m chassis.manifest --file $(CURDIR)/$(MANIFEST_FILE)
+SERVICES := $(shell $(MANIFEST) services)
+ifeq ($(strip $(SERVICES)),)
+$(error $(MANIFEST_FILE) could not be read with $(PYTHON) (Python 3.11 or later is needed))
+endif
+# Expanded only by `make up` (recursive variables): what it waits on (every process's /health/ready, the SMS
+# gateway's /health/live) and a process's default port, $(call port,<service>,<process>).
+READY_URLS = $(shell $(MANIFEST) ready-urls)
+port = $(shell $(MANIFEST) port $(1) $(2))
 # The notification worker delivers to the local stand-ins (Procfile) unless these are set.
-LOCAL_NOTIFICATION_ENV := NOTIFICATION_SMTP_HOST="$${NOTIFICATION_SMTP_HOST:-127.0.0.1}" \
-  NOTIFICATION_SMTP_PORT="$${NOTIFICATION_SMTP_PORT:-2525}" NOTIFICATION_SMTP_STARTTLS="$${NOTIFICATION_SMTP_STARTTLS:-false}" \
-  NOTIFICATION_SMS_URL="$${NOTIFICATION_SMS_URL:-http://127.0.0.1:8099/messages}" \
+LOCAL_NOTIFICATION_ENV = NOTIFICATION_SMTP_HOST="$${NOTIFICATION_SMTP_HOST:-127.0.0.1}" \
+  NOTIFICATION_SMTP_PORT="$${NOTIFICATION_SMTP_PORT:-$(call port,notification,smtp-sink)}" NOTIFICATION_SMTP_STARTTLS="$${NOTIFICATION_SMTP_STARTTLS:-false}" \
+  NOTIFICATION_SMS_URL="$${NOTIFICATION_SMS_URL:-http://127.0.0.1:$(call port,notification,sms-gateway)/messages}" \
   NOTIFICATION_WEBHOOK_SECRET="$${NOTIFICATION_WEBHOOK_SECRET:-local-development-webhook-secret}"
 PYTEST := $(BIN)/python -m pytest
 
@@ -61,14 +68,15 @@ up: install
 	  || { cat $(STATE)/selfcare-demo.log; exit 1; }
 	@echo
 	@echo "Monetization platform is up."
-	@echo "  Operator API (gateway):  http://127.0.0.1:8080"
-	@echo "  Swagger UI:              http://127.0.0.1:8080/ui/"
-	@echo "  Operator console:        http://127.0.0.1:8080/console  (log in as below; viewers only read)"
+	@gateway=http://127.0.0.1:$(call port,gateway,api); \
+	  echo "  Operator API (gateway):  $$gateway"; \
+	  echo "  Swagger UI:              $$gateway/ui/"; \
+	  echo "  Operator console:        $$gateway/console  (log in as below; viewers only read)"
 	@echo "  Log in (admin):          $${GATEWAY_ADMIN_USERNAME:-admin} / $${GATEWAY_ADMIN_PASSWORD:-admin-dev-password}  -> console, or POST /api/v1/auth/token"
-	@echo "  Self-care portal:        http://127.0.0.1:8081"
+	@echo "  Self-care portal:        http://127.0.0.1:$(call port,selfcare,api)"
 	@echo "  Portal demo login:       $$(sed -n 's/.*portal login //p' $(STATE)/selfcare-demo.log)"
-	@echo "  Emails sent (SMTP sink): $(CURDIR)/$(STATE)/mail/*.eml  (local SMTP on 127.0.0.1:2525)"
-	@echo "  SMS sent (SMS gateway):  curl http://127.0.0.1:8099/messages  or  $(STATE)/sms/messages.jsonl"
+	@echo "  Emails sent (SMTP sink): $(CURDIR)/$(STATE)/mail/*.eml  (local SMTP on 127.0.0.1:$(call port,notification,smtp-sink))"
+	@echo "  SMS sent (SMS gateway):  curl http://127.0.0.1:$(call port,notification,sms-gateway)/messages  or  $(STATE)/sms/messages.jsonl"
 	@echo "  Logs:                    $(STATE)/platform.log"
 	@echo "  Stop everything:         make down"
 

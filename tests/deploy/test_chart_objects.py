@@ -9,8 +9,12 @@ from typing import Any
 import helm_python as helm
 import pytest
 
-SERVICES = ["customer", "catalog", "rating", "billing", "notification", "selfcare", "gateway"]
-API_PORTS = {"gateway": 8080, "selfcare": 8081}
+from chassis import manifest
+
+MANIFEST = manifest.load()  # contracts/services.toml: the services and their processes
+SERVICES = list(MANIFEST.names)
+API_PORTS = MANIFEST.ports("api")
+DEPLOYMENTS = len(MANIFEST.processes(stand_ins=False))  # one per process; stand-ins are never deployed
 PREFIX = "monetization"  # release "monetization" contains the chart name: names are <release>-...
 
 
@@ -34,17 +38,14 @@ def _pod_labels(doc: dict[str, Any]) -> dict[str, str]:
 
 def test_every_service_gets_its_objects(render) -> None:
     rendered = render()
-    for service in SERVICES:
-        components = ["worker", "api"] if service in API_PORTS else ["worker"]
-        if service == "rating":
-            components.append("stream")  # the usage stream consumer, its own Deployment
-        for component in components:
-            name = f"{PREFIX}-{service}-{component}"
+    for service in MANIFEST.services:
+        for component in service.kinds:  # worker, and api or stream (rating's usage stream) where declared
+            name = f"{PREFIX}-{service.name}-{component}"
             for kind in ("Deployment", "Service", "PodDisruptionBudget", "NetworkPolicy", "HorizontalPodAutoscaler"):
                 rendered.one(kind, name)
-        rendered.one("ConfigMap", f"{PREFIX}-{service}")
-        rendered.one("ServiceAccount", f"{PREFIX}-{service}")
-    assert len(rendered.kind("Deployment")) == 10
+        rendered.one("ConfigMap", f"{PREFIX}-{service.name}")
+        rendered.one("ServiceAccount", f"{PREFIX}-{service.name}")
+    assert len(rendered.kind("Deployment")) == DEPLOYMENTS
     assert not rendered.kind("Secret"), "the chart never holds secrets: they come from existing Secrets"
     assert not rendered.kind("StatefulSet"), "no home-made database or broker"
 
@@ -387,7 +388,7 @@ def test_prometheus_wiring(render, all_ci_values) -> None:
     assert not render().kind("ServiceMonitor")
     production = render(all_ci_values["production-values.yaml"])
     monitors = production.kind("ServiceMonitor")
-    assert len(monitors) == 10  # every Deployment, the rating stream consumer included
+    assert len(monitors) == DEPLOYMENTS  # every Deployment, the rating stream consumer included
     for monitor in monitors:
         assert monitor["metadata"]["labels"]["release"] == "kube-prometheus-stack"
         service = production.one("Service", monitor["metadata"]["name"])

@@ -12,9 +12,12 @@ from pathlib import Path
 import pytest
 import yaml
 
+from chassis import manifest
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
-SERVICES = ["customer", "catalog", "rating", "billing", "notification", "selfcare", "gateway"]
-API_PORTS = {"gateway": 8080, "selfcare": 8081}
+MANIFEST = manifest.load()  # contracts/services.toml: the services and their processes
+SERVICES = list(MANIFEST.names)
+API_PORTS = MANIFEST.ports("api")
 VALUES = yaml.safe_load((REPO_ROOT / "deploy/helm/monetization/values.yaml").read_text())
 
 

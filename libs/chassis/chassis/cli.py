@@ -29,9 +29,9 @@ def service_main(
 ) -> None:
     """`worker`, `api` and `documents` are import paths (`package.module:attr`);
     `stream` is the service's hot-path stream consumer (a function taking Settings that runs until SIGTERM;
-    health on HEALTH_PORT, default 8090) and `stream_topology` its `chassis.stream.StreamTopology`, declared by
-    `migrate` so that events published before the first start are kept; `jobs` maps extra command names to
-    functions taking Settings."""
+    health on HEALTH_PORT, default the stream's port in contracts/services.toml) and `stream_topology` its
+    `chassis.stream.StreamTopology`, declared by `migrate` so that events published before the first start
+    are kept; `jobs` maps extra command names to functions taking Settings."""
     args = sys.argv[1:] if argv is None else argv
     commands = ["worker", "migrate", *(["api"] if api else []), *(["stream"] if stream else []), *sorted(jobs or {})]
     if not args or args[0] not in commands:
@@ -57,16 +57,11 @@ def service_main(
         uvicorn.run(api, factory=True, host=settings.http_host, port=settings.http_port, log_config=None,
                     proxy_headers=True, timeout_graceful_shutdown=10)
     elif command == "stream":
-        import dataclasses
-        import os
-
         from chassis import telemetry
         from chassis.mongo import connect
-        from chassis.settings import STREAM_HEALTH_PORT
 
         assert stream is not None
-        if not os.environ.get("HEALTH_PORT"):
-            settings = dataclasses.replace(settings, health_port=STREAM_HEALTH_PORT)
+        settings = Settings.from_env(service, process="stream")  # the stream's own health port
         telemetry.setup(settings)
         connect(settings)
         _load(stream)(settings)

@@ -25,25 +25,6 @@ from urllib.parse import urlparse
 
 REPLICA_SET = "rs0"
 
-# Which processes each service runs (the Procfile and the Helm chart follow this).
-SERVICE_PROCESSES: dict[str, tuple[str, ...]] = {
-    "customer": ("worker",),
-    "catalog": ("worker",),
-    "rating": ("worker", "stream"),
-    "billing": ("worker",),
-    "notification": ("worker",),
-    "selfcare": ("worker", "api"),
-    "gateway": ("worker", "api"),
-}
-
-# Local stand-ins for the outside world that `make up` runs beside the services (never deployed):
-# `python -m <service> <command>`. Tests start their own on free ports.
-LOCAL_STAND_INS: dict[str, tuple[str, ...]] = {
-    "billing": ("payment-provider",),  # the local test payment provider on :8098
-    "notification": ("sms-gateway", "smtp-sink"),  # SMS provider on :8099, SMTP sink on :2525 (.run/mail)
-}
-
-
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

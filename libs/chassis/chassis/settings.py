@@ -7,8 +7,8 @@
 | AMQP_URI | amqp://guest:guest@127.0.0.1:5672/ | RabbitMQ, vhost included |
 | OTEL_EXPORTER_OTLP_ENDPOINT | (unset) | OTLP/HTTP collector; spans are exported only when set |
 | SERVICE_NAME | the service's own name | resource name in traces, logs and metrics |
-| HEALTH_PORT | per service (see DEFAULT_HEALTH_PORTS) | worker's /health and /metrics port |
-| HTTP_PORT | gateway 8080, selfcare 8081 | API process port |
+| HEALTH_PORT | per process (contracts/services.toml) | a worker's or stream's /health and /metrics port |
+| HTTP_PORT | per api process (contracts/services.toml) | API process port |
 | HTTP_HOST | 127.0.0.1 | API/health bind address (0.0.0.0 in containers) |
 | LOG_LEVEL | INFO | root log level; logs are JSON lines on stdout |
 | RPC_TIMEOUT_SECONDS | 10 | how long a caller waits for an RPC reply |
@@ -21,19 +21,21 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 
-DEFAULT_HEALTH_PORTS = {
-    "customer": 8091,
-    "catalog": 8092,
-    "rating": 8093,
-    "billing": 8094,
-    "notification": 8095,
-    "selfcare": 8096,
-    "gateway": 8097,
-}
-DEFAULT_HTTP_PORTS = {"gateway": 8080, "selfcare": 8081}
-SERVICES = tuple(DEFAULT_HEALTH_PORTS)  # every service of the platform, each with a worker
-# A stream process (`python -m <service> stream`) serves health and metrics here unless HEALTH_PORT is set.
-STREAM_HEALTH_PORT = 8090
+from chassis import manifest
+
+# Default ports come from the manifest (contracts/services.toml, chassis.manifest); a process the manifest
+# does not declare (a test's sample service) falls back to these.
+FALLBACK_HEALTH_PORT = 8090
+FALLBACK_HTTP_PORT = 8080
+# Every service of the platform, in the manifest's order.
+SERVICES = manifest.load().names
+
+
+def _default_port(service: str, process: str, fallback: int) -> int:
+    """The manifest's port of `python -m <service> <process>` (a worker's or stream's health port, an
+    api's HTTP port), or `fallback` when the manifest does not declare that process."""
+    found = manifest.load().port(service, process)
+    return fallback if found is None else found
 
 
 def _env(name: str, default: str) -> str:
@@ -62,15 +64,16 @@ class Settings:
         return f"{self.mongodb_db_prefix}{self.service}"
 
     @classmethod
-    def from_env(cls, service: str) -> Settings:
+    def from_env(cls, service: str, process: str = "worker") -> Settings:
+        """`process` picks the default HEALTH_PORT: a worker's, or a stream's (`python -m <svc> stream`)."""
         return cls(
             service=_env("SERVICE_NAME", service),
             mongodb_uri=_env("MONGODB_URI", "mongodb://127.0.0.1:27017/?replicaSet=rs0"),
             mongodb_db_prefix=_env("MONGODB_DB_PREFIX", "monetization_"),
             amqp_uri=_env("AMQP_URI", "amqp://guest:guest@127.0.0.1:5672/"),
             otlp_endpoint=os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT") or None,
-            health_port=int(_env("HEALTH_PORT", str(DEFAULT_HEALTH_PORTS.get(service, 8090)))),
-            http_port=int(_env("HTTP_PORT", str(DEFAULT_HTTP_PORTS.get(service, 8080)))),
+            health_port=int(_env("HEALTH_PORT", str(_default_port(service, process, FALLBACK_HEALTH_PORT)))),
+            http_port=int(_env("HTTP_PORT", str(_default_port(service, "api", FALLBACK_HTTP_PORT)))),
             http_host=_env("HTTP_HOST", "127.0.0.1"),
             log_level=_env("LOG_LEVEL", "INFO").upper(),
             rpc_timeout=float(_env("RPC_TIMEOUT_SECONDS", "10")),

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from billing.domain.sepa import Creditor, Pain008Version, check_creditor_id
+from chassis.manifest import default_port
 from chassis.settings import Settings
 
 
@@ -61,7 +62,7 @@ class PaymentSettings:
     @classmethod
     def from_settings(cls, settings: Settings) -> PaymentSettings:
         get = settings.service_setting
-        port = int(get("PAYMENT_PROVIDER_PORT", "8098"))
+        port = int(get("PAYMENT_PROVIDER_PORT", str(default_port("billing", "payment-provider"))))
         creditor = Creditor(name=get("SEPA_CREDITOR_NAME", DEV_CREDITOR.name),
                             iban=get("SEPA_CREDITOR_IBAN", DEV_CREDITOR.iban).replace(" ", "").upper(),
                             bic=get("SEPA_CREDITOR_BIC", DEV_CREDITOR.bic).upper(),

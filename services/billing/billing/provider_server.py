@@ -1,6 +1,7 @@
 """The local test payment provider: a real HTTP server standing in for Stripe & co.
 
-`python -m billing payment-provider` (port BILLING_PAYMENT_PROVIDER_PORT, else HEALTH_PORT, else 8098).
+`python -m billing payment-provider` (port BILLING_PAYMENT_PROVIDER_PORT, else HEALTH_PORT, else its port in
+contracts/services.toml, 8098).
 Rules, by token:
 - `tok_decline...` is declined (`card_declined`), `tok_insufficient...` too (`insufficient_funds`);
 - `tok_slow...` answers after BILLING_PROVIDER_SLOW_SECONDS (5) — and still charges, like a real
@@ -22,6 +23,7 @@ from decimal import Decimal, InvalidOperation
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from chassis.manifest import default_port
 from chassis.settings import Settings
 
 
@@ -114,7 +116,8 @@ def run(settings: Settings) -> None:
                           slow_seconds=float(get("PROVIDER_SLOW_SECONDS", "5")),
                           delay_seconds=float(get("PROVIDER_DELAY_SECONDS", "0")))
     # Its own variable under `make up`; else the port chassis.testing gives a started process (its health port).
-    port = int(get("PAYMENT_PROVIDER_PORT", os.environ.get("HEALTH_PORT", "8098")))
+    fallback = os.environ.get("HEALTH_PORT") or str(default_port("billing", "payment-provider"))
+    port = int(get("PAYMENT_PROVIDER_PORT", fallback))
     server = make_server(settings.http_host, port, state)
     print(f"local payment provider on http://{settings.http_host}:{server.server_port}", flush=True)
     server.serve_forever()

@@ -24,3 +24,21 @@ def test_environment_overrides_defaults(monkeypatch):
     assert settings.health_port == 9999
     assert settings.otlp_endpoint == "http://collector:4318"
     assert settings.service_setting("RETENTION_DAYS", "30") == "7"
+
+
+def test_default_ports_come_from_the_manifest_per_process(monkeypatch):
+    from chassis.manifest import load
+
+    for name in ("HEALTH_PORT", "HTTP_PORT"):
+        monkeypatch.delenv(name, raising=False)
+    manifest = load()
+    assert Settings.from_env("rating").health_port == manifest.port("rating", "worker")
+    assert Settings.from_env("rating", process="stream").health_port == manifest.port("rating", "stream")
+    assert Settings.from_env("gateway").http_port == manifest.port("gateway", "api")
+
+
+def test_a_service_the_manifest_does_not_declare_gets_the_container_defaults(monkeypatch):
+    for name in ("HEALTH_PORT", "HTTP_PORT"):
+        monkeypatch.delenv(name, raising=False)
+    sample = Settings.from_env("sample")  # the chassis' own test service
+    assert (sample.health_port, sample.http_port) == (8090, 8080)

@@ -1,6 +1,6 @@
 """A local SMS provider: accepts what `HttpSmsProvider` sends and records it.
 
-    python -m notification sms-gateway     # NOTIFICATION_SMS_GATEWAY_PORT (8099), records to
+    python -m notification sms-gateway     # NOTIFICATION_SMS_GATEWAY_PORT (contracts/services.toml: 8099), records to
                                            # NOTIFICATION_SMS_GATEWAY_FILE (.run/sms/messages.jsonl)
 
 POST /messages {"from", "to", "text", "reference"} -> 202 {"id", "status": "accepted"};
@@ -16,6 +16,8 @@ from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
+
+from chassis.manifest import default_port
 
 
 class SmsGateway:
@@ -91,7 +93,8 @@ class SmsGateway:
 
 
 def main(settings: Any) -> None:
-    gateway = SmsGateway(settings.http_host, int(settings.service_setting("SMS_GATEWAY_PORT", "8099")),
+    port = int(settings.service_setting("SMS_GATEWAY_PORT", str(default_port("notification", "sms-gateway"))))
+    gateway = SmsGateway(settings.http_host, port,
                          Path(settings.service_setting("SMS_GATEWAY_FILE", ".run/sms/messages.jsonl")),
                          settings.service_setting("SMS_GATEWAY_API_KEY", "") or None)
     print(f"SMS gateway on http://{settings.http_host}:{gateway.port}/messages, recording to {gateway.record_file}",

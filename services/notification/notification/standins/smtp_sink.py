@@ -1,6 +1,6 @@
 """A local SMTP server that keeps every message as a file (aiosmtpd).
 
-    python -m notification smtp-sink     # NOTIFICATION_SMTP_SINK_PORT (2525), writes
+    python -m notification smtp-sink     # NOTIFICATION_SMTP_SINK_PORT (contracts/services.toml: 2525), writes
                                          # NOTIFICATION_SMTP_SINK_DIR (.run/mail)/<time>-<n>.eml
 
 Read a message with any mail client or `cat`; the newest file is the latest email.
@@ -15,6 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from aiosmtpd.controller import Controller
+
+from chassis.manifest import default_port
 
 
 class MailDirHandler:
@@ -34,7 +36,7 @@ class MailDirHandler:
 
 def main(settings: Any) -> None:
     folder = Path(settings.service_setting("SMTP_SINK_DIR", ".run/mail"))
-    port = int(settings.service_setting("SMTP_SINK_PORT", "2525"))
+    port = int(settings.service_setting("SMTP_SINK_PORT", str(default_port("notification", "smtp-sink"))))
     controller = Controller(MailDirHandler(folder), hostname=settings.http_host, port=port)
     controller.start()
     print(f"SMTP sink on {settings.http_host}:{port}, messages in {folder.resolve()}/", flush=True)
