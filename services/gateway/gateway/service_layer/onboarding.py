@@ -110,10 +110,14 @@ def _run(rpc: Rpc, store: SagaStore, saga: dict[str, Any], plan: dict[str, Any],
     summary: dict[str, Any] = {"id": saga["_id"], "status": COMPLETED,
                                **{step.name: None for step in STEP_TABLE if not step.wanted(saga["request"])}}
     current = CUSTOMER
+    # A step's DONE is written together with the next step's STARTED (one write instead of two): a crash
+    # in between leaves the step STARTED, which compensation treats as "may have happened" and undoes.
+    done: dict[str, Any] = {}
     try:
         for wave in [[step] for step in STEP_TABLE if step.wanted(saga["request"])]:
             current = wave[0].name
-            store.update(saga, {f"steps.{step.name}": {"status": STARTED} for step in wave})
+            store.update(saga, {**done, **{f"steps.{step.name}": {"status": STARTED} for step in wave}})
+            done = {}
             failures = []
             for step, (ok, value) in zip(wave, _run_wave(ctx, wave), strict=True):
                 if not ok:
@@ -121,15 +125,18 @@ def _run(rpc: Rpc, store: SagaStore, saga: dict[str, Any], plan: dict[str, Any],
                     continue
                 summary[step.name] = value
                 extra = {"customer_id": value["id"]} if step.name == CUSTOMER else {}
-                store.update(saga, {f"steps.{step.name}": {"status": DONE}, **extra})
+                done.update({f"steps.{step.name}": {"status": DONE}, **extra})
             if failures:
+                if done:
+                    store.update(saga, done)
+                    done = {}
                 # The first failure (in table order) is the one reported; the others are recorded too, so
                 # compensation skips a step that was refused and undoes one whose outcome is unknown.
                 for step, error in failures[1:]:
                     store.step(saga, step.name, STARTED if _uncertain(error) else FAILED, error=str(error))
                 current = failures[0][0].name
                 raise failures[0][1]
-        store.update(saga, {"status": COMPLETED, "response": summary})
+        store.update(saga, {**done, "status": COMPLETED, "response": summary})
         return summary
     except LostOwnership:
         raise Unavailable(f"onboarding {saga['_id']} took too long and is being undone; check it and retry") \
