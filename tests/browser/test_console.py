@@ -8,6 +8,7 @@ import uuid
 import pytest
 
 from chassis.testing import operator_client
+from gateway.testing import console_log_in as log_in
 
 # Starting six processes and onboarding through a saga take minutes on a loaded machine.
 pytestmark = pytest.mark.timeout(900)
@@ -40,15 +41,6 @@ def onboarded():
 def starts(label):
     """A label by its beginning (required fields end with a mark; "Email" is not "Card holder email")."""
     return re.compile(rf"^{re.escape(label)}\b")
-
-
-def log_in(page, console, platform, username=None, password=None):
-    page.goto(f"{console}/customers")
-    assert "/console/login" in page.url
-    page.get_by_label("Username").fill(username or platform.env["GATEWAY_ADMIN_USERNAME"])
-    page.get_by_label("Password").fill(password or platform.env["GATEWAY_ADMIN_PASSWORD"])
-    page.get_by_role("button", name="Log in").click()
-    page.wait_for_url(re.compile(r".*/console/customers$"))
 
 
 def fill_account(page, last_name):

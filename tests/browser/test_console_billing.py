@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from chassis.testing import operator_client, wait_for
+from gateway.testing import console_log_in as log_in
 
 # Five processes, the demo catalog and an onboarding saga: minutes on a loaded machine.
 pytestmark = pytest.mark.timeout(900)
@@ -73,14 +74,6 @@ def text(locator):
 
 def starts(label):
     return re.compile(rf"^{re.escape(label)}\b")
-
-
-def log_in(page, console, platform, username=None, password=None):
-    page.goto(f"{console}/login")
-    page.get_by_label("Username").fill(username or platform.env["GATEWAY_ADMIN_USERNAME"])
-    page.get_by_label("Password").fill(password or platform.env["GATEWAY_ADMIN_PASSWORD"])
-    page.get_by_role("button", name="Log in").click()
-    page.wait_for_url(re.compile(r".*/console/customers$"))
 
 
 class Dialogs:

@@ -16,6 +16,7 @@ import pytest
 from chassis.envelope import exchange_for, new_event
 from chassis.nameko_adapter import RpcClient
 from chassis.testing import operator_client, wait_for
+from gateway.testing import console_log_in as log_in
 
 pytestmark = pytest.mark.timeout(900)
 VIEWER_PASSWORD = "viewer-password-456"
@@ -80,14 +81,6 @@ def onboard(platform):
         assert response.status_code == 201, response.text
         return response.json()
     return make
-
-
-def log_in(page, console, platform, username=None, password=None):
-    page.goto(f"{console}/customers")
-    page.get_by_label("Username").fill(username or platform.env["GATEWAY_ADMIN_USERNAME"])
-    page.get_by_label("Password").fill(password or platform.env["GATEWAY_ADMIN_PASSWORD"])
-    page.get_by_role("button", name="Log in").click()
-    page.wait_for_url(re.compile(r".*/console/customers$"))
 
 
 def starts(label):
