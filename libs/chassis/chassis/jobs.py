@@ -89,17 +89,23 @@ class JobStore:
         return self.create_once(kind, params, job_id, total)[0]
 
     def create_once(self, kind: str, params: Mapping[str, Any], job_id: str | None = None,
-                    total: int | None = None) -> tuple[dict[str, Any], bool]:
-        """Like `create`, and whether this call created the job (False: it existed already)."""
+                    total: int | None = None, owner: str | None = None) -> tuple[dict[str, Any], bool]:
+        """Like `create`, and whether this call created the job (False: it existed already). With an
+        `owner`, a job this call creates is running and held by that owner from its first instant, so no
+        other worker (a timer that runs queued jobs) can claim it between its creation and its run."""
         job_id = job_id or f"{self.service}-{uuid.uuid4().hex}"
         if not job_id.startswith(f"{self.service}-"):
             raise ValidationFailed(f"a {self.service} job id starts with '{self.service}-'", {"jobId": "prefix"})
         now = utc_now()
+        state: dict[str, Any] = {"status": QUEUED, "owner": None, "lease_until": NEVER_HELD, "attempts": 0,
+                                 "started_at": None}
+        if owner is not None:
+            state = {"status": RUNNING, "owner": owner, "lease_until": now + self.leases.duration, "attempts": 1,
+                     "started_at": now}
         done = self.db[JOBS].update_one({"_id": job_id}, {"$setOnInsert": {
-            "kind": kind, "params": dict(params), "status": QUEUED,
+            "kind": kind, "params": dict(params), **state,
             "progress": {"processed": 0, "failed": 0, "total": total}, "outcomes": {}, "failures": [],
-            "report": None, "error": None, "owner": None, "lease_until": NEVER_HELD, "attempts": 0,
-            "created_at": now, "started_at": None, "finished_at": None, "updated_at": now}}, upsert=True)
+            "report": None, "error": None, "created_at": now, "finished_at": None, "updated_at": now}}, upsert=True)
         return self.get(job_id), done.upserted_id is not None
 
     def requeue(self, job_id: str) -> bool:
@@ -322,8 +328,10 @@ def _run_claimed(store: JobStore, job: dict[str, Any], steps: Steps, owner: str)
 def run_job(service: str, kind: str, params: Mapping[str, Any], steps: Steps, *, job_id: str | None = None,
             store: JobStore | None = None, owner: str | None = None) -> dict[str, Any]:
     """Create the job (or find it, given its id) and run it to the end. A finished job is returned as is."""
-    store = store or JobStore(service)
-    job = store.create(kind, params, job_id)
+    store, owner = store or JobStore(service), owner or worker_id()
+    job, created = store.create_once(kind, params, job_id, owner=owner)
+    if created:
+        return _run_claimed(store, job, steps, owner)  # held from its creation: no timer can take it first
     if job["status"] in (SUCCEEDED, FAILED):
         return job
     return execute(store, job["_id"], steps, owner)

@@ -209,3 +209,20 @@ def test_a_failed_job_queued_again_resumes_after_its_done_steps(chassis_db, widg
     [again] = resume_jobs("customer", {"make-widgets": steps}, store=store)
     assert (again["status"], again["error"], again["attempts"], again["report"]) == (SUCCEEDED, None, 2, {"made": 2})
     assert calls == [1, 2]
+
+
+def test_a_job_run_by_its_caller_is_held_from_its_creation_so_a_timer_cannot_take_it_first(chassis_db):
+    seen = {}
+
+    class TimerInTheWindow(JobStore):
+        """A worker's timer looking for queued jobs the instant after the job is written."""
+
+        def create_once(self, *args, **kwargs):
+            made = super().create_once(*args, **kwargs)
+            seen["timer"] = self.claim("timer", kinds=["collect"])
+            return made
+
+    job = run_job("chassis", "collect", {}, lambda run: {"done": True}, store=TimerInTheWindow("chassis"),
+                  owner="caller")
+    assert seen["timer"] is None
+    assert (job["status"], job["report"], job["owner"], job["attempts"]) == (SUCCEEDED, {"done": True}, "caller", 1)
