@@ -1,6 +1,9 @@
 """Rating's reactions to customer events."""
 from __future__ import annotations
 
+from typing import Any
+
+from chassis.clock import utc_now
 from chassis.discarded import record_discarded
 from chassis.envelope import CloudEvent
 from chassis.idempotency import apply_once
@@ -21,7 +24,9 @@ def purge_customer(consumer: str, event: CloudEvent) -> bool:
                                                                      session=s)]
         # A group whose owner is gone shares nothing any more: its memberships go with it.
         members = {"$or": [{"customer_id": customer_id}, {"group_id": {"$in": owned}}]}
-        member_ids = [m["_id"] for m in uow.collection(SharingMember).find(members, {"_id": 1}, session=s)]
+        memberships = list(uow.collection(SharingMember).find(members, {"group_id": 1, "customer_id": 1}, session=s))
+        _publish_purged_memberships(uow, memberships)
+        member_ids = [m["_id"] for m in memberships]
         uow.collection("sharing_usage").delete_many({"member_id": {"$in": member_ids}}, session=s)
         uow.collection(SharingMember).delete_many(members, session=s)
         uow.collection(SharingGroup).delete_many({"_id": {"$in": owned}}, session=s)
@@ -35,3 +40,16 @@ def purge_customer(consumer: str, event: CloudEvent) -> bool:
             uow.collection(document).delete_many({"customer_id": customer_id}, session=s)
 
     return apply_once(consumer, event, effect)
+
+
+def _publish_purged_memberships(uow: UnitOfWork, memberships: list[dict[str, Any]]) -> None:
+    """Each membership the purge ends is removed as far as other services know: the purged customer's own,
+    and other customers' in the groups it owned (they consume their own balances from now on)."""
+    groups = {m["group_id"] for m in memberships}
+    owners = {g["_id"]: g["owner_customer_id"] for g in uow.collection(SharingGroup).find(
+        {"_id": {"$in": list(groups)}}, {"owner_customer_id": 1}, session=uow.session)}
+    at = utc_now().isoformat()
+    uow.publish_many([("sharing_member.removed", {
+        "id": m["_id"], "groupId": m["group_id"], "customerId": m["customer_id"],
+        "ownerCustomerId": owners[m["group_id"]], "reason": "purged", "at": at}, m["_id"])
+        for m in memberships if m["group_id"] in owners])

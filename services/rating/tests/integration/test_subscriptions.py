@@ -131,6 +131,9 @@ def test_customer_purged_deletes_all_rating_data_of_that_customer_once(rating_db
         assert rating_db[collection].count_documents({"customer_id": 3}) == 0
         assert rating_db[collection].count_documents({"customer_id": 4}) == 1
     assert rating_db.sharing_groups.count_documents({}) == 0 and rating_db.sharing_members.count_documents({}) == 0
+    # The other customer's membership in the purged owner's group ended, and other services are told so once.
+    [removed] = [r["envelope"]["data"] for r in rating_db.outbox.find({"type": "sharing_member.removed"})]
+    assert (removed["customerId"], removed["ownerCustomerId"], removed["reason"]) == (4, 3, "purged")
 
 
 def test_one_identifier_serves_each_service_type_once_and_products_of_a_type_share_its_service(
