@@ -11,6 +11,7 @@ Values are shared between callers: treat them as read-only.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Hashable, Mapping
 from typing import Any
 
@@ -45,6 +46,27 @@ class VersionCache:
     def clear(self) -> None:
         with self._lock:
             self._values.clear()
+
+
+class ExpiringCache:
+    """`key` → value for `ttl` seconds, for reads of things that change rarely and whose staleness for that
+    long is harmless (a catalog resource's kind, say). Failed loads are not kept."""
+
+    def __init__(self, ttl: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self._ttl, self._clock = ttl, clock
+        self._values: dict[Hashable, tuple[float, Any]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key: Hashable, load: Callable[[], Any]) -> Any:
+        now = self._clock()
+        with self._lock:
+            kept = self._values.get(key)
+        if kept is not None and kept[0] > now:
+            return kept[1]
+        value = load()  # outside the lock: a slow load holds nobody else up
+        with self._lock:
+            self._values[key] = (now + self._ttl, value)
+        return value
 
 
 def catalog_loader(rpc: Any) -> Loader:

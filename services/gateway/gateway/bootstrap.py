@@ -11,7 +11,7 @@ from chassis.contracts import http_spec
 from chassis.mongo import connect, ensure_indexes
 from chassis.nameko_adapter import RpcClient
 from chassis.settings import Settings
-from chassis.versions import VersionCache, catalog_loader
+from chassis.versions import ExpiringCache, VersionCache, catalog_loader
 from gateway import dependencies
 from gateway.adapters.documents import ALL_DOCUMENTS
 from gateway.adapters.sagas import SagaStore
@@ -54,7 +54,9 @@ def build_api(settings: GatewaySettings | None = None) -> Settings:
         rpc=rpc, auth=auth, required_roles=operation_roles(http_spec("gateway")),
         sagas=SagaStore(lease_seconds=settings.onboarding_lease_seconds),
         # Plan versions never change: each is asked from the catalog once per process.
-        plans=VersionCache(catalog_loader(rpc)), owner=process_owner("api"))
+        plans=VersionCache(catalog_loader(rpc)), owner=process_owner("api"),
+        # Onboarding reads only a resource's kind (monetary or unit), which never changes: one RPC a minute.
+        resources=ExpiringCache(ttl=60))
     return settings.base
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from chassis.nameko_adapter import RpcClient
-from chassis.versions import VersionCache
+from chassis.versions import ExpiringCache, VersionCache
 from gateway.adapters.sagas import SagaStore
 from gateway.service_layer.auth import AuthConfig
 
@@ -15,6 +15,7 @@ auth: AuthConfig
 required_roles: dict[str, list[str]] = {}
 sagas: SagaStore
 plans: VersionCache
+resources: ExpiringCache
 owner: str  # this process, as the holder of the sagas it runs
 
 

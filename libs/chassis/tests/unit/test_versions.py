@@ -3,7 +3,7 @@ import threading
 import pytest
 
 from chassis.errors import NotFound
-from chassis.versions import VersionCache
+from chassis.versions import ExpiringCache, VersionCache
 
 
 class Catalog:
@@ -56,3 +56,28 @@ def test_concurrent_readers_all_get_the_version():
     for thread in threads:
         thread.join()
     assert {r["version"] for r in results} == {3} and len(results) == 8
+
+
+def test_an_expiring_entry_is_loaded_once_per_ttl_and_a_failed_load_is_not_kept():
+    now = [100.0]
+    cache = ExpiringCache(ttl=60, clock=lambda: now[0])
+    loads = []
+
+    def load():
+        loads.append(now[0])
+        return {"code": "EUR", "kind": "monetary"}
+
+    assert cache.get(("resource", "EUR"), load) == cache.get(("resource", "EUR"), load)
+    now[0] += 59
+    cache.get(("resource", "EUR"), load)
+    assert loads == [100.0]
+    now[0] += 2
+    cache.get(("resource", "EUR"), load)
+    assert loads == [100.0, 161.0]
+
+    def broken():
+        raise LookupError("catalog away")
+
+    with pytest.raises(LookupError):
+        cache.get(("resource", "USD"), broken)
+    assert cache.get(("resource", "USD"), load)["code"] == "EUR"  # asked again, not a kept failure

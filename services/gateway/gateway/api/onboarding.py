@@ -14,7 +14,7 @@ def create(body: dict[str, Any]) -> tuple[Any, int, dict[str, str]]:
     # connexion validates header parameters but does not pass them to handlers.
     idempotency_key = request.headers.get("Idempotency-Key")
     summary, status, replayed = onboarding.onboard(dependencies.rpc, dependencies.sagas, body, idempotency_key,
-                                                      dependencies.owner, dependencies.plans)
+                                                      dependencies.owner, dependencies.plans, dependencies.resources)
     headers = {"Location": f"/api/v1/onboardings/{summary['id']}"}
     if replayed:
         headers["Idempotent-Replayed"] = "true"

@@ -15,7 +15,7 @@ from typing import Any
 from pymongo.errors import DuplicateKeyError
 
 from chassis.errors import Conflict, NotFound, PlatformError, Unavailable, ValidationFailed
-from chassis.versions import VersionCache, catalog_loader
+from chassis.versions import ExpiringCache, VersionCache, catalog_loader
 from gateway.adapters.sagas import (
     COMPENSATED,
     COMPENSATING,
@@ -40,8 +40,10 @@ _identifiers = rules.EpochIdentifiers()
 
 
 def onboard(rpc: Rpc, store: SagaStore, body: dict[str, Any], idempotency_key: str | None,
-            owner: str, plans: VersionCache | None = None) -> tuple[dict[str, Any], int, bool]:
-    """Returns (summary, HTTP status, replayed). `plans` keeps plan versions read before (they never change)."""
+            owner: str, plans: VersionCache | None = None,
+            resources: ExpiringCache | None = None) -> tuple[dict[str, Any], int, bool]:
+    """Returns (summary, HTTP status, replayed). `plans` keeps plan versions read before (they never change);
+    `resources` keeps catalog resources for a while (only a resource's kind is read, and it never changes)."""
     fingerprint = rules.request_fingerprint(body)
     if idempotency_key:
         previous = _previous(store, idempotency_key, fingerprint)
@@ -50,7 +52,8 @@ def onboard(rpc: Rpc, store: SagaStore, body: dict[str, Any], idempotency_key: s
     rules.check_request(body)
     sub = body["subscription"]
     plan = _plan(rpc, plans or VersionCache(catalog_loader(rpc)), sub["plan"]["code"], sub["plan"].get("version"))
-    resource = _read("subscription.resource", lambda: rpc.call("catalog", "get_resource", sub["resource"]))
+    resource = (resources or ExpiringCache(0)).get(("resource", sub["resource"]), lambda: _read(
+        "subscription.resource", lambda: rpc.call("catalog", "get_resource", sub["resource"])))
     rules.check_plan_choice(plan, sub, resource)
     products, origins = rules.snapshot_products(plan, sub["plan"].get("products", []), sub.get("serviceIdentifier"),
                                                 _identifiers.next)

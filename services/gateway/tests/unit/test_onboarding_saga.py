@@ -5,7 +5,7 @@ import time
 import pytest
 
 from chassis.errors import Conflict, Unavailable, ValidationFailed
-from chassis.versions import VersionCache, catalog_loader
+from chassis.versions import ExpiringCache, VersionCache, catalog_loader
 from gateway.adapters.sagas import COMPENSATED, COMPLETED, DONE, UNDONE
 from gateway.domain.onboarding import OnboardingFailed
 from gateway.service_layer import onboarding
@@ -150,9 +150,10 @@ def test_the_same_idempotency_key_replays_the_first_response_and_another_body_is
 
 def test_a_plan_version_is_read_from_the_catalog_once_and_the_active_version_asked_each_time():
     rpc, store = services(), InMemorySagaStore()
-    plans = VersionCache(catalog_loader(rpc))
+    plans, resources = VersionCache(catalog_loader(rpc)), ExpiringCache(ttl=60)
     for n in range(3):
         body = {**BODY, "account": {**BODY["account"], "email": f"ann{n}@example.com"}}
-        onboarding.onboard(rpc, store, body, None, "api-1", plans)
+        onboarding.onboard(rpc, store, body, None, "api-1", plans, resources)
     assert rpc.methods().count("catalog.get_plan") == 1
     assert rpc.methods().count("catalog.get_active_version") == 3
+    assert rpc.methods().count("catalog.get_resource") == 1, "a resource's kind is kept for a minute"
