@@ -3,6 +3,7 @@ contracts with a fixed seed (`derandomize`: the same examples every run) and a b
 examples per operation, and fails on any finding: a server error, a status code, content type, header
 or body the contract does not declare, or invalid data accepted."""
 import os
+import uuid
 
 import pytest
 import schemathesis
@@ -51,8 +52,6 @@ def bearer(platform):
 @pytest.fixture(scope="module")
 def portal_session(platform):
     """A logged-in portal customer: its session cookie and CSRF token."""
-    import uuid
-
     address = f"fuzz-{uuid.uuid4().hex[:10]}@example.com"
     with operator_client(platform) as operator:
         customer_id = onboard_with_portal_user(operator, address, new_identifier())

@@ -52,7 +52,8 @@ def onboard(rpc: Rpc, store: SagaStore, body: dict[str, Any], idempotency_key: s
     rules.check_request(body)
     sub = body["subscription"]
     plan = _plan(rpc, plans or VersionCache(catalog_loader(rpc)), sub["plan"]["code"], sub["plan"].get("version"))
-    resource = (resources or ExpiringCache(0)).get(("resource", sub["resource"]), lambda: _read(
+    resources = resources or ExpiringCache(ttl=0)  # none given: ask the catalog every time
+    resource = resources.get(("resource", sub["resource"]), lambda: _read(
         "subscription.resource", lambda: rpc.call("catalog", "get_resource", sub["resource"])))
     rules.check_plan_choice(plan, sub, resource)
     products, origins = rules.snapshot_products(plan, sub["plan"].get("products", []), sub.get("serviceIdentifier"),
