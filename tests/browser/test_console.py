@@ -7,29 +7,22 @@ import uuid
 
 import pytest
 
-from chassis.testing import operator_client
+from gateway.testing import VIEWER_PASSWORD, console_platform, console_url
 from gateway.testing import console_log_in as log_in
 
 # Starting six processes and onboarding through a saga take minutes on a loaded machine.
 pytestmark = pytest.mark.timeout(900)
-VIEWER_PASSWORD = "viewer-password-123"
 IBAN, BIC = "DE89370400440532013000", "COBADEFFXXX"
 
 
 @pytest.fixture(scope="module")
 def platform(start_services):
-    platform = start_services("customer", "catalog", "rating", "billing", "gateway", "gateway:api")
-    platform.run_job("catalog", "load-demo")
-    with operator_client(platform) as admin:
-        viewer = {"username": "viewer", "password": VIEWER_PASSWORD, "role": "viewer"}
-        created = admin.post("/api/v1/users", json=viewer)
-        assert created.status_code == 201, created.text
-    return platform
+    return console_platform(start_services, "customer", "catalog", "rating", "billing", "gateway", "gateway:api")
 
 
 @pytest.fixture(scope="module")
 def console(platform):
-    return f"{platform['gateway:api'].url}/console"
+    return console_url(platform)
 
 
 @pytest.fixture(scope="module")

@@ -15,28 +15,22 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from chassis.testing import operator_client, wait_for
+from gateway.testing import VIEWER_PASSWORD, console_platform, console_url
 from gateway.testing import console_log_in as log_in
 
 # Five processes, the demo catalog and an onboarding saga: minutes on a loaded machine.
 pytestmark = pytest.mark.timeout(900)
-VIEWER_PASSWORD = "viewer-password-123"
 OPERATOR_ZONE = ZoneInfo("Europe/Ljubljana")  # the zone of conftest's browser contexts
 
 
 @pytest.fixture(scope="module")
 def platform(start_services):
-    platform = start_services("customer", "catalog", "rating", "billing", "gateway:api")
-    platform.run_job("catalog", "load-demo")
-    with operator_client(platform) as admin:
-        created = admin.post("/api/v1/users", json={"username": "viewer", "password": VIEWER_PASSWORD,
-                                                    "role": "viewer"})
-        assert created.status_code == 201, created.text
-    return platform
+    return console_platform(start_services, "customer", "catalog", "rating", "billing", "gateway:api")
 
 
 @pytest.fixture(scope="module")
 def console(platform):
-    return f"{platform['gateway:api'].url}/console"
+    return console_url(platform)
 
 
 @pytest.fixture(scope="module")

@@ -16,22 +16,18 @@ import pytest
 from chassis.envelope import exchange_for, new_event
 from chassis.nameko_adapter import RpcClient
 from chassis.testing import operator_client, wait_for
+from gateway.testing import VIEWER_PASSWORD, console_platform, console_url
 from gateway.testing import console_log_in as log_in
 
 pytestmark = pytest.mark.timeout(900)
-VIEWER_PASSWORD = "viewer-password-456"
 ZONE = ZoneInfo("Europe/Ljubljana")  # the browser's (conftest's watched_page)
 
 
 @pytest.fixture(scope="module")
 def platform(start_services):
-    platform = start_services("customer", "catalog", "rating", "billing", "notification", "gateway", "gateway:api")
-    platform.run_job("catalog", "load-demo")
+    platform = console_platform(start_services, "customer", "catalog", "rating", "billing", "notification", "gateway",
+                                "gateway:api")
     add_larger_plan(platform)
-    with operator_client(platform) as admin:
-        created = admin.post("/api/v1/users", json={"username": "viewer", "password": VIEWER_PASSWORD,
-                                                    "role": "viewer"})
-        assert created.status_code == 201, created.text
     return platform
 
 
@@ -58,7 +54,7 @@ def add_larger_plan(platform):
 
 @pytest.fixture(scope="module")
 def console(platform):
-    return f"{platform['gateway:api'].url}/console"
+    return console_url(platform)
 
 
 def identifier():
