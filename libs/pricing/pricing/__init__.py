@@ -6,13 +6,14 @@ One place for: rate-row lookup and usage charges (`rates`), proration by explici
 """
 from pricing.currency import UnknownCurrency, is_currency, minor_units
 from pricing.discounts import discount_amount, discount_applies
+from pricing.products import ProductType
 from pricing.proration import prorate
 from pricing.rates import WILDCARD, billable_units, field_text, find_rate, key_matches, keys_overlap, usage_charge
 from pricing.rounding import RATING_PLACES, ROUNDING, round_currency, round_rating
 from pricing.tax import TaxedLine, Totals, line_tax, taxed_line, totals
 
 __all__ = [
-    "RATING_PLACES", "ROUNDING", "WILDCARD", "TaxedLine", "Totals", "UnknownCurrency", "billable_units",
+    "RATING_PLACES", "ROUNDING", "WILDCARD", "ProductType", "TaxedLine", "Totals", "UnknownCurrency", "billable_units",
     "discount_amount", "discount_applies", "field_text", "find_rate", "is_currency", "key_matches", "keys_overlap",
     "line_tax", "minor_units", "prorate", "round_currency", "round_rating", "taxed_line", "totals", "usage_charge",
 ]

@@ -5,6 +5,7 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
+from pricing.products import ProductType
 from pricing.rounding import round_rating
 
 KINDS = ("percentage", "amount")
@@ -22,7 +23,7 @@ def discount_applies(applies_to: Mapping[str, Any] | None, product: Mapping[str,
     """A discount applies to the listed product codes, else to the listed product types, else to every
     chargeable product (never to another discount). `applies_to` is the wire shape
     `{"products": [...], "productTypes": [...]}`; `product` needs `code` and `type`."""
-    if product["type"] == "discount":
+    if product["type"] == ProductType.DISCOUNT:
         return False
     target = applies_to or {}
     if target.get("products"):

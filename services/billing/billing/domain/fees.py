@@ -16,10 +16,10 @@ from typing import Any
 from billing.domain.cycles import Cycle
 from billing.domain.lines import Charge, ItemKind
 from chassis.money import to_decimal
-from pricing import prorate
+from pricing import ProductType, prorate
 
-FEE_TYPES = {"recurring_fee": ItemKind.RECURRING_FEE, "one_time_fee": ItemKind.ONE_TIME_FEE,
-             "discount": ItemKind.DISCOUNT}
+FEE_TYPES = {ProductType.RECURRING_FEE: ItemKind.RECURRING_FEE, ProductType.ONE_TIME_FEE: ItemKind.ONE_TIME_FEE,
+             ProductType.DISCOUNT: ItemKind.DISCOUNT}
 
 
 @dataclass(frozen=True)
@@ -80,13 +80,13 @@ def recurring_charges(history: Iterable[Snapshot], cycle: Cycle, balance_group_i
     charges = []
     for window in active_windows(history):
         product = window.product
-        if product.get("type") not in ("recurring_fee", "discount"):
+        if product.get("type") not in (ProductType.RECURRING_FEE, ProductType.DISCOUNT):
             continue
         end = window.end or cycle.end
         amount = prorate(_price(product), cycle.start, cycle.end, window.start, end, _policy(product))
         if amount == 0:
             continue
-        if product["type"] == "discount":
+        if product["type"] == ProductType.DISCOUNT:
             amount = -abs(amount)
         charges.append(_charge(product, amount, balance_group_id, window, cycle))
     return charges
@@ -98,7 +98,7 @@ def one_time_charges(history: Iterable[Snapshot], before: datetime, billed: set[
     charges, seen = [], set(billed)
     for window in active_windows(history):
         product = window.product
-        if product.get("type") != "one_time_fee" or product.get("id") in seen or window.start >= before:
+        if product.get("type") != ProductType.ONE_TIME_FEE or product.get("id") in seen or window.start >= before:
             continue
         seen.add(product.get("id"))
         charges.append(_charge(product, _price(product), balance_group_id, window, None))

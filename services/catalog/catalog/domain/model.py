@@ -4,6 +4,7 @@ from __future__ import annotations
 from enum import StrEnum
 
 import pricing
+from pricing.products import ProductType  # noqa: F401 -- the catalog's vocabulary includes it
 
 
 class Status(StrEnum):
@@ -20,13 +21,6 @@ class OfferingKind(StrEnum):
     PRODUCT = "product"
     BUNDLE = "bundle"
     PLAN = "plan"
-
-
-class ProductType(StrEnum):
-    SERVICE = "service"
-    RECURRING_FEE = "recurring_fee"
-    ONE_TIME_FEE = "one_time_fee"
-    DISCOUNT = "discount"
 
 
 class ResourceKind(StrEnum):

@@ -8,6 +8,7 @@ from enum import StrEnum
 from typing import Any
 
 from chassis.errors import ValidationFailed
+from pricing.products import ProductType  # noqa: F401 -- rating's vocabulary includes it
 
 
 class SubscriptionStatus(StrEnum):
@@ -32,13 +33,6 @@ class GroupStatus(StrEnum):
     ACTIVE = "active"
     INACTIVE = "inactive"
     CANCELLED = "cancelled"
-
-
-class ProductType(StrEnum):
-    SERVICE = "service"
-    RECURRING_FEE = "recurring_fee"
-    ONE_TIME_FEE = "one_time_fee"
-    DISCOUNT = "discount"
 
 
 class Change(StrEnum):
