@@ -1,0 +1,223 @@
+"""marshmallow schemas generated from the OpenAPI components: one source per shape.
+
+A request or response shape is declared once, in an OpenAPI component of `contracts/http/` (which the
+HTTP layer validates with). A service that loads or dumps the same shape over RPC builds its marshmallow
+schema from that component instead of declaring it again::
+
+    class DirectDebitSchema(shape("DirectDebit", fields={"bic": bank_code(BIC), "iban": bank_code(IBAN)},
+                                  checks={"signedOn": not_in_future})):
+        pass
+
+and keeps by hand only what a JSON Schema cannot say: a checksum (IBAN, card number), a code list
+(ISO 3166 countries), a rule across fields (`@validates_schema` on the subclass).
+
+What the component says becomes, per property (wire names stay camelCase; loaded keys are snake_case):
+
+- `required` -> required; `readOnly` -> dump only; `writeOnly` -> load only; `nullable` -> None allowed;
+- an optional property gets its `default`, else None when it is nullable (`defaults=False` for a patch,
+  where an absent property means "unchanged");
+- `type: string` with `format` date-time / date / email / uuid -> an aware datetime, a date, an e-mail,
+  a UUID; `format: decimal` -> `chassis.fields.DecimalString` (a JSON float is refused), whose bounds are
+  the property's `minimum` / `maximum` / `exclusiveMinimum` (JSON Schema ignores them on a string: the
+  service enforces them, and the contract still tells them);
+- `enum`, `pattern` (its `x-pattern-message` explains a failure), `minLength` / `maxLength`,
+  `minimum` / `maximum`, `minItems` / `maxItems` -> validators;
+- `integer` (strict: "12" is no integer), `boolean`, `array` of items, `object` with properties (a nested
+  schema), `object` with `additionalProperties` (a dict), `$ref`, `allOf` (merged);
+- an object refuses unknown properties (marshmallow's RAISE, which `additionalProperties: false` means).
+"""
+from __future__ import annotations
+
+import copy
+import functools
+import re
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from marshmallow import RAISE, Schema, fields, validate
+
+from chassis.contracts import ContractError, http_spec
+from chassis.fields import DecimalString
+
+Factory = Callable[..., fields.Field]
+_REF = "#/components/schemas/"
+
+
+@functools.cache
+def components(spec: str = "gateway") -> dict[str, Any]:
+    """The `components.schemas` of `contracts/http/<spec>.yaml` (fragments merged), read once per process."""
+    return http_spec(spec).get("components", {}).get("schemas", {})
+
+
+def snake(name: str) -> str:
+    """`billingAddressIsCustomerAddress` -> `billing_address_is_customer_address`."""
+    return re.sub(r"(?<=[a-z0-9])([A-Z])", r"_\1", name).lower()
+
+
+def shape(component: str, *, spec: str = "gateway", fields: Mapping[str, Factory] | None = None,
+          checks: Mapping[str, Callable[[Any], Any]] | None = None, defaults: bool = True,
+          name: str | None = None) -> type[Schema]:
+    """A marshmallow Schema class declaring the OpenAPI component `component` of `spec`.
+
+    `fields` replaces the field of a property (by wire name) with `factory(**what_the_component_says)`:
+    the factory receives `required`, `data_key`, `allow_none`, `load_default`, `validate`, ... so it adds
+    the rule a schema cannot state and keeps the ones it can. `checks` adds a validator to a property.
+    """
+    schemas = components(spec)
+    if component not in schemas:
+        raise ContractError(f"no component {component!r} in contracts/http/{spec}.yaml")
+    unknown = set(fields or {}) | set(checks or {})
+    built = _Builder(schemas, defaults).schema(schemas[component], name or f"{component}Shape",
+                                               dict(fields or {}), dict(checks or {}))
+    missing = unknown - set(_properties(schemas, schemas[component])[0])
+    if missing:
+        raise ContractError(f"{component} has no properties {sorted(missing)} to override")
+    return built
+
+
+def _resolve(schemas: dict[str, Any], node: dict[str, Any]) -> dict[str, Any]:
+    while "$ref" in node:
+        ref = node["$ref"]
+        if not ref.startswith(_REF):
+            raise ContractError(f"unsupported $ref {ref!r}")
+        node = schemas[ref[len(_REF):]]
+    return node
+
+
+def _properties(schemas: dict[str, Any], node: dict[str, Any]) -> tuple[dict[str, Any], set[str]]:
+    """(properties, required) of an object, its `allOf` parts merged."""
+    node = _resolve(schemas, node)
+    properties, required = dict(node.get("properties", {})), set(node.get("required", []))
+    for part in node.get("allOf", []):
+        inner, inner_required = _properties(schemas, part)
+        properties.update(inner)
+        required |= inner_required
+    return properties, required
+
+
+def _flatten(schemas: dict[str, Any], node: dict[str, Any]) -> dict[str, Any]:
+    """A property schema with its `$ref` / single-part `allOf` resolved; the outer `nullable`, `default`,
+    `readOnly`, ... kept (OpenAPI 3.0 writes a nullable reference as `allOf: [$ref] + nullable`)."""
+    outer = {k: v for k, v in node.items() if k not in ("$ref", "allOf")}
+    if "$ref" in node:
+        return {**_flatten(schemas, _resolve(schemas, node)), **outer}
+    parts = node.get("allOf", [])
+    if len(parts) == 1:
+        return {**_flatten(schemas, parts[0]), **outer}
+    if parts:  # several parts: one object with every part's properties
+        properties, required = _properties(schemas, node)
+        return {**outer, "type": "object", "properties": {**properties, **outer.get("properties", {})},
+                "required": sorted(required | set(outer.get("required", [])))}
+    return node
+
+
+class _Builder:
+    def __init__(self, schemas: dict[str, Any], defaults: bool):
+        self.schemas = schemas
+        self.defaults = defaults
+
+    def schema(self, node: dict[str, Any], name: str, overrides: dict[str, Factory],
+               checks: dict[str, Callable[[Any], Any]]) -> type[Schema]:
+        properties, required = _properties(self.schemas, node)
+        declared: dict[str, Any] = {}
+        for key, prop in properties.items():
+            prop = _flatten(self.schemas, prop)
+            kwargs = self._kwargs(key, prop, key in required)
+            if key in checks:
+                kwargs["validate"] = [*kwargs.get("validate", []), checks[key]]
+            factory = overrides.get(key)
+            declared[snake(key)] = factory(**kwargs) if factory else self.field(prop, f"{name}.{key}", **kwargs)
+        declared["Meta"] = type("Meta", (), {"unknown": RAISE})
+        return type(name, (Schema,), declared)
+
+    def _kwargs(self, key: str, prop: dict[str, Any], required: bool) -> dict[str, Any]:
+        kwargs: dict[str, Any] = {}
+        if snake(key) != key:
+            kwargs["data_key"] = key
+        if prop.get("nullable"):
+            kwargs["allow_none"] = True
+        if prop.get("readOnly"):
+            kwargs["dump_only"] = True
+        elif prop.get("writeOnly"):
+            kwargs["load_only"] = True
+        if required and not prop.get("readOnly"):
+            kwargs["required"] = True
+        elif self.defaults and not prop.get("readOnly"):
+            if "default" in prop:
+                kwargs["load_default"] = _default(prop)
+            elif prop.get("nullable"):
+                kwargs["load_default"] = None
+        rules = _validators(prop)
+        if rules:
+            kwargs["validate"] = rules
+        return kwargs
+
+    def field(self, prop: dict[str, Any], path: str, **kwargs: Any) -> fields.Field:
+        kind, fmt = prop.get("type"), prop.get("format")
+        if kind == "string":
+            if fmt == "decimal":
+                return DecimalString(minimum=prop.get("minimum"), maximum=prop.get("maximum"),
+                                     exclusive_minimum=bool(prop.get("exclusiveMinimum")), **kwargs)
+            return {"date-time": fields.AwareDateTime, "date": fields.Date, "email": fields.Email,
+                    "uuid": fields.UUID}.get(fmt, fields.String)(**kwargs)
+        if kind == "integer":
+            return fields.Integer(strict=True, **kwargs)
+        if kind == "boolean":
+            return fields.Boolean(**kwargs)
+        if kind == "array":
+            items = _flatten(self.schemas, prop.get("items", {}))
+            inner = self._kwargs("items", items, False)
+            inner = {k: v for k, v in inner.items() if k in ("allow_none", "validate")}
+            return fields.List(self.field(items, f"{path}[]", **inner), **kwargs)
+        if kind == "object" or "properties" in prop:
+            if prop.get("properties") or prop.get("allOf"):
+                nested = self.schema(prop, _class_name(path), {}, {})
+                return fields.Nested(nested, **kwargs)
+            values = prop.get("additionalProperties")
+            if isinstance(values, dict) and values:
+                value_prop = _flatten(self.schemas, values)
+                inner = {k: v for k, v in self._kwargs("v", value_prop, False).items()
+                         if k in ("allow_none", "validate")}
+                return fields.Dict(keys=fields.String(), values=self.field(value_prop, f"{path}{{}}", **inner),
+                                   **kwargs)
+            return fields.Dict(keys=fields.String(), **kwargs)
+        if kind is None and not prop:
+            return fields.Raw(**kwargs)
+        raise ContractError(f"{path}: no marshmallow field for type {kind!r}")
+
+
+def _class_name(path: str) -> str:
+    return re.sub(r"[^A-Za-z0-9]", "_", path)
+
+
+def _default(prop: dict[str, Any]) -> Any:
+    value = prop["default"]
+    if prop.get("format") == "decimal" and value is not None:
+        from chassis.money import to_decimal
+        value = to_decimal(value)
+    if isinstance(value, (list, dict)):
+        # A fresh copy for every load: a shared mutable default would leak one request's data into the next.
+        return functools.partial(copy.deepcopy, value)
+    return value
+
+
+def _validators(prop: dict[str, Any]) -> list[Any]:
+    rules: list[Any] = []
+    if "enum" in prop:
+        rules.append(validate.OneOf([v for v in prop["enum"] if v is not None]))
+    if prop.get("format") == "decimal":  # parsed by DecimalString, whose bounds are the minimum and maximum
+        return rules
+    if "pattern" in prop:
+        # marshmallow formats the message: `{regex}` is the pattern, `{input}` the value.
+        rules.append(validate.Regexp(prop["pattern"], error=prop.get("x-pattern-message", "does not match {regex}")))
+    if prop.get("type") == "array":
+        low, high = prop.get("minItems"), prop.get("maxItems")
+    else:
+        low, high = prop.get("minLength"), prop.get("maxLength")
+    if low is not None or high is not None:
+        rules.append(validate.Length(min=low, max=high))
+    if prop.get("type") == "integer" and ("minimum" in prop or "maximum" in prop):
+        rules.append(validate.Range(min=prop.get("minimum"), max=prop.get("maximum"),
+                                    min_inclusive=not prop.get("exclusiveMinimum", False),
+                                    max_inclusive=not prop.get("exclusiveMaximum", False)))
+    return rules
