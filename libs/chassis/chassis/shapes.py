@@ -30,13 +30,15 @@ from __future__ import annotations
 
 import copy
 import functools
+import json
 import re
 from collections.abc import Callable, Mapping
+from enum import Enum
 from typing import Any
 
 from marshmallow import RAISE, Schema, fields, validate
 
-from chassis.contracts import ContractError, http_spec
+from chassis.contracts import ContractError, contracts_dir, http_spec
 from chassis.fields import DecimalString
 
 Factory = Callable[..., fields.Field]
@@ -54,6 +56,24 @@ def snake(name: str) -> str:
     return re.sub(r"(?<=[a-z0-9])([A-Z])", r"_\1", name).lower()
 
 
+@functools.cache
+def rpc_schema(name: str) -> dict[str, Any]:
+    """The JSON Schema `contracts/rpc/schemas/<name>.json` of a payload that crosses services over RPC."""
+    path = contracts_dir() / "rpc" / "schemas" / f"{name}.json"
+    if not path.exists():
+        raise ContractError(f"no RPC schema {name!r} (looked for {path})")
+    return json.loads(path.read_text())
+
+
+def rpc_shape(name: str, *, fields: Mapping[str, Factory] | None = None,
+              checks: Mapping[str, Callable[[Any], Any]] | None = None, defaults: bool = True) -> type[Schema]:
+    """A marshmallow Schema class declaring the JSON Schema `contracts/rpc/schemas/<name>.json` (draft 2020-12:
+    `type: [x, "null"]` is a nullable x; its `$defs` are what its `$ref`s may name)."""
+    document = rpc_schema(name)
+    schemas = {**document.get("$defs", {}), name: document}
+    return _build(schemas, name, _class_name(name.split(".")[0].title()), fields, checks, defaults)
+
+
 def shape(component: str, *, spec: str = "gateway", fields: Mapping[str, Factory] | None = None,
           checks: Mapping[str, Callable[[Any], Any]] | None = None, defaults: bool = True,
           name: str | None = None) -> type[Schema]:
@@ -66,21 +86,59 @@ def shape(component: str, *, spec: str = "gateway", fields: Mapping[str, Factory
     schemas = components(spec)
     if component not in schemas:
         raise ContractError(f"no component {component!r} in contracts/http/{spec}.yaml")
-    unknown = set(fields or {}) | set(checks or {})
-    built = _Builder(schemas, defaults).schema(schemas[component], name or f"{component}Shape",
-                                               dict(fields or {}), dict(checks or {}))
-    missing = unknown - set(_properties(schemas, schemas[component])[0])
-    if missing:
+    return _build(schemas, component, name or f"{component}Shape", fields, checks, defaults)
+
+
+def _build(schemas: dict[str, Any], component: str, name: str, fields: Mapping[str, Factory] | None,
+           checks: Mapping[str, Callable[[Any], Any]] | None, defaults: bool) -> type[Schema]:
+    missing = (set(fields or {}) | set(checks or {})) - set(_properties(schemas, schemas[component])[0])
+    if missing:  # an override of a property the contract no longer has would silently do nothing
         raise ContractError(f"{component} has no properties {sorted(missing)} to override")
-    return built
+    return _Builder(schemas, defaults).schema(schemas[component], name, dict(fields or {}), dict(checks or {}))
+
+
+def nested(schema: type[Schema] | Callable[[], type[Schema]]) -> Factory:
+    """An override: the property is `schema` (a generated class with its own overrides or cross-field rules)."""
+    return lambda **kwargs: fields.Nested(schema, **kwargs)
+
+
+def enum(kind: type[Enum]) -> Factory:
+    """An override: the property loads as a member of `kind` (by value). The contract's `enum` must list the
+    same values (tests/contract checks it); the Enum field does the membership check, so no OneOf is kept."""
+    def factory(**kwargs: Any) -> fields.Field:
+        kwargs.pop("validate", None)
+        return fields.Enum(kind, by_value=True, **kwargs)
+    return factory
 
 
 def _resolve(schemas: dict[str, Any], node: dict[str, Any]) -> dict[str, Any]:
     while "$ref" in node:
         ref = node["$ref"]
-        if not ref.startswith(_REF):
+        prefix = next((p for p in (_REF, "#/$defs/") if ref.startswith(p)), None)
+        if prefix is None:
             raise ContractError(f"unsupported $ref {ref!r}")
-        node = schemas[ref[len(_REF):]]
+        node = schemas[ref[len(prefix):]]
+    return _openapi_view(node)
+
+
+def _openapi_view(node: dict[str, Any]) -> dict[str, Any]:
+    """A JSON Schema (2020-12) property in OpenAPI 3.0 words: `type: [x, "null"]` -> `type: x, nullable`;
+    a `null` among the `enum` values -> nullable; a type-less `enum` of strings -> a string;
+    `exclusiveMinimum: n` -> `minimum: n, exclusiveMinimum: true`."""
+    kind = node.get("type")
+    if isinstance(kind, list):
+        others = [k for k in kind if k != "null"]
+        if len(others) != 1:
+            raise ContractError(f"a property of types {kind} has no marshmallow field")
+        node = {**node, "type": others[0], "nullable": node.get("nullable", False) or "null" in kind}
+    if "enum" in node:
+        if None in node["enum"]:
+            node = {**node, "nullable": True}
+        if "type" not in node and all(isinstance(v, str) for v in node["enum"] if v is not None):
+            node = {**node, "type": "string"}
+    low = node.get("exclusiveMinimum")
+    if low is not None and not isinstance(low, bool):
+        node = {**node, "minimum": low, "exclusiveMinimum": True}
     return node
 
 
@@ -98,6 +156,7 @@ def _properties(schemas: dict[str, Any], node: dict[str, Any]) -> tuple[dict[str
 def _flatten(schemas: dict[str, Any], node: dict[str, Any]) -> dict[str, Any]:
     """A property schema with its `$ref` / single-part `allOf` resolved; the outer `nullable`, `default`,
     `readOnly`, ... kept (OpenAPI 3.0 writes a nullable reference as `allOf: [$ref] + nullable`)."""
+    node = _openapi_view(node)
     outer = {k: v for k, v in node.items() if k not in ("$ref", "allOf")}
     if "$ref" in node:
         return {**_flatten(schemas, _resolve(schemas, node)), **outer}

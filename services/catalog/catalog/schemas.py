@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from marshmallow import Schema, ValidationError, fields, validates_schema
+from marshmallow import Schema, ValidationError, validates_schema
 
-from chassis.shapes import shape
+from chassis.shapes import nested, shape
 
 
 class ValiditySchema(shape("CatalogValidity")):
@@ -52,8 +52,7 @@ class SharingPolicySchema(shape("CatalogSharingPolicy")):
     pass
 
 
-class ProductSchema(shape("CatalogProduct", fields={
-        "defaultValidity": lambda **kwargs: fields.Nested(ValiditySchema, **kwargs)})):
+class ProductSchema(shape("CatalogProduct", fields={"defaultValidity": nested(ValiditySchema)})):
     pass
 
 

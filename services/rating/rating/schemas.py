@@ -6,6 +6,7 @@ from typing import Any
 from marshmallow import Schema, ValidationError, fields, validate
 
 from chassis.money import MoneyError, to_decimal, to_wire
+from chassis.shapes import enum, rpc_shape, shape
 from rating.domain.model import Change, GroupStatus, ProductStatus, ProductType, ServiceStatus, SubscriptionStatus
 
 UNITS = ("day", "week", "month", "year", "unlimited")
@@ -50,23 +51,13 @@ class BalanceGroupCreateSchema(Schema):
                                    validate=validate.Length(min=1, max=64))
 
 
-class BalanceGroupEditSchema(Schema):
+class BalanceGroupEditSchema(shape("BalanceGroupEdit", defaults=False)):
     """What an operator changes on a balance group: its name, and the credit profile whose thresholds rating
     watches (null: none, RATING_DEFAULT_CREDIT_PROFILE applies)."""
 
-    name = fields.String(validate=validate.Length(min=1, max=100))
-    credit_profile = fields.String(allow_none=True, data_key="creditProfile", validate=validate.Length(min=1, max=64))
 
-
-class BalanceGroupSchema(Schema):
-    id = fields.String()
-    customer_id = fields.Integer(data_key="customerId")
-    name = fields.String()
-    billing_profile_id = fields.String(data_key="billingProfileId")
-    credit_profile = fields.String(data_key="creditProfile", allow_none=True)
-    valid_from = fields.AwareDateTime(data_key="validFrom")
-    valid_to = fields.AwareDateTime(data_key="validTo", allow_none=True)
-    created_at = fields.AwareDateTime(data_key="createdAt")
+class BalanceGroupSchema(shape("BalanceGroup")):
+    pass
 
 
 class IntervalSchema(Schema):
@@ -74,32 +65,9 @@ class IntervalSchema(Schema):
     count = fields.Integer(load_default=1, strict=True, validate=validate.Range(min=1))
 
 
-class ProductInSchema(Schema):
-    bundle_code = fields.String(load_default=None, allow_none=True, data_key="bundleCode")
-    bundle_version = fields.Integer(load_default=None, allow_none=True, data_key="bundleVersion", strict=True)
-    promo_code = fields.String(load_default=None, allow_none=True, data_key="promoCode")
-    code = fields.String(required=True)
-    version = fields.Integer(required=True, strict=True)
-    name = fields.String(required=True)
-    type = fields.Enum(ProductType, by_value=True, required=True)
-    service_type = fields.String(load_default=None, allow_none=True, data_key="serviceType")
-    quantity = WireDecimal(required=True, validate=lambda q: q > 0)
-    value = WireDecimal(load_default=None, allow_none=True)
-    validity = fields.Nested(ValiditySchema, load_default=None, allow_none=True)
-    purchased = fields.Boolean(required=True)
-    resource = fields.String(load_default=None, allow_none=True)
-    free_units = WireDecimal(load_default=None, allow_none=True, data_key="freeUnits")
-    service_identifier = fields.String(load_default=None, allow_none=True, data_key="serviceIdentifier",
-                                       validate=validate.Length(min=1, max=64))
-    service_id = fields.UUID(load_default=None, allow_none=True, data_key="serviceId")
-    # From the catalog product, for billing's fees (decision 0010) and the Purchase rule.
-    optional = fields.Boolean(load_default=True)
-    currency = fields.String(load_default=None, allow_none=True)
-    interval = fields.Nested(IntervalSchema, load_default=None, allow_none=True)
-    proration = fields.String(load_default=None, allow_none=True, validate=validate.OneOf(("daily", "none")))
-    tax = fields.String(load_default=None, allow_none=True)
-    gl_code = fields.String(load_default=None, allow_none=True, data_key="glCode")
-    discount = fields.Dict(load_default=None, allow_none=True)
+# The product snapshot a subscription keeps: its one declaration is contracts/rpc/schemas/subscription-product.v1.json
+# (the gateway builds it, rating loads it).
+ProductInSchema = rpc_shape("subscription-product.v1", fields={"type": enum(ProductType)})
 
 
 class PlanRefSchema(Schema):
