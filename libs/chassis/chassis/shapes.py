@@ -29,6 +29,7 @@ What the component says becomes, per property (wire names stay camelCase; loaded
 from __future__ import annotations
 
 import copy
+from dataclasses import dataclass
 import functools
 import json
 import re
@@ -71,7 +72,8 @@ def rpc_shape(name: str, *, fields: Mapping[str, Factory] | None = None,
     `type: [x, "null"]` is a nullable x; its `$defs` are what its `$ref`s may name)."""
     document = rpc_schema(name)
     schemas = {**document.get("$defs", {}), name: document}
-    return _build(schemas, name, _class_name(name.split(".")[0].title()), fields, checks, defaults)
+    return build(schemas, name, name=_class_name(name.split(".")[0].title()), fields=fields, checks=checks,
+                 defaults=defaults, source=f"contracts/rpc/schemas/{name}.json")
 
 
 def shape(component: str, *, spec: str = "gateway", fields: Mapping[str, Factory] | None = None,
@@ -86,15 +88,33 @@ def shape(component: str, *, spec: str = "gateway", fields: Mapping[str, Factory
     schemas = components(spec)
     if component not in schemas:
         raise ContractError(f"no component {component!r} in contracts/http/{spec}.yaml")
-    return _build(schemas, component, name or f"{component}Shape", fields, checks, defaults)
+    return build(schemas, component, name=name or f"{component}Shape", fields=fields, checks=checks,
+                 defaults=defaults, source=f"contracts/http/{spec}.yaml#{component}")
 
 
-def _build(schemas: dict[str, Any], component: str, name: str, fields: Mapping[str, Factory] | None,
-           checks: Mapping[str, Callable[[Any], Any]] | None, defaults: bool) -> type[Schema]:
+def build(schemas: dict[str, Any], component: str, *, name: str | None = None,
+          fields: Mapping[str, Factory] | None = None, checks: Mapping[str, Callable[[Any], Any]] | None = None,
+          defaults: bool = True, source: str | None = None) -> type[Schema]:
+    """The Schema class of `schemas[component]`, where `schemas` are the documents its `$ref`s may name.
+    The class remembers where it came from (`__shape__`: the source, the overridden properties), so the
+    contract tests can tell a generated shape from one declared again by hand."""
     missing = (set(fields or {}) | set(checks or {})) - set(_properties(schemas, schemas[component])[0])
     if missing:  # an override of a property the contract no longer has would silently do nothing
         raise ContractError(f"{component} has no properties {sorted(missing)} to override")
-    return _Builder(schemas, defaults).schema(schemas[component], name, dict(fields or {}), dict(checks or {}))
+    built = _Builder(schemas, defaults).schema(schemas[component], name or f"{component}Shape",
+                                               dict(fields or {}), dict(checks or {}))
+    built.__shape__ = Origin(source or component, component, frozenset(fields or {}), defaults)
+    return built
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Where a generated Schema class came from."""
+
+    source: str
+    component: str
+    overridden: frozenset[str]
+    defaults: bool
 
 
 def nested(schema: type[Schema] | Callable[[], type[Schema]]) -> Factory:
