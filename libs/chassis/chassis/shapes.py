@@ -15,14 +15,15 @@ What the component says becomes, per property (wire names stay camelCase; loaded
 
 - `required` -> required; `readOnly` -> dump only; `writeOnly` -> load only; `nullable` -> None allowed;
 - an optional property gets its `default`, else None when it is nullable (`defaults=False` for a patch,
-  where an absent property means "unchanged");
+  where an absent property means "unchanged"; `x-absent: unchanged` for one such property, e.g. a stored
+  secret that null removes and absence keeps);
 - `type: string` with `format` date-time / date / email / uuid -> an aware datetime, a date, an e-mail,
-  a UUID; `format: decimal` -> `chassis.fields.DecimalString` (a JSON float is refused), whose bounds are
+  a UUID; `format: uri` -> an http(s) URL (`x-schemes` to say others); `format: decimal` -> `chassis.fields.DecimalString` (a JSON float is refused), whose bounds are
   the property's `minimum` / `maximum` / `exclusiveMinimum` (JSON Schema ignores them on a string: the
   service enforces them, and the contract still tells them);
 - `enum`, `pattern` (its `x-pattern-message` explains a failure), `minLength` / `maxLength`,
   `minimum` / `maximum`, `minItems` / `maxItems` -> validators;
-- `integer` (strict: "12" is no integer), `boolean`, `array` of items, `object` with properties (a nested
+- `integer` (strict: "12" is no integer), `number` (a float: never an amount), `boolean`, `array` of items, `object` with properties (a nested
   schema), `object` with `additionalProperties` (a dict), `$ref`, `allOf` (merged);
 - an object refuses unknown properties (marshmallow's RAISE, which `additionalProperties: false` means).
 """
@@ -224,7 +225,7 @@ class _Builder:
         elif self.defaults and not prop.get("readOnly"):
             if "default" in prop:
                 kwargs["load_default"] = _default(prop)
-            elif prop.get("nullable"):
+            elif prop.get("nullable") and prop.get("x-absent") != "unchanged":
                 kwargs["load_default"] = None
         rules = _validators(prop)
         if rules:
@@ -237,10 +238,14 @@ class _Builder:
             if fmt == "decimal":
                 return DecimalString(minimum=prop.get("minimum"), maximum=prop.get("maximum"),
                                      exclusive_minimum=bool(prop.get("exclusiveMinimum")), **kwargs)
+            if fmt == "uri":
+                return fields.Url(schemes=set(prop.get("x-schemes", ("http", "https"))), require_tld=False, **kwargs)
             return {"date-time": fields.AwareDateTime, "date": fields.Date, "email": fields.Email,
                     "uuid": fields.UUID}.get(fmt, fields.String)(**kwargs)
         if kind == "integer":
             return fields.Integer(strict=True, **kwargs)
+        if kind == "number":  # never an amount (those are decimal strings): a duration, a ratio
+            return fields.Float(**kwargs)
         if kind == "boolean":
             return fields.Boolean(**kwargs)
         if kind == "array":
@@ -295,7 +300,7 @@ def _validators(prop: dict[str, Any]) -> list[Any]:
         low, high = prop.get("minLength"), prop.get("maxLength")
     if low is not None or high is not None:
         rules.append(validate.Length(min=low, max=high))
-    if prop.get("type") == "integer" and ("minimum" in prop or "maximum" in prop):
+    if prop.get("type") in ("integer", "number") and ("minimum" in prop or "maximum" in prop):
         rules.append(validate.Range(min=prop.get("minimum"), max=prop.get("maximum"),
                                     min_inclusive=not prop.get("exclusiveMinimum", False),
                                     max_inclusive=not prop.get("exclusiveMaximum", False)))
