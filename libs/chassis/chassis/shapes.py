@@ -79,31 +79,39 @@ def rpc_shape(name: str, *, fields: Mapping[str, Factory] | None = None,
 
 def shape(component: str, *, spec: str = "gateway", fields: Mapping[str, Factory] | None = None,
           checks: Mapping[str, Callable[[Any], Any]] | None = None, defaults: bool = True,
+          absent_is_null: bool = False, attributes: Mapping[str, str] | None = None,
           name: str | None = None) -> type[Schema]:
     """A marshmallow Schema class declaring the OpenAPI component `component` of `spec`.
 
     `fields` replaces the field of a property (by wire name) with `factory(**what_the_component_says)`:
     the factory receives `required`, `data_key`, `allow_none`, `load_default`, `validate`, ... so it adds
     the rule a schema cannot state and keeps the ones it can. `checks` adds a validator to a property.
+    `absent_is_null`: every optional property without a default loads as None when absent (a create
+    request whose use case reads each key). `attributes` names the document key a property dumps from
+    when it is not the snake_case of its wire name (`{"validFrom": "cycle_start"}`).
     """
     schemas = components(spec)
     if component not in schemas:
         raise ContractError(f"no component {component!r} in contracts/http/{spec}.yaml")
     return build(schemas, component, name=name or f"{component}Shape", fields=fields, checks=checks,
-                 defaults=defaults, source=f"contracts/http/{spec}.yaml#{component}")
+                 defaults=defaults, absent_is_null=absent_is_null, attributes=attributes,
+                 source=f"contracts/http/{spec}.yaml#{component}")
 
 
 def build(schemas: dict[str, Any], component: str, *, name: str | None = None,
           fields: Mapping[str, Factory] | None = None, checks: Mapping[str, Callable[[Any], Any]] | None = None,
-          defaults: bool = True, source: str | None = None) -> type[Schema]:
+          defaults: bool = True, absent_is_null: bool = False, attributes: Mapping[str, str] | None = None,
+          source: str | None = None) -> type[Schema]:
     """The Schema class of `schemas[component]`, where `schemas` are the documents its `$ref`s may name.
     The class remembers where it came from (`__shape__`: the source, the overridden properties), so the
     contract tests can tell a generated shape from one declared again by hand."""
-    missing = (set(fields or {}) | set(checks or {})) - set(_properties(schemas, schemas[component])[0])
+    missing = (set(fields or {}) | set(checks or {}) | set(attributes or {})) - set(
+        _properties(schemas, schemas[component])[0])
     if missing:  # an override of a property the contract no longer has would silently do nothing
         raise ContractError(f"{component} has no properties {sorted(missing)} to override")
-    built = _Builder(schemas, defaults).schema(schemas[component], name or f"{component}Shape",
-                                               dict(fields or {}), dict(checks or {}))
+    builder = _Builder(schemas, defaults, absent_is_null, dict(attributes or {}))
+    built = builder.schema(schemas[component], name or f"{component}Shape", dict(fields or {}), dict(checks or {}),
+                           builder.attributes)
     built.__shape__ = Origin(source or component, component, frozenset(fields or {}), defaults)
     return built
 
@@ -124,11 +132,19 @@ def nested(schema: type[Schema] | Callable[[], type[Schema]]) -> Factory:
 
 
 def enum(kind: type[Enum]) -> Factory:
-    """An override: the property loads as a member of `kind` (by value). The contract's `enum` must list the
-    same values (tests/contract checks it); the Enum field does the membership check, so no OneOf is kept."""
+    """An override: the property loads as a member of `kind` (by value). The contract's `enum` still decides
+    which values are accepted (it may allow fewer than `kind` has, e.g. the offline payment methods)."""
     def factory(**kwargs: Any) -> fields.Field:
-        kwargs.pop("validate", None)
-        return fields.Enum(kind, by_value=True, **kwargs)
+        rules = []
+        for rule in kwargs.pop("validate", []):
+            if isinstance(rule, validate.OneOf):
+                values = list(rule.choices)
+                rule = validate.OneOf([kind(value) for value in values],
+                                      error=f"must be one of: {', '.join(map(str, values))}")
+            rules.append(rule)
+        if kwargs.get("load_default") is not None:  # a default is not loaded: give the member itself
+            kwargs["load_default"] = kind(kwargs["load_default"])
+        return fields.Enum(kind, by_value=True, validate=rules or None, **kwargs)
     return factory
 
 
@@ -192,27 +208,31 @@ def _flatten(schemas: dict[str, Any], node: dict[str, Any]) -> dict[str, Any]:
 
 
 class _Builder:
-    def __init__(self, schemas: dict[str, Any], defaults: bool):
+    def __init__(self, schemas: dict[str, Any], defaults: bool, absent_is_null: bool = False,
+                 attributes: dict[str, str] | None = None):
         self.schemas = schemas
         self.defaults = defaults
+        self.absent_is_null = absent_is_null
+        self.attributes = attributes or {}
 
     def schema(self, node: dict[str, Any], name: str, overrides: dict[str, Factory],
-               checks: dict[str, Callable[[Any], Any]]) -> type[Schema]:
+               checks: dict[str, Callable[[Any], Any]], attributes: dict[str, str] | None = None) -> type[Schema]:
         properties, required = _properties(self.schemas, node)
         declared: dict[str, Any] = {}
         for key, prop in properties.items():
             prop = _flatten(self.schemas, prop)
-            kwargs = self._kwargs(key, prop, key in required)
+            attribute = (attributes or {}).get(key, snake(key))
+            kwargs = self._kwargs(key, prop, key in required, attribute)
             if key in checks:
                 kwargs["validate"] = [*kwargs.get("validate", []), checks[key]]
             factory = overrides.get(key)
-            declared[snake(key)] = factory(**kwargs) if factory else self.field(prop, f"{name}.{key}", **kwargs)
+            declared[attribute] = factory(**kwargs) if factory else self.field(prop, f"{name}.{key}", **kwargs)
         declared["Meta"] = type("Meta", (), {"unknown": RAISE})
         return type(name, (Schema,), declared)
 
-    def _kwargs(self, key: str, prop: dict[str, Any], required: bool) -> dict[str, Any]:
+    def _kwargs(self, key: str, prop: dict[str, Any], required: bool, attribute: str | None = None) -> dict[str, Any]:
         kwargs: dict[str, Any] = {}
-        if snake(key) != key:
+        if (attribute or snake(key)) != key:
             kwargs["data_key"] = key
         if prop.get("nullable"):
             kwargs["allow_none"] = True
@@ -225,7 +245,7 @@ class _Builder:
         elif self.defaults and not prop.get("readOnly"):
             if "default" in prop:
                 kwargs["load_default"] = _default(prop)
-            elif prop.get("nullable") and prop.get("x-absent") != "unchanged":
+            elif (prop.get("nullable") or self.absent_is_null) and prop.get("x-absent") != "unchanged":
                 kwargs["load_default"] = None
         rules = _validators(prop)
         if rules:
