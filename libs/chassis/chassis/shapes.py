@@ -30,7 +30,7 @@ What the component says becomes, per property (wire names stay camelCase; loaded
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 import functools
 import json
 import re
@@ -112,7 +112,8 @@ def build(schemas: dict[str, Any], component: str, *, name: str | None = None,
     builder = _Builder(schemas, defaults, absent_is_null, dict(attributes or {}))
     built = builder.schema(schemas[component], name or f"{component}Shape", dict(fields or {}), dict(checks or {}),
                            builder.attributes)
-    built.__shape__ = Origin(source or component, component, frozenset(fields or {}), defaults)
+    built.__shape__ = Origin(source or component, component, frozenset(fields or {}), defaults, absent_is_null,
+                             dict(attributes or {}))
     return built
 
 
@@ -124,6 +125,8 @@ class Origin:
     component: str
     overridden: frozenset[str]
     defaults: bool
+    absent_is_null: bool = False
+    attributes: dict[str, str] = field(default_factory=dict)
 
 
 def nested(schema: type[Schema] | Callable[[], type[Schema]]) -> Factory:
