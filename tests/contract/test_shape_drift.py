@@ -33,11 +33,6 @@ NOT_THE_SAME_SHAPE = {
     "rating.schemas.ValiditySchema": "a subscribed product's validity edit: count >= 1 or null (CatalogValidity "
                                      "is the catalog's default validity, where count 0 means unlimited)",
     "rating.schemas.IntervalSchema": "a fee interval {unit, count} of a product edit, not a validity",
-    "rating.schemas.ProductEditSchema": "TODO(issue 8): rating's product edit still mirrors ProductEdit by hand",
-    "rating.schemas.ServiceSchema": "TODO(issue 8): rating's service output still mirrors Service by hand",
-    "rating.schemas.ServiceEditSchema": "TODO(issue 8): rating's service edit still mirrors ServiceEdit by hand",
-    "rating.schemas.PeriodEditSchema": "TODO(issue 8): rating's period edit still mirrors HierarchyPatch by hand",
-    "rating.schemas.SharingMemberSchema": "rating's sharing membership, not billing's hierarchy member",
     "rating.balance_schemas.TaxSchema": "rating's tax of a balance adjustment (supplier and GL code required)",
     "billing.schemas.HierarchyGroupSchema": "a group without its members and owner name (HierarchyGroup has them)",
 }

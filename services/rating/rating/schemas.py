@@ -6,7 +6,7 @@ from typing import Any
 from marshmallow import Schema, ValidationError, fields, validate
 
 from chassis.money import MoneyError, to_decimal, to_wire
-from chassis.shapes import enum, rpc_shape, shape
+from chassis.shapes import enum, nested, rpc_shape, shape
 from rating.domain.model import Change, GroupStatus, ProductStatus, ProductType, ServiceStatus, SubscriptionStatus
 
 UNITS = ("day", "week", "month", "year", "unlimited")
@@ -98,10 +98,8 @@ class AddProductsSchema(Schema):
     valid_from = fields.AwareDateTime(load_default=None, data_key="validFrom")
 
 
-class ProductEditSchema(Schema):
-    quantity = WireDecimal(validate=lambda q: q > 0)
-    value = WireDecimal(allow_none=True)
-    validity = fields.Nested(ValiditySchema, allow_none=True)
+class ProductEditSchema(shape("ProductEdit", fields={"validity": nested(ValiditySchema)}, defaults=False)):
+    pass
 
 
 class PlanTransitionSchema(Schema):
@@ -163,35 +161,12 @@ class SubscriptionSchema(Schema):
     plan_history = fields.List(fields.Dict(), data_key="planHistory")
 
 
-class ServiceSchema(Schema):
-    id = fields.String()
-    customer_id = fields.Integer(data_key="customerId")
-    subscription_id = fields.String(data_key="subscriptionId")
-    product_code = fields.String(data_key="productCode")
-    service_type = fields.String(data_key="serviceType")
-    identifier = fields.String()
-    status = fields.Enum(ServiceStatus, by_value=True)
-    devices = fields.List(fields.String())
-    event_generators = fields.List(fields.String(), data_key="eventGenerators")
-    valid_from = fields.AwareDateTime(data_key="validFrom")
-    valid_to = fields.AwareDateTime(data_key="validTo", allow_none=True)
-    created_at = fields.AwareDateTime(data_key="createdAt")
-    updated_at = fields.AwareDateTime(data_key="updatedAt", allow_none=True)
-    terminated_at = fields.AwareDateTime(data_key="terminatedAt", allow_none=True)
+class ServiceSchema(shape("Service", fields={"status": enum(ServiceStatus)})):
+    pass
 
 
-def _names(key: str | None = None) -> fields.List:
-    return fields.List(fields.String(validate=validate.Length(min=1, max=64)), validate=validate.Length(max=20),
-                       data_key=key)
-
-
-class ServiceEditSchema(Schema):
-    identifier = fields.String()
-    status = fields.Enum(ServiceStatus, by_value=True)
-    devices = _names()
-    event_generators = _names("eventGenerators")
-    valid_from = fields.AwareDateTime(data_key="validFrom")
-    valid_to = fields.AwareDateTime(data_key="validTo", allow_none=True)
+class ServiceEditSchema(shape("ServiceEdit", fields={"status": enum(ServiceStatus)}, defaults=False)):
+    pass
 
 
 class SharingGroupCreateSchema(Schema):
@@ -218,13 +193,8 @@ class SharingGroupSchema(Schema):
     cancelled_at = fields.AwareDateTime(data_key="cancelledAt", allow_none=True)
 
 
-class PeriodEditSchema(Schema):
+class PeriodEditSchema(shape("SharingEdit", fields={"status": enum(GroupStatus)}, defaults=False)):
     """Edit sharing (owner or member): status and validity."""
-
-    status = fields.Enum(GroupStatus, by_value=True,
-                         validate=validate.OneOf((GroupStatus.ACTIVE, GroupStatus.INACTIVE)))
-    valid_from = fields.AwareDateTime(data_key="validFrom")
-    valid_to = fields.AwareDateTime(data_key="validTo", allow_none=True)
 
 
 class SharingJoinSchema(Schema):
@@ -233,11 +203,5 @@ class SharingJoinSchema(Schema):
     customer_id = _customer_id()
 
 
-class SharingMemberSchema(Schema):
-    id = fields.String()
-    group_id = fields.String(data_key="groupId")
-    customer_id = fields.Integer(data_key="customerId")
-    status = fields.Enum(GroupStatus, by_value=True)
-    valid_from = fields.AwareDateTime(data_key="validFrom")
-    valid_to = fields.AwareDateTime(data_key="validTo", allow_none=True)
-    joined_at = fields.AwareDateTime(data_key="joinedAt")
+class SharingMemberSchema(shape("SharingMember", fields={"status": enum(GroupStatus)})):
+    pass
