@@ -154,6 +154,9 @@ def enum(kind: type[Enum]) -> Factory:
 def _resolve(schemas: dict[str, Any], node: dict[str, Any]) -> dict[str, Any]:
     while "$ref" in node:
         ref = node["$ref"]
+        if re.fullmatch(r"[A-Za-z0-9_.-]+\.json", ref):  # another RPC schema of contracts/rpc/schemas/
+            node = rpc_schema(ref[:-len(".json")])
+            continue
         prefix = next((p for p in (_REF, "#/$defs/") if ref.startswith(p)), None)
         if prefix is None:
             raise ContractError(f"unsupported $ref {ref!r}")

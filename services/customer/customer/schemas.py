@@ -58,6 +58,10 @@ class ContactSchema(shape("Contact", fields=_COUNTRY)):
     pass
 
 
+class ContactPatchSchema(shape("ContactPatch", fields=_COUNTRY, defaults=False)):
+    """A contact's changes: absent fields are kept."""
+
+
 class CreditCardSchema(shape("CreditCard")):
     pass
 

@@ -76,15 +76,9 @@ class PlanRefSchema(Schema):
     name = fields.String(required=True)
 
 
-class SubscriptionCreateSchema(Schema):
-    id = _id()
-    customer_id = _customer_id()
-    balance_group_id = fields.String(required=True, data_key="balanceGroupId")
-    billing_profile_id = fields.String(required=True, data_key="billingProfileId")
-    plan = fields.Nested(PlanRefSchema, required=True)
-    products = fields.List(fields.Nested(ProductInSchema), required=True, validate=validate.Length(min=1))
-    promo_codes = fields.List(fields.String(), load_default=list, data_key="promoCodes")
-    valid_from = fields.AwareDateTime(load_default=None, data_key="validFrom")
+# contracts/rpc/schemas/subscription-create.v1.json: what the onboarding saga sends.
+SubscriptionCreateSchema = rpc_shape("subscription-create.v1", fields={
+    "products": lambda **kwargs: fields.List(fields.Nested(ProductInSchema), **kwargs)})
 
 
 class AddProductsSchema(Schema):
