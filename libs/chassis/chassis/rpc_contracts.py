@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from chassis.contracts import ContractError, contracts_dir, http_spec
+from chassis.contracts import ContractError, contracts_dir, http_spec, load_yaml
 from chassis.errors import ValidationFailed
 
 CHECK_RESULTS_ENV = "RPC_CHECK_RESULTS"
@@ -46,12 +46,10 @@ def camel(name: str) -> str:
 def declaration(service: str, path: Path | None = None) -> dict[str, Any]:
     """`contracts/rpc/<service>.yaml` (or `path`: a worker outside the platform, e.g. a test's sample,
     names its own), read once per process."""
-    import yaml
-
     path = path or contracts_dir() / "rpc" / f"{service}.yaml"
     if not path.exists():
         raise ContractError(f"no RPC contract for {service!r} (looked for {path})")
-    return yaml.safe_load(path.read_text()) or {}
+    return load_yaml(path.read_text()) or {}
 
 
 def resolve(node: Any) -> Any:
