@@ -14,9 +14,8 @@ from typing import Any
 
 import jsonschema
 import pytest
-from marshmallow import Schema, missing
+from marshmallow import Schema, missing, validate
 from marshmallow import fields as mm_fields
-from marshmallow import validate
 
 from catalog import schemas as catalog_schemas
 from chassis.shapes import _properties, components, rpc_schema, rpc_shape, shape

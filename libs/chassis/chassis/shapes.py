@@ -18,23 +18,25 @@ What the component says becomes, per property (wire names stay camelCase; loaded
   where an absent property means "unchanged"; `x-absent: unchanged` for one such property, e.g. a stored
   secret that null removes and absence keeps);
 - `type: string` with `format` date-time / date / email / uuid -> an aware datetime, a date, an e-mail,
-  a UUID; `format: uri` -> an http(s) URL (`x-schemes` to say others); `format: decimal` -> `chassis.fields.DecimalString` (a JSON float is refused), whose bounds are
-  the property's `minimum` / `maximum` / `exclusiveMinimum` (JSON Schema ignores them on a string: the
-  service enforces them, and the contract still tells them);
+  a UUID; `format: uri` -> an http(s) URL (`x-schemes` to say others); `format: decimal` ->
+  `chassis.fields.DecimalString` (a JSON float is refused), whose bounds are the property's `minimum` /
+  `maximum` / `exclusiveMinimum` (JSON Schema ignores them on a string: the service enforces them, and the
+  contract still tells them);
 - `enum`, `pattern` (its `x-pattern-message` explains a failure), `minLength` / `maxLength`,
   `minimum` / `maximum`, `minItems` / `maxItems` -> validators;
-- `integer` (strict: "12" is no integer), `number` (a float: never an amount), `boolean`, `array` of items, `object` with properties (a nested
-  schema), `object` with `additionalProperties` (a dict), `$ref`, `allOf` (merged);
+- `integer` (strict: "12" is no integer), `number` (a float: never an amount), `boolean`, `array` of
+  items, `object` with properties (a nested schema), `object` with `additionalProperties` (a dict), `$ref`,
+  `allOf` (merged);
 - an object refuses unknown properties (marshmallow's RAISE, which `additionalProperties: false` means).
 """
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass, field
 import functools
 import json
 import re
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
@@ -112,8 +114,9 @@ def build(schemas: dict[str, Any], component: str, *, name: str | None = None,
     builder = _Builder(schemas, defaults, absent_is_null, dict(attributes or {}))
     built = builder.schema(schemas[component], name or f"{component}Shape", dict(fields or {}), dict(checks or {}),
                            builder.attributes)
-    built.__shape__ = Origin(source or component, component, frozenset(fields or {}), defaults, absent_is_null,
-                             dict(attributes or {}))
+    origin = Origin(source or component, component, frozenset(fields or {}), defaults, absent_is_null,
+                    dict(attributes or {}))
+    setattr(built, "__shape__", origin)  # noqa: B010 - read by the contract tests
     return built
 
 
@@ -266,8 +269,9 @@ class _Builder:
                                      exclusive_minimum=bool(prop.get("exclusiveMinimum")), **kwargs)
             if fmt == "uri":
                 return fields.Url(schemes=set(prop.get("x-schemes", ("http", "https"))), require_tld=False, **kwargs)
-            return {"date-time": fields.AwareDateTime, "date": fields.Date, "email": fields.Email,
-                    "uuid": fields.UUID}.get(fmt, fields.String)(**kwargs)
+            by_format: dict[Any, type[fields.Field]] = {"date-time": fields.AwareDateTime, "date": fields.Date,
+                                                         "email": fields.Email, "uuid": fields.UUID}
+            return by_format.get(fmt, fields.String)(**kwargs)
         if kind == "integer":
             return fields.Integer(strict=True, **kwargs)
         if kind == "number":  # never an amount (those are decimal strings): a duration, a ratio

@@ -14,6 +14,7 @@ from chassis.clock import utc_now
 from chassis.shapes import enum, nested, shape
 from customer.domain.model import CustomerStatus, PaymentMethod, mandate_signed_in_future
 
+
 class CountryCode(fields.String):
     """ISO 3166-1 alpha-2, stored upper-case: the contract's pattern says two letters, this says which."""
 
