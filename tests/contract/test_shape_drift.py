@@ -18,7 +18,7 @@ from marshmallow import Schema, missing, validate
 from marshmallow import fields as mm_fields
 
 from catalog import schemas as catalog_schemas
-from chassis.shapes import _properties, components, rpc_schema, rpc_shape, shape
+from chassis.shapes import components, properties_of, rpc_schema, rpc_shape, shape
 from customer import schemas as customer_schemas
 from gateway.domain import onboarding as onboarding_rules
 from rating import schemas as rating_schemas
@@ -106,7 +106,7 @@ def _component_properties() -> dict[tuple[str, str], set[str]]:
     for spec in ("gateway", "selfcare"):
         schemas = components(spec)
         for component, node in schemas.items():
-            properties = set(_properties(schemas, node)[0])
+            properties = set(properties_of(schemas, node)[0])
             if len(properties) >= 2:
                 found[(spec, component)] = properties
     return found
@@ -167,7 +167,7 @@ def test_the_contract_states_every_rule_the_service_applies_to_an_input_field(na
         schemas = {origin.component: rpc_schema(origin.component)}
     else:
         schemas = components(origin.source.split("/")[-1].split(".")[0])
-    properties = _properties(schemas, schemas[origin.component])[0]
+    properties = properties_of(schemas, schemas[origin.component])[0]
     missing_rules = []
     for key, field in cls().fields.items():
         wire = field.data_key or key
@@ -212,7 +212,7 @@ def test_the_snapshot_the_gateway_builds_is_valid_under_the_product_snapshot_sch
 @pytest.mark.parametrize(("patch", "whole"), [("ContactPatch", "Contact"), ("PortalUserPatch", "PortalUserCreate")])
 def test_a_patch_component_offers_the_fields_of_its_shape_with_the_same_rules(patch, whole):
     schemas = components("gateway")
-    patch_props, whole_props = _properties(schemas, schemas[patch])[0], _properties(schemas, schemas[whole])[0]
+    patch_props, whole_props = properties_of(schemas, schemas[patch])[0], properties_of(schemas, schemas[whole])[0]
     assert set(patch_props) == set(whole_props)
     for key, prop in patch_props.items():
         assert {k: v for k, v in prop.items() if k not in ("description", "default")} == {

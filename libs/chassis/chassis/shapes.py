@@ -108,7 +108,7 @@ def build(schemas: dict[str, Any], component: str, *, name: str | None = None,
     The class remembers where it came from (`__shape__`: the source, the overridden properties), so the
     contract tests can tell a generated shape from one declared again by hand."""
     missing = (set(fields or {}) | set(checks or {}) | set(attributes or {})) - set(
-        _properties(schemas, schemas[component])[0])
+        properties_of(schemas, schemas[component])[0])
     if missing:  # an override of a property the contract no longer has would silently do nothing
         raise ContractError(f"{component} has no properties {sorted(missing)} to override")
     builder = _Builder(schemas, defaults, absent_is_null, dict(attributes or {}))
@@ -188,12 +188,12 @@ def _openapi_view(node: dict[str, Any]) -> dict[str, Any]:
     return node
 
 
-def _properties(schemas: dict[str, Any], node: dict[str, Any]) -> tuple[dict[str, Any], set[str]]:
+def properties_of(schemas: dict[str, Any], node: dict[str, Any]) -> tuple[dict[str, Any], set[str]]:
     """(properties, required) of an object, its `allOf` parts merged."""
     node = _resolve(schemas, node)
     properties, required = dict(node.get("properties", {})), set(node.get("required", []))
     for part in node.get("allOf", []):
-        inner, inner_required = _properties(schemas, part)
+        inner, inner_required = properties_of(schemas, part)
         properties.update(inner)
         required |= inner_required
     return properties, required
@@ -210,7 +210,7 @@ def _flatten(schemas: dict[str, Any], node: dict[str, Any]) -> dict[str, Any]:
     if len(parts) == 1:
         return {**_flatten(schemas, parts[0]), **outer}
     if parts:  # several parts: one object with every part's properties
-        properties, required = _properties(schemas, node)
+        properties, required = properties_of(schemas, node)
         return {**outer, "type": "object", "properties": {**properties, **outer.get("properties", {})},
                 "required": sorted(required | set(outer.get("required", [])))}
     return node
@@ -226,7 +226,7 @@ class _Builder:
 
     def schema(self, node: dict[str, Any], name: str, overrides: dict[str, Factory],
                checks: dict[str, Callable[[Any], Any]], attributes: dict[str, str] | None = None) -> type[Schema]:
-        properties, required = _properties(self.schemas, node)
+        properties, required = properties_of(self.schemas, node)
         declared: dict[str, Any] = {}
         for key, prop in properties.items():
             prop = _flatten(self.schemas, prop)
