@@ -1,28 +1,13 @@
 """Wire schemas of rating (camelCase, as on RPC and the HTTP API)."""
 from __future__ import annotations
 
-from typing import Any
+from marshmallow import Schema, fields, validate
 
-from marshmallow import Schema, ValidationError, fields, validate
-
-from chassis.money import MoneyError, to_decimal, to_wire
+from chassis.fields import DecimalString
 from chassis.shapes import enum, nested, rpc_shape, shape
 from rating.domain.model import Change, GroupStatus, ProductStatus, ProductType, ServiceStatus, SubscriptionStatus
 
 UNITS = ("day", "week", "month", "year", "unlimited")
-
-
-class WireDecimal(fields.Field):
-    """A decimal string on the wire, Decimal in code; floats are refused (chassis.money)."""
-
-    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
-        try:
-            return to_decimal(value)
-        except MoneyError as exc:
-            raise ValidationError(str(exc)) from exc
-
-    def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> Any:
-        return None if value is None else to_wire(to_decimal(value))
 
 
 def _id() -> fields.UUID:
@@ -113,13 +98,13 @@ class ProductSchema(Schema):
     name = fields.String()
     type = fields.Enum(ProductType, by_value=True)
     service_type = fields.String(data_key="serviceType", allow_none=True)
-    quantity = WireDecimal()
-    value = WireDecimal(allow_none=True)
+    quantity = DecimalString()
+    value = DecimalString(allow_none=True)
     validity_unit = fields.String(data_key="validityUnit", allow_none=True)
     validity_count = fields.Integer(data_key="validityCount", allow_none=True)
     purchased = fields.Boolean()
     resource = fields.String(allow_none=True)
-    free_units = WireDecimal(data_key="freeUnits", allow_none=True)
+    free_units = DecimalString(data_key="freeUnits", allow_none=True)
     service_id = fields.String(data_key="serviceId", allow_none=True)
     optional = fields.Boolean()
     origin = fields.String()
