@@ -4,10 +4,8 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from chassis.fields import DecimalString
-from chassis.shapes import enum, nested, rpc_shape, shape
+from chassis.shapes import enum, rpc_shape, shape
 from rating.domain.model import Change, GroupStatus, ProductStatus, ProductType, ServiceStatus, SubscriptionStatus
-
-UNITS = ("day", "week", "month", "year", "unlimited")
 
 
 def _id() -> fields.UUID:
@@ -17,11 +15,6 @@ def _id() -> fields.UUID:
 
 def _customer_id(key: str = "customerId") -> fields.Integer:
     return fields.Integer(required=True, data_key=key, strict=True, validate=validate.Range(min=1))
-
-
-class ValiditySchema(Schema):
-    unit = fields.String(required=True, validate=validate.OneOf(UNITS))
-    count = fields.Integer(load_default=None, strict=True, validate=validate.Range(min=1))
 
 
 class BalanceGroupCreateSchema(Schema):
@@ -43,11 +36,6 @@ class BalanceGroupEditSchema(shape("BalanceGroupEdit", defaults=False)):
 
 class BalanceGroupSchema(shape("BalanceGroup")):
     pass
-
-
-class IntervalSchema(Schema):
-    unit = fields.String(required=True, validate=validate.OneOf(UNITS[:-1]))
-    count = fields.Integer(load_default=1, strict=True, validate=validate.Range(min=1))
 
 
 # The product snapshot a subscription keeps: its one declaration is contracts/rpc/schemas/subscription-product.v1.json
@@ -77,7 +65,7 @@ class AddProductsSchema(Schema):
     valid_from = fields.AwareDateTime(load_default=None, data_key="validFrom")
 
 
-class ProductEditSchema(shape("ProductEdit", fields={"validity": nested(ValiditySchema)}, defaults=False)):
+class ProductEditSchema(shape("ProductEdit", defaults=False)):
     pass
 
 
