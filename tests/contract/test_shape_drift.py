@@ -219,3 +219,25 @@ def test_a_patch_component_offers_the_fields_of_its_shape_with_the_same_rules(pa
 def test_the_customer_and_catalog_schemas_are_generated():
     assert customer_schemas.CustomerCreateSchema.__shape__.component == "CustomerCreate"
     assert catalog_schemas.ProductSchema.__shape__.component == "CatalogProduct"
+
+
+# -- domain constants that restate a contract's default or choices -----------------------------------------------
+
+def _property(component: str, *path: str) -> dict[str, Any]:
+    schemas = components("gateway")
+    node = properties_of(schemas, schemas[component])[0][path[0]]
+    for step in path[1:]:
+        node = node[step]
+    return node
+
+
+def test_the_domains_defaults_and_choices_are_the_contracts():
+    from billing.domain.profiles import DEFAULT_PAYMENT_TERMS_DAYS
+    from catalog.domain.model import CONSUMPTION_CRITERIA
+    from notification.domain.messages import EVENT_TYPES
+    from rating.domain.balances import DEFAULT_CONSUMPTION_ORDER
+
+    assert _property("BillingProfileCreate", "paymentTermsDays")["default"] == DEFAULT_PAYMENT_TERMS_DAYS
+    assert _property("CatalogResource", "consumptionOrder")["default"] == list(DEFAULT_CONSUMPTION_ORDER)
+    assert _property("CatalogResource", "consumptionOrder", "items")["enum"] == CONSUMPTION_CRITERIA
+    assert sorted(_property("WebhookEndpointInput", "eventTypes", "items")["enum"]) == sorted(EVENT_TYPES)
