@@ -1,92 +1,134 @@
-"""One shape, one source: where a shape is declared twice (an OpenAPI component and the marshmallow schema a
-service loads or dumps it with; an RPC payload's JSON Schema, its producer and its consumer), the
-declarations must name the same fields and require the same ones. A field added on one side only fails here.
+"""One shape, one source. A wire shape is declared once: an OpenAPI component of contracts/http/ (what the
+HTTP layer validates) or a JSON Schema of contracts/rpc/schemas/ (an RPC payload that crosses services). The
+services' marshmallow schemas are generated from it by chassis.shapes, adding by hand only what a schema cannot
+say. These tests fail when a second declaration appears or drifts:
+
+- a service schema that names a component must be that component's generated class, every field as the
+  component says (an override keeps the component's required / nullable / default / wire name);
+- a hand-written marshmallow schema that declares exactly a component's properties is a second declaration;
+- the product snapshot the gateway builds is valid under the schema rating loads it with.
 """
-import json
+import importlib
+import inspect
 from typing import Any
 
 import jsonschema
 import pytest
+from marshmallow import Schema, missing, validate
 from marshmallow import fields as mm_fields
-from marshmallow import validate
 
 from catalog import schemas as catalog_schemas
-from chassis.contracts import contracts_dir, http_spec
+from chassis.shapes import components, properties_of, rpc_schema, rpc_shape, shape
 from customer import schemas as customer_schemas
 from gateway.domain import onboarding as onboarding_rules
 from rating import schemas as rating_schemas
 
-# (marshmallow schema, OpenAPI component of the gateway) declaring one wire shape.
-PAIRS = [
-    (customer_schemas.CustomerCreateSchema, "CustomerCreate"),
-    (customer_schemas.AccountPatchSchema, "AccountPatch"),
-    (customer_schemas.ContactSchema, "Contact"),
-    (customer_schemas.ContactSchema, "ContactPatch"),
-    (customer_schemas.CreditCardSchema, "CreditCard"),
-    (customer_schemas.DirectDebitSchema, "DirectDebit"),
-    (customer_schemas.PaymentInfoSchema, "PaymentInfoInput"),
-    (customer_schemas.CustomerOut, "Customer"),
-    (customer_schemas.ContactOut, "Contact"),
-    (customer_schemas.PaymentInfoOut, "PaymentInfo"),
-    (customer_schemas.AddressOut, "Address"),
-    (customer_schemas.CreditCardOut, "CreditCard"),
-    (customer_schemas.DirectDebitOut, "DirectDebit"),
-    *[(getattr(catalog_schemas, f"{name}Schema"), f"Catalog{name}") for name in (
-        "Resource", "ServiceType", "CustomerType", "CustomAttribute", "Tax", "CreditProfile", "SharingPolicy",
-        "Coupon", "Product", "Bundle", "Plan", "Ref", "VoucherBatch", "Voucher")],
-    (rating_schemas.BalanceGroupSchema, "BalanceGroup"),
-    (rating_schemas.BalanceGroupEditSchema, "BalanceGroupEdit"),
-]
-INPUTS = {"CustomerCreate", "AccountPatch", "Contact", "CreditCard", "DirectDebit", "PaymentInfoInput",
-          "BalanceGroupEdit"} | {
-    f"Catalog{name}" for name in ("Resource", "ServiceType", "CustomerType", "CustomAttribute", "Tax",
-                                  "CreditProfile", "SharingPolicy", "Coupon", "Product", "Bundle", "Plan",
-                                  "Ref", "VoucherBatch", "Voucher")}
-COMPONENTS = http_spec("gateway")["components"]["schemas"]
+SCHEMA_MODULES = ["customer.schemas", "catalog.schemas", "rating.schemas", "rating.usage_schemas",
+                  "rating.balance_schemas", "billing.schemas", "billing.payment_schemas", "notification.schemas",
+                  "selfcare.schemas"]
+
+# Hand-written schemas whose fields happen to equal a component's, and why they are not that shape.
+NOT_THE_SAME_SHAPE = {
+    "rating.balance_schemas.TaxSchema": "rating's tax of a balance adjustment (supplier and GL code required)",
+    "billing.schemas.HierarchyGroupSchema": "a group without its members and owner name (HierarchyGroup has them)",
+}
 
 
-def component(name: str) -> tuple[set[str], set[str]]:
-    """(properties, required) of a component, `allOf` parts included."""
-    schema = COMPONENTS[name]
-    properties, required = set(schema.get("properties", {})), set(schema.get("required", []))
-    for part in schema.get("allOf", []):
-        inner = component(part["$ref"].rsplit("/", 1)[-1]) if "$ref" in part else (
-            set(part.get("properties", {})), set(part.get("required", [])))
-        properties |= inner[0]
-        required |= inner[1]
-    return properties, required
+# Fields an RPC payload carries beyond its HTTP component: what the gateway takes from the path.
+RPC_ONLY_FIELDS = {"billing.schemas.BillingProfileCreateSchema": {"customer_id"}}
 
 
-def marshmallow(schema: Any) -> tuple[set[str], set[str]]:
-    fields = schema().fields.items()
-    return {f.data_key or n for n, f in fields}, {f.data_key or n for n, f in fields if f.required}
+def _schema_classes() -> list[tuple[str, type[Schema]]]:
+    found = []
+    for module_name in SCHEMA_MODULES:
+        module = importlib.import_module(module_name)
+        for name, value in vars(module).items():
+            if inspect.isclass(value) and issubclass(value, Schema) and value.__module__ == module_name:
+                found.append((f"{module_name}.{name}", value))
+    return found
 
 
-@pytest.mark.parametrize(("schema", "name"), PAIRS, ids=lambda v: v if isinstance(v, str) else v.__name__)
-def test_a_marshmallow_schema_and_its_openapi_component_declare_the_same_fields(schema, name):
-    declared, required = marshmallow(schema)
-    properties, contract_required = component(name)
-    assert declared == properties, (f"only in {schema.__name__}: {sorted(declared - properties)}; "
-                                    f"only in {name}: {sorted(properties - declared)}")
-    if name in INPUTS and schema.__name__.endswith("Schema"):
-        assert required == contract_required, f"required differ: {sorted(required ^ contract_required)}"
+GENERATED = [(name, cls) for name, cls in _schema_classes() if hasattr(cls, "__shape__")]
 
 
-def component_properties(name: str) -> dict[str, Any]:
-    """A component's properties, `allOf` parts included, each `$ref` resolved."""
-    schema = COMPONENTS[name]
-    found = dict(schema.get("properties", {}))
-    for part in schema.get("allOf", []):
-        found.update(component_properties(part["$ref"].rsplit("/", 1)[-1]) if "$ref" in part
-                     else part.get("properties", {}))
-    return {key: _resolved(value) for key, value in found.items()}
+def describe(field: mm_fields.Field) -> dict[str, Any]:
+    """What a field says about its wire value, nested fields included."""
+    default = field.load_default
+    found: dict[str, Any] = {
+        "class": type(field).__name__, "required": field.required, "allow_none": field.allow_none,
+        "dump_only": field.dump_only, "load_only": field.load_only, "data_key": field.data_key,
+        "default": (default() if callable(default) else default) if default is not missing else "(absent)",
+        "rules": sorted(repr(rule) for rule in field.validators)}
+    if isinstance(field, mm_fields.List):
+        found["items"] = describe(field.inner)
+    if isinstance(field, mm_fields.Nested):
+        found["nested"] = {key: describe(inner) for key, inner in field.schema.fields.items()}
+    if isinstance(field, mm_fields.Dict) and field.value_field is not None:
+        found["values"] = describe(field.value_field)
+    return found
 
 
-def _resolved(node: dict[str, Any]) -> dict[str, Any]:
-    while "$ref" in node:
-        node = COMPONENTS[node["$ref"].rsplit("/", 1)[-1]]
-    return node
+AS_THE_CONTRACT_SAYS = ("required", "allow_none", "dump_only", "load_only", "data_key", "default")
 
+
+def _fresh(cls: type[Schema]) -> Schema:
+    origin = cls.__shape__
+    if origin.source.startswith("contracts/rpc/"):
+        return rpc_shape(origin.component, defaults=origin.defaults)()
+    return shape(origin.component, spec=origin.source.split("/")[-1].split(".")[0], defaults=origin.defaults,
+                 absent_is_null=origin.absent_is_null, attributes=origin.attributes)()
+
+
+@pytest.mark.parametrize(("name", "cls"), GENERATED, ids=[name for name, _ in GENERATED])
+def test_a_generated_schema_declares_every_field_as_its_component_says(name, cls):
+    """A field redeclared by hand on the generated class, or an override that drops what the component says
+    (required, nullable, default, wire name), is a second declaration that drifts."""
+    origin, contract = cls.__shape__, _fresh(cls).fields
+    ours = {key: field for key, field in cls().fields.items() if key not in RPC_ONLY_FIELDS.get(name, ())}
+    assert set(ours) == set(contract), f"{name}: fields differ from {origin.source}"
+    drifted = []
+    for key, field in ours.items():
+        mine, theirs = describe(field), describe(contract[key])
+        wire = contract[key].data_key or key
+        compared = AS_THE_CONTRACT_SAYS if wire in origin.overridden else mine.keys()
+        if isinstance(field, (mm_fields.Function, mm_fields.Method)):  # computed for output: dump-only by nature
+            compared = [aspect for aspect in compared if aspect not in ("dump_only", "default")]
+        drifted += [f"{wire}.{aspect}: {mine[aspect]!r} != {theirs[aspect]!r}" for aspect in compared
+                    if aspect != "rules" and mine[aspect] != theirs[aspect]]
+    assert drifted == [], f"{name} drifted from {origin.source}"
+
+
+def _component_properties() -> dict[tuple[str, str], set[str]]:
+    found = {}
+    for spec in ("gateway", "selfcare"):
+        schemas = components(spec)
+        for component, node in schemas.items():
+            properties = set(properties_of(schemas, node)[0])
+            if len(properties) >= 2:
+                found[(spec, component)] = properties
+    return found
+
+
+def test_no_hand_written_schema_declares_a_component_again():
+    properties = _component_properties()
+    again = []
+    for name, cls in _schema_classes():
+        if hasattr(cls, "__shape__") or name in NOT_THE_SAME_SHAPE:
+            continue
+        keys = {field.data_key or key for key, field in cls().fields.items()}
+        same = [component for component, declared in properties.items() if declared == keys]
+        if same:
+            again.append(f"{name} declares {same[0][1]} of contracts/http/{same[0][0]}.yaml again: generate it "
+                         f"with chassis.shapes.shape({same[0][1]!r})")
+    assert again == []
+
+
+def test_every_exception_still_names_a_hand_written_schema():
+    names = {name for name, cls in _schema_classes() if not hasattr(cls, "__shape__")}
+    assert set(NOT_THE_SAME_SHAPE) <= names, sorted(set(NOT_THE_SAME_SHAPE) - names)
+
+
+# -- rules a client can read in the contract --------------------------------------------------------------------
 
 def rules(field: Any) -> dict[str, Any]:
     """What a marshmallow field's validators require, in JSON Schema words."""
@@ -99,47 +141,54 @@ def rules(field: Any) -> dict[str, Any]:
             low, high = ("minItems", "maxItems") if many else ("minLength", "maxLength")
             found.update({k: v for k, v in ((low, rule.min), (high, rule.max)) if v is not None})
         elif isinstance(rule, validate.OneOf):
-            found["enum"] = sorted(map(str, rule.choices))
+            found["enum"] = sorted(str(getattr(choice, "value", choice)) for choice in rule.choices)
         elif isinstance(rule, validate.Range):
             found.update({k: v for k, v in (("minimum", rule.min), ("maximum", rule.max)) if v is not None})
     return found
 
 
-INPUT_PAIRS = [(schema, name) for schema, name in PAIRS if name in INPUTS and schema.__name__.endswith("Schema")]
+def _resolved(schemas: dict[str, Any], node: dict[str, Any]) -> dict[str, Any]:
+    while "$ref" in node or len(node.get("allOf", [])) == 1:
+        outer = {k: v for k, v in node.items() if k not in ("$ref", "allOf")}
+        inner = schemas[node["$ref"].rsplit("/", 1)[-1]] if "$ref" in node else node["allOf"][0]
+        node = {**inner, **outer} if "$ref" not in inner else {**_resolved(schemas, inner), **outer}
+    return node
 
 
-@pytest.mark.parametrize(("schema", "name"), INPUT_PAIRS, ids=lambda v: v if isinstance(v, str) else v.__name__)
-def test_the_contract_states_every_rule_the_service_applies_to_an_input_field(schema, name):
-    """A client can know the rules from the contract: a pattern, length, choice or range the service checks is
-    in the OpenAPI component too (issue 15: "the contract tells the truth")."""
-    properties = component_properties(name)
-    missing = []
-    for field_name, field in schema().fields.items():
-        key = field.data_key or field_name
-        if field.dump_only or key not in properties:
+@pytest.mark.parametrize(("name", "cls"), GENERATED, ids=[name for name, _ in GENERATED])
+def test_the_contract_states_every_rule_the_service_applies_to_an_input_field(name, cls):
+    """A pattern, length, choice or range the service checks is in the contract too, overrides included
+    (issue 15: "the contract tells the truth")."""
+    origin = cls.__shape__
+    if origin.source.startswith("contracts/rpc/"):
+        schemas = {origin.component: rpc_schema(origin.component)}
+    else:
+        schemas = components(origin.source.split("/")[-1].split(".")[0])
+    properties = properties_of(schemas, schemas[origin.component])[0]
+    missing_rules = []
+    for key, field in cls().fields.items():
+        wire = field.data_key or key
+        if field.dump_only or wire not in properties:
             continue
+        stated = _resolved(schemas, properties[wire])
         for rule, value in rules(field).items():
-            stated = properties[key].get(rule)
-            if rule == "enum" and stated is not None:
-                stated = sorted(map(str, stated))
-            if stated != value:
-                missing.append(f"{key}.{rule}: the service checks {value!r}, the contract says {stated!r}")
-    assert missing == []
+            said = stated.get(rule)
+            if rule == "enum" and said is not None:
+                said = sorted(str(v) for v in said if v is not None)
+            if said != value:
+                missing_rules.append(f"{wire}.{rule}: the service checks {value!r}, the contract says {said!r}")
+    assert missing_rules == []
 
 
-def product_snapshot_schema() -> dict[str, Any]:
-    return json.loads((contracts_dir() / "rpc" / "schemas" / "subscription-product.v1.json").read_text())
+# -- the product snapshot: built by the gateway, loaded by rating ------------------------------------------------
 
-
-def test_the_product_snapshot_schema_and_ratings_loader_declare_the_same_fields():
-    schema = product_snapshot_schema()
+def test_ratings_snapshot_loader_is_generated_from_the_product_snapshot_schema():
+    schema = rpc_schema("subscription-product.v1")
     jsonschema.Draft202012Validator.check_schema(schema)
-    declared, required = marshmallow(rating_schemas.ProductInSchema)
-    assert declared == set(schema["properties"])
-    assert required == set(schema["required"])
+    assert rating_schemas.ProductInSchema.__shape__.source == "contracts/rpc/schemas/subscription-product.v1.json"
 
 
-def test_the_snapshot_the_gateway_builds_is_valid_under_the_product_snapshot_schema():
+def test_the_snapshot_the_gateway_builds_is_valid_under_the_product_snapshot_schema_and_loads_in_rating():
     plan = {"code": "P", "version": 1, "name": "Plan", "bundles": [{"code": "B", "version": 2, "products": [
         {"code": "VOICE", "version": 1, "name": "Voice", "type": "service", "serviceType": "voice",
          "optional": False, "defaultQuantity": "1", "defaultValue": None, "resource": "MIN", "freeUnits": "100",
@@ -149,7 +198,46 @@ def test_the_snapshot_the_gateway_builds_is_valid_under_the_product_snapshot_sch
     ids = iter(range(10**6, 10**7))
     products, _ = onboarding_rules.snapshot_products(plan, [{"code": "FEE", "purchase": True}], None,
                                                      lambda: str(next(ids)))
-    validator = jsonschema.Draft202012Validator(product_snapshot_schema())
+    validator = jsonschema.Draft202012Validator(rpc_schema("subscription-product.v1"))
     for product in products:
         assert not list(validator.iter_errors(product)), product
-    assert set(products[0]) <= set(product_snapshot_schema()["properties"])
+        rating_schemas.ProductInSchema().load(product)
+
+
+# -- components that repeat another component's fields ----------------------------------------------------------
+
+@pytest.mark.parametrize(("patch", "whole"), [("ContactPatch", "Contact"), ("PortalUserPatch", "PortalUserCreate")])
+def test_a_patch_component_offers_the_fields_of_its_shape_with_the_same_rules(patch, whole):
+    schemas = components("gateway")
+    patch_props, whole_props = properties_of(schemas, schemas[patch])[0], properties_of(schemas, schemas[whole])[0]
+    assert set(patch_props) == set(whole_props)
+    for key, prop in patch_props.items():
+        assert {k: v for k, v in prop.items() if k not in ("description", "default")} == {
+            k: v for k, v in whole_props[key].items() if k not in ("description", "default")}, key
+
+
+def test_the_customer_and_catalog_schemas_are_generated():
+    assert customer_schemas.CustomerCreateSchema.__shape__.component == "CustomerCreate"
+    assert catalog_schemas.ProductSchema.__shape__.component == "CatalogProduct"
+
+
+# -- domain constants that restate a contract's default or choices -----------------------------------------------
+
+def _property(component: str, *path: str) -> dict[str, Any]:
+    schemas = components("gateway")
+    node = properties_of(schemas, schemas[component])[0][path[0]]
+    for step in path[1:]:
+        node = node[step]
+    return node
+
+
+def test_the_domains_defaults_and_choices_are_the_contracts():
+    from billing.domain.profiles import DEFAULT_PAYMENT_TERMS_DAYS
+    from catalog.domain.model import CONSUMPTION_CRITERIA
+    from notification.domain.messages import EVENT_TYPES
+    from rating.domain.balances import DEFAULT_CONSUMPTION_ORDER
+
+    assert _property("BillingProfileCreate", "paymentTermsDays")["default"] == DEFAULT_PAYMENT_TERMS_DAYS
+    assert _property("CatalogResource", "consumptionOrder")["default"] == list(DEFAULT_CONSUMPTION_ORDER)
+    assert _property("CatalogResource", "consumptionOrder", "items")["enum"] == CONSUMPTION_CRITERIA
+    assert sorted(_property("WebhookEndpointInput", "eventTypes", "items")["enum"]) == sorted(EVENT_TYPES)

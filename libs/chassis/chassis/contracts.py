@@ -29,16 +29,22 @@ def contracts_dir() -> Path:
     raise ContractError("contracts/ not found: set CONTRACTS_DIR")
 
 
+def load_yaml(text: str) -> Any:
+    """YAML with libyaml's safe loader when PyYAML has it: every service now reads the gateway's OpenAPI
+    document at start-up (chassis.shapes), and the C loader reads it in 50 ms instead of 350."""
+    import yaml
+
+    return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # noqa: S506 - a safe loader
+
+
 def http_spec(name: str) -> dict[str, Any]:
     """The OpenAPI document `contracts/http/<name>.yaml` merged with its fragments
     `contracts/http/<name>.d/*.yaml` (their `paths` and `components`), so each
     area of an API keeps its own file. A path or component defined twice is an error."""
-    import yaml
-
     folder = contracts_dir() / "http"
-    spec = yaml.safe_load((folder / f"{name}.yaml").read_text())
+    spec = load_yaml((folder / f"{name}.yaml").read_text())
     for fragment_path in sorted((folder / f"{name}.d").glob("*.yaml")):
-        fragment = yaml.safe_load(fragment_path.read_text()) or {}
+        fragment = load_yaml(fragment_path.read_text()) or {}
         _merge_section(spec.setdefault("paths", {}), fragment.get("paths", {}), fragment_path.name, "path")
         for section, entries in (fragment.get("components") or {}).items():
             target = spec.setdefault("components", {}).setdefault(section, {})

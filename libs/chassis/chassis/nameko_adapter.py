@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import functools
 import importlib
 import json
 import logging
@@ -26,6 +27,7 @@ import signal
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import amqp.exceptions
@@ -43,7 +45,7 @@ from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
-from chassis import metrics, telemetry
+from chassis import metrics, rpc_contracts, telemetry
 from chassis.envelope import CONTENT_TYPE, CloudEvent, EnvelopeError, exchange_for, producer_of
 from chassis.errors import PlatformError, Unavailable, all_error_types
 from chassis.health import readiness
@@ -81,8 +83,21 @@ def nameko_config(settings: Settings) -> dict[str, Any]:
 # -- entrypoints -----------------------------------------------------------------
 
 def rpc(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """An RPC method. Typed errors are expected outcomes: returned to the caller, not logged as crashes."""
-    return _nameko_rpc(expected_exceptions=(PlatformError,))(fn)
+    """An RPC method. Typed errors are expected outcomes: returned to the caller, not logged as crashes.
+
+    Its arguments are checked against `contracts/rpc/<service>.yaml` before it runs (a bad one is a
+    ValidationFailed naming the parameter), its result too when RPC_CHECK_RESULTS=1 (tests)."""
+
+    @functools.wraps(fn)
+    def checked(self: Any, *args: Any, **kwargs: Any) -> Any:
+        contract = rpc_contracts.method(self.name, fn.__name__, getattr(self, "rpc_contract", None))
+        contract.check_arguments(fn, args, kwargs)
+        result = fn(self, *args, **kwargs)
+        if rpc_contracts.check_results():
+            contract.check_result(result)
+        return result
+
+    return _nameko_rpc(expected_exceptions=(PlatformError,))(checked)
 
 
 def consumer_queue(service: str, method: str, event_type: str) -> kombu.Queue:
@@ -292,10 +307,12 @@ class WorkerBase:
     """Base of every service worker: settings, tracing, outbox relay, health endpoints, and the reads of
     the service's resumable jobs (`get_job`, `list_jobs`; chassis.jobs) that the gateway routes to by job id.
 
-    Subclasses set `name` and `db = MongoConnection(ensure_indexes)`.
+    Subclasses set `name` and `db = MongoConnection(ensure_indexes)`. Their RPC methods are declared in
+    `contracts/rpc/<name>.yaml` (`rpc_contract` names another file, for a worker outside the platform).
     """
 
     name = "base"
+    rpc_contract: Path | None = None
     settings = ServiceSettings()
     observability = Observability()
     outbox_relay = OutboxRelayRunner()

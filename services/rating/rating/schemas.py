@@ -1,27 +1,11 @@
 """Wire schemas of rating (camelCase, as on RPC and the HTTP API)."""
 from __future__ import annotations
 
-from typing import Any
+from marshmallow import Schema, fields, validate
 
-from marshmallow import Schema, ValidationError, fields, validate
-
-from chassis.money import MoneyError, to_decimal, to_wire
+from chassis.fields import DecimalString
+from chassis.shapes import enum, rpc_shape, shape
 from rating.domain.model import Change, GroupStatus, ProductStatus, ProductType, ServiceStatus, SubscriptionStatus
-
-UNITS = ("day", "week", "month", "year", "unlimited")
-
-
-class WireDecimal(fields.Field):
-    """A decimal string on the wire, Decimal in code; floats are refused (chassis.money)."""
-
-    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
-        try:
-            return to_decimal(value)
-        except MoneyError as exc:
-            raise ValidationError(str(exc)) from exc
-
-    def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> Any:
-        return None if value is None else to_wire(to_decimal(value))
 
 
 def _id() -> fields.UUID:
@@ -31,11 +15,6 @@ def _id() -> fields.UUID:
 
 def _customer_id(key: str = "customerId") -> fields.Integer:
     return fields.Integer(required=True, data_key=key, strict=True, validate=validate.Range(min=1))
-
-
-class ValiditySchema(Schema):
-    unit = fields.String(required=True, validate=validate.OneOf(UNITS))
-    count = fields.Integer(load_default=None, strict=True, validate=validate.Range(min=1))
 
 
 class BalanceGroupCreateSchema(Schema):
@@ -50,56 +29,18 @@ class BalanceGroupCreateSchema(Schema):
                                    validate=validate.Length(min=1, max=64))
 
 
-class BalanceGroupEditSchema(Schema):
+class BalanceGroupEditSchema(shape("BalanceGroupEdit", defaults=False)):
     """What an operator changes on a balance group: its name, and the credit profile whose thresholds rating
     watches (null: none, RATING_DEFAULT_CREDIT_PROFILE applies)."""
 
-    name = fields.String(validate=validate.Length(min=1, max=100))
-    credit_profile = fields.String(allow_none=True, data_key="creditProfile", validate=validate.Length(min=1, max=64))
+
+class BalanceGroupSchema(shape("BalanceGroup")):
+    pass
 
 
-class BalanceGroupSchema(Schema):
-    id = fields.String()
-    customer_id = fields.Integer(data_key="customerId")
-    name = fields.String()
-    billing_profile_id = fields.String(data_key="billingProfileId")
-    credit_profile = fields.String(data_key="creditProfile", allow_none=True)
-    valid_from = fields.AwareDateTime(data_key="validFrom")
-    valid_to = fields.AwareDateTime(data_key="validTo", allow_none=True)
-    created_at = fields.AwareDateTime(data_key="createdAt")
-
-
-class IntervalSchema(Schema):
-    unit = fields.String(required=True, validate=validate.OneOf(UNITS[:-1]))
-    count = fields.Integer(load_default=1, strict=True, validate=validate.Range(min=1))
-
-
-class ProductInSchema(Schema):
-    bundle_code = fields.String(load_default=None, allow_none=True, data_key="bundleCode")
-    bundle_version = fields.Integer(load_default=None, allow_none=True, data_key="bundleVersion", strict=True)
-    promo_code = fields.String(load_default=None, allow_none=True, data_key="promoCode")
-    code = fields.String(required=True)
-    version = fields.Integer(required=True, strict=True)
-    name = fields.String(required=True)
-    type = fields.Enum(ProductType, by_value=True, required=True)
-    service_type = fields.String(load_default=None, allow_none=True, data_key="serviceType")
-    quantity = WireDecimal(required=True, validate=lambda q: q > 0)
-    value = WireDecimal(load_default=None, allow_none=True)
-    validity = fields.Nested(ValiditySchema, load_default=None, allow_none=True)
-    purchased = fields.Boolean(required=True)
-    resource = fields.String(load_default=None, allow_none=True)
-    free_units = WireDecimal(load_default=None, allow_none=True, data_key="freeUnits")
-    service_identifier = fields.String(load_default=None, allow_none=True, data_key="serviceIdentifier",
-                                       validate=validate.Length(min=1, max=64))
-    service_id = fields.UUID(load_default=None, allow_none=True, data_key="serviceId")
-    # From the catalog product, for billing's fees (decision 0010) and the Purchase rule.
-    optional = fields.Boolean(load_default=True)
-    currency = fields.String(load_default=None, allow_none=True)
-    interval = fields.Nested(IntervalSchema, load_default=None, allow_none=True)
-    proration = fields.String(load_default=None, allow_none=True, validate=validate.OneOf(("daily", "none")))
-    tax = fields.String(load_default=None, allow_none=True)
-    gl_code = fields.String(load_default=None, allow_none=True, data_key="glCode")
-    discount = fields.Dict(load_default=None, allow_none=True)
+# The product snapshot a subscription keeps: its one declaration is contracts/rpc/schemas/subscription-product.v1.json
+# (the gateway builds it, rating loads it).
+ProductInSchema = rpc_shape("subscription-product.v1", fields={"type": enum(ProductType)})
 
 
 class PlanRefSchema(Schema):
@@ -108,15 +49,9 @@ class PlanRefSchema(Schema):
     name = fields.String(required=True)
 
 
-class SubscriptionCreateSchema(Schema):
-    id = _id()
-    customer_id = _customer_id()
-    balance_group_id = fields.String(required=True, data_key="balanceGroupId")
-    billing_profile_id = fields.String(required=True, data_key="billingProfileId")
-    plan = fields.Nested(PlanRefSchema, required=True)
-    products = fields.List(fields.Nested(ProductInSchema), required=True, validate=validate.Length(min=1))
-    promo_codes = fields.List(fields.String(), load_default=list, data_key="promoCodes")
-    valid_from = fields.AwareDateTime(load_default=None, data_key="validFrom")
+# contracts/rpc/schemas/subscription-create.v1.json: what the onboarding saga sends.
+SubscriptionCreateSchema = rpc_shape("subscription-create.v1", fields={
+    "products": lambda **kwargs: fields.List(fields.Nested(ProductInSchema), **kwargs)})
 
 
 class AddProductsSchema(Schema):
@@ -130,10 +65,8 @@ class AddProductsSchema(Schema):
     valid_from = fields.AwareDateTime(load_default=None, data_key="validFrom")
 
 
-class ProductEditSchema(Schema):
-    quantity = WireDecimal(validate=lambda q: q > 0)
-    value = WireDecimal(allow_none=True)
-    validity = fields.Nested(ValiditySchema, allow_none=True)
+class ProductEditSchema(shape("ProductEdit", defaults=False)):
+    pass
 
 
 class PlanTransitionSchema(Schema):
@@ -153,13 +86,13 @@ class ProductSchema(Schema):
     name = fields.String()
     type = fields.Enum(ProductType, by_value=True)
     service_type = fields.String(data_key="serviceType", allow_none=True)
-    quantity = WireDecimal()
-    value = WireDecimal(allow_none=True)
+    quantity = DecimalString()
+    value = DecimalString(allow_none=True)
     validity_unit = fields.String(data_key="validityUnit", allow_none=True)
     validity_count = fields.Integer(data_key="validityCount", allow_none=True)
     purchased = fields.Boolean()
     resource = fields.String(allow_none=True)
-    free_units = WireDecimal(data_key="freeUnits", allow_none=True)
+    free_units = DecimalString(data_key="freeUnits", allow_none=True)
     service_id = fields.String(data_key="serviceId", allow_none=True)
     optional = fields.Boolean()
     origin = fields.String()
@@ -195,35 +128,12 @@ class SubscriptionSchema(Schema):
     plan_history = fields.List(fields.Dict(), data_key="planHistory")
 
 
-class ServiceSchema(Schema):
-    id = fields.String()
-    customer_id = fields.Integer(data_key="customerId")
-    subscription_id = fields.String(data_key="subscriptionId")
-    product_code = fields.String(data_key="productCode")
-    service_type = fields.String(data_key="serviceType")
-    identifier = fields.String()
-    status = fields.Enum(ServiceStatus, by_value=True)
-    devices = fields.List(fields.String())
-    event_generators = fields.List(fields.String(), data_key="eventGenerators")
-    valid_from = fields.AwareDateTime(data_key="validFrom")
-    valid_to = fields.AwareDateTime(data_key="validTo", allow_none=True)
-    created_at = fields.AwareDateTime(data_key="createdAt")
-    updated_at = fields.AwareDateTime(data_key="updatedAt", allow_none=True)
-    terminated_at = fields.AwareDateTime(data_key="terminatedAt", allow_none=True)
+class ServiceSchema(shape("Service", fields={"status": enum(ServiceStatus)})):
+    pass
 
 
-def _names(key: str | None = None) -> fields.List:
-    return fields.List(fields.String(validate=validate.Length(min=1, max=64)), validate=validate.Length(max=20),
-                       data_key=key)
-
-
-class ServiceEditSchema(Schema):
-    identifier = fields.String()
-    status = fields.Enum(ServiceStatus, by_value=True)
-    devices = _names()
-    event_generators = _names("eventGenerators")
-    valid_from = fields.AwareDateTime(data_key="validFrom")
-    valid_to = fields.AwareDateTime(data_key="validTo", allow_none=True)
+class ServiceEditSchema(shape("ServiceEdit", fields={"status": enum(ServiceStatus)}, defaults=False)):
+    pass
 
 
 class SharingGroupCreateSchema(Schema):
@@ -250,13 +160,8 @@ class SharingGroupSchema(Schema):
     cancelled_at = fields.AwareDateTime(data_key="cancelledAt", allow_none=True)
 
 
-class PeriodEditSchema(Schema):
+class PeriodEditSchema(shape("SharingEdit", fields={"status": enum(GroupStatus)}, defaults=False)):
     """Edit sharing (owner or member): status and validity."""
-
-    status = fields.Enum(GroupStatus, by_value=True,
-                         validate=validate.OneOf((GroupStatus.ACTIVE, GroupStatus.INACTIVE)))
-    valid_from = fields.AwareDateTime(data_key="validFrom")
-    valid_to = fields.AwareDateTime(data_key="validTo", allow_none=True)
 
 
 class SharingJoinSchema(Schema):
@@ -265,11 +170,5 @@ class SharingJoinSchema(Schema):
     customer_id = _customer_id()
 
 
-class SharingMemberSchema(Schema):
-    id = fields.String()
-    group_id = fields.String(data_key="groupId")
-    customer_id = fields.Integer(data_key="customerId")
-    status = fields.Enum(GroupStatus, by_value=True)
-    valid_from = fields.AwareDateTime(data_key="validFrom")
-    valid_to = fields.AwareDateTime(data_key="validTo", allow_none=True)
-    joined_at = fields.AwareDateTime(data_key="joinedAt")
+class SharingMemberSchema(shape("SharingMember", fields={"status": enum(GroupStatus)})):
+    pass

@@ -96,6 +96,15 @@ def test_typed_errors_cross_rpc_as_themselves(sample_worker, rpc):
     assert caught.value.to_problem()["invalid_params"] == [{"name": "thing.name", "reason": "too long"}]
 
 
+def test_an_argument_outside_the_methods_contract_is_refused_naming_the_parameter(sample_worker, rpc):
+    with pytest.raises(ValidationFailed) as refused:
+        rpc.call("sample", "fail", 5)
+    assert set(refused.value.fields) == {"kind"}
+    with pytest.raises(ValidationFailed) as refused:
+        rpc.call("sample", "fail")
+    assert set(refused.value.fields) == {"_arguments"}
+
+
 def test_calling_a_service_that_is_not_running_is_unavailable(sample_worker, rpc):
     with pytest.raises(Unavailable, match="not running"):
         rpc.call("nosuchservice", "anything")

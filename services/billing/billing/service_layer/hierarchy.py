@@ -55,20 +55,23 @@ def create_hierarchy_group(payload: dict[str, Any]) -> dict[str, Any]:
 
 
 def update_hierarchy_group(group_id: str, patch: dict[str, Any]) -> dict[str, Any]:
-    """Edit status and validity (owner). Cancelling is final: a cancelled group takes no members and
-    transfers nothing."""
+    """Edit status (active, inactive) and validity (owner)."""
+    return _change_group(group_id, load_wire(_group_patch, patch))
+
+
+def _change_group(group_id: str, data: dict[str, Any]) -> dict[str, Any]:
+    """Cancelling is final: a cancelled group takes no members and transfers nothing."""
 
     def check(group: HierarchyGroup) -> None:
         if group.status is GroupStatus.CANCELLED:
             raise Conflict(f"hierarchy group {group_id} is cancelled", {"status": "a cancelled group cannot change"})
 
-    return _edit_period(HierarchyGroup, group_id, "hierarchy group", patch, _group_out, check)
+    return _edit_period(HierarchyGroup, group_id, "hierarchy group", data, _group_out, check)
 
 
-def _edit_period(document: Any, entity_id: str, what: str, patch: dict[str, Any], out: Any,
+def _edit_period(document: Any, entity_id: str, what: str, data: dict[str, Any], out: Any,
                  check: Any = None) -> dict[str, Any]:
-    """Change status and validity of a group or a membership, validity checked."""
-    data = load_wire(_group_patch, patch)
+    """Change status and validity of a group or a membership (`data` loaded), validity checked."""
 
     def store(uow: UnitOfWork) -> dict[str, Any]:
         entity = uow.find_one(document, {"_id": entity_id})
@@ -89,7 +92,8 @@ def cancel_hierarchy_group(group_id: str) -> dict[str, Any]:
     """Cancel (owner). Cancelling again changes nothing."""
     if get_or_not_found(HierarchyGroup, group_id, "hierarchy group").status is GroupStatus.CANCELLED:
         return get_hierarchy_group(group_id)
-    return update_hierarchy_group(group_id, {"status": GroupStatus.CANCELLED.value})
+    # Not through the patch shape: cancelling has its own operation, the patch only activates or deactivates.
+    return _change_group(group_id, {"status": GroupStatus.CANCELLED})
 
 
 def find_hierarchy_groups(owner_name: str | None = None, owner_customer_id: int | None = None,
@@ -151,7 +155,7 @@ def join_hierarchy_group(payload: dict[str, Any]) -> dict[str, Any]:
 
 def update_membership(member_id: str, patch: dict[str, Any]) -> dict[str, Any]:
     """A member edits its own status and validity."""
-    return _edit_period(HierarchyMember, member_id, "hierarchy member", patch, _member_out)
+    return _edit_period(HierarchyMember, member_id, "hierarchy member", load_wire(_group_patch, patch), _member_out)
 
 
 def owner_map(uow: UnitOfWork | None = None) -> dict[int, int]:

@@ -50,7 +50,6 @@ ATTRIBUTE_ENTITIES = ["customer"]
 
 # How several balances of one resource are drawn down, first criterion first.
 CONSUMPTION_CRITERIA = ["earliestExpiry", "latestExpiry", "priority", "oldest", "newest"]
-DEFAULT_CONSUMPTION_ORDER = ["earliestExpiry", "priority", "oldest"]
 OPPOSITE_CRITERIA = [("earliestExpiry", "latestExpiry"), ("oldest", "newest")]
 
 ROUNDING_MODES = list(pricing.rates.UNIT_ROUNDING)

@@ -23,6 +23,7 @@ from customer.domain.model import CustomerStatus
 from customer.schemas import (
     AccountPatchSchema,
     ContactOut,
+    ContactPatchSchema,
     ContactSchema,
     CustomerCreateSchema,
     CustomerOut,
@@ -41,12 +42,12 @@ class Services(Protocol):
     def call(self, service: str, method: str, *args: Any) -> Any: ...
 
 
-def _load(schema: Schema, payload: Any, prefix: str = "", partial: bool = False) -> dict[str, Any]:
+def _load(schema: Schema, payload: Any, prefix: str = "") -> dict[str, Any]:
     model.refuse_card_numbers(payload, prefix)
     if not isinstance(payload, dict):
         raise ValidationFailed("Expected an object", {prefix or "_schema": "must be an object"})
     try:
-        return schema.load(payload, partial=partial)
+        return schema.load(payload)
     except ValidationError as exc:
         raise from_marshmallow(exc, prefix) from exc
 
@@ -231,7 +232,7 @@ def add_contact(uow: Transactions, customer_id: int, payload: dict[str, Any]) ->
 
 
 def update_contact(uow: Transactions, customer_id: int, tag: str, payload: dict[str, Any]) -> dict[str, Any]:
-    data = _load(ContactSchema(), payload, partial=True)
+    data = _load(ContactPatchSchema(), payload)
     result: dict[str, Any] = {}
 
     def compute(raw: Record) -> Record:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 
 from opentelemetry import trace
 
@@ -13,6 +14,7 @@ from chassis.nameko_adapter import MongoConnection, WorkerBase, cloudevent_handl
 
 class SampleService(WorkerBase):
     name = "sample"
+    rpc_contract = Path(__file__).with_name("sample.rpc.yaml")
     db = MongoConnection()
 
     @rpc

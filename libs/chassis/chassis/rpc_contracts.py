@@ -1,0 +1,194 @@
+"""The RPC contract of each service: `contracts/rpc/<service>.yaml` declares every `@rpc` method's parameters
+(one JSON Schema each, in order) and its result.
+
+    get_customer:
+      params:
+        customerId: {type: integer, minimum: 1}       # the Python parameter is customer_id
+      result: {$ref: 'http:gateway#/components/schemas/Customer'}
+
+A schema may name a shape declared elsewhere instead of copying it:
+`http:<spec>#/components/schemas/<Name>` (an OpenAPI component of `contracts/http/<spec>.yaml`) or
+`rpc:<file>` (a JSON Schema of `contracts/rpc/schemas/<file>.json`).
+
+The chassis' nameko adapter checks every incoming call against its declaration (`check_arguments`): a wrong
+type, a missing or unknown argument is refused as `ValidationFailed` naming the parameter, before the method
+runs. Arguments are checked to the depth of the declaration itself: a parameter that names a shape is
+checked to be an object (or array, ...) here and loaded field by field by the service's marshmallow schema,
+which chassis.shapes generates from that same shape (so its errors keep naming the fields). Results are
+checked in full, `$ref`s resolved, when RPC_CHECK_RESULTS=1 (the test platform sets it): a result that
+breaks its declaration is a bug of the service, not of the caller.
+"""
+from __future__ import annotations
+
+import functools
+import inspect
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from chassis.contracts import ContractError, contracts_dir, http_spec, load_yaml
+from chassis.errors import ValidationFailed
+
+CHECK_RESULTS_ENV = "RPC_CHECK_RESULTS"
+_HTTP_REF = re.compile(r"^http:(?P<spec>[a-z-]+)#/components/schemas/(?P<name>[A-Za-z0-9_]+)$")
+_RPC_REF = re.compile(r"^rpc:(?P<name>[A-Za-z0-9_.-]+)$")
+
+
+def camel(name: str) -> str:
+    """`customer_id` -> `customerId`: parameters are named in the contract as on the wire."""
+    head, *rest = name.split("_")
+    return head + "".join(part.title() for part in rest)
+
+
+@functools.cache
+def declaration(service: str, path: Path | None = None) -> dict[str, Any]:
+    """`contracts/rpc/<service>.yaml` (or `path`: a worker outside the platform, e.g. a test's sample,
+    names its own), read once per process."""
+    path = path or contracts_dir() / "rpc" / f"{service}.yaml"
+    if not path.exists():
+        raise ContractError(f"no RPC contract for {service!r} (looked for {path})")
+    return load_yaml(path.read_text()) or {}
+
+
+def resolve(node: Any) -> Any:
+    """`node` with every `$ref` replaced by the shape it names (OpenAPI `nullable` made JSON Schema)."""
+    if isinstance(node, list):
+        return [resolve(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    if "$ref" in node:
+        target = _target(node["$ref"])
+        rest = {key: value for key, value in node.items() if key != "$ref"}
+        return resolve({**target, **rest}) if rest else resolve(target)
+    resolved = {key: resolve(value) for key, value in node.items() if key not in ("nullable", "readOnly",
+                                                                                  "writeOnly", "example")
+                and not key.startswith("x-")}
+    if resolved.get("exclusiveMinimum") is True:  # OpenAPI 3.0's boolean form, in JSON Schema words
+        resolved["exclusiveMinimum"] = resolved.pop("minimum", 0)
+    elif resolved.get("exclusiveMinimum") is False:
+        del resolved["exclusiveMinimum"]
+    if node.get("nullable"):
+        resolved = {"anyOf": [resolved, {"type": "null"}]}
+    return resolved
+
+
+@functools.cache
+def _http_components(spec: str) -> dict[str, Any]:
+    return http_spec(spec).get("components", {}).get("schemas", {})
+
+
+def _target(ref: str) -> dict[str, Any]:
+    if match := _HTTP_REF.match(ref):
+        schemas = _http_components(match["spec"])
+        if match["name"] not in schemas:
+            raise ContractError(f"{ref}: no such component")
+        return _local_refs(schemas[match["name"]], f"http:{match['spec']}#/components/schemas/")
+    if match := _RPC_REF.match(ref):
+        from chassis.shapes import rpc_schema
+
+        document = dict(rpc_schema(match["name"]))
+        document.pop("$schema", None)
+        document.pop("$id", None)
+        return document
+    if re.fullmatch(r"[A-Za-z0-9_.-]+\.json", ref):  # one RPC schema naming another
+        return _target(f"rpc:{ref[:-len('.json')]}")
+    if ref.startswith("#/components/schemas/"):
+        raise ContractError(f"{ref}: say which document (http:<spec>{ref})")
+    raise ContractError(f"unsupported $ref {ref!r}")
+
+
+def _local_refs(node: Any, prefix: str) -> Any:
+    """A component's own `#/components/schemas/X` refs, made to name their document."""
+    if isinstance(node, list):
+        return [_local_refs(item, prefix) for item in node]
+    if not isinstance(node, dict):
+        return node
+    return {key: (prefix + value[len("#/components/schemas/"):] if key == "$ref" and isinstance(value, str)
+                  and value.startswith("#/components/schemas/") else _local_refs(value, prefix))
+            for key, value in node.items()}
+
+
+def _shallow(node: dict[str, Any]) -> dict[str, Any]:
+    """What the adapter checks of a parameter: a named shape only by its JSON type (the service's generated
+    loader checks its fields and names them); an inline schema as declared."""
+    if "$ref" in node:
+        target = _target(node["$ref"])
+        kind = target.get("type") or ("object" if "properties" in target or "allOf" in target else None)
+        shallow: dict[str, Any] = {"type": kind} if kind else {}
+        if node.get("nullable") or target.get("nullable"):
+            shallow = {"anyOf": [shallow, {"type": "null"}]} if shallow else {}
+        return shallow
+    return resolve(node)
+
+
+@dataclass(frozen=True)
+class Method:
+    service: str
+    name: str
+    params: dict[str, dict[str, Any]]
+    result: dict[str, Any]
+
+    @functools.cached_property
+    def _argument_checks(self) -> list[tuple[str, Any]]:
+        import jsonschema_rs
+
+        return [(param, jsonschema_rs.validator_for(_shallow(schema) or {}, validate_formats=True))
+                for param, schema in self.params.items()]
+
+    @functools.cached_property
+    def _result_check(self) -> Any:
+        import jsonschema_rs
+
+        return jsonschema_rs.validator_for(resolve(self.result), validate_formats=True)
+
+    def check_arguments(self, fn: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+        """Refuse a call whose arguments break the declaration, naming each bad parameter."""
+        try:
+            bound = _signature(fn).bind(None, *args, **kwargs)
+        except TypeError as exc:
+            raise ValidationFailed(f"{self.service}.{self.name}: {exc}", {"_arguments": str(exc)}) from None
+        values = dict(list(bound.arguments.items())[1:])
+        problems: dict[str, str] = {}
+        for param, check in self._argument_checks:
+            python_name = _python_names(fn)[param]
+            if python_name not in values:
+                continue  # its default applies
+            try:
+                errors = [error.message for error in check.iter_errors(values[python_name])]
+            except (TypeError, ValueError) as exc:  # not JSON at all
+                errors = [str(exc)]
+            if errors:
+                problems[param] = "; ".join(errors)
+        if problems:
+            raise ValidationFailed(f"Invalid argument for: {', '.join(sorted(problems))}", problems)
+
+    def check_result(self, result: Any) -> None:
+        errors = [f"{'/'.join(map(str, error.instance_path)) or '(result)'}: {error.message}"
+                  for error in self._result_check.iter_errors(result)]
+        if errors:
+            raise ContractError(f"{self.service}.{self.name} returned a result that breaks its contract: "
+                                + "; ".join(errors[:5]))
+
+
+@functools.cache
+def _signature(fn: Any) -> inspect.Signature:
+    return inspect.signature(fn)
+
+
+@functools.cache
+def _python_names(fn: Any) -> dict[str, str]:
+    return {camel(name): name for name in list(_signature(fn).parameters)[1:]}
+
+
+@functools.cache
+def method(service: str, name: str, path: Path | None = None) -> Method:
+    declared = declaration(service, path).get(name)
+    if declared is None:
+        raise ContractError(f"{service}.{name} is not declared in contracts/rpc/{service}.yaml")
+    return Method(service, name, dict(declared.get("params") or {}), declared.get("result", {}))
+
+
+def check_results() -> bool:
+    return os.environ.get(CHECK_RESULTS_ENV, "") == "1"
