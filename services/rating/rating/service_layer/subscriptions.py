@@ -25,7 +25,7 @@ from rating.domain.model import (
     validity_end,
 )
 from rating.domain.proration import transition_preview
-from rating.domain.snapshot import cancellation_event, subscription_event
+from rating.domain.snapshot import cancellation_event, created_service, subscription_event
 from rating.schemas import (
     AddProductsSchema,
     PlanTransitionSchema,
@@ -112,8 +112,9 @@ class _Purchase:
             status=ProductStatus.ACTIVE, valid_from=self.valid_from,
             valid_to=validity_end(self.valid_from, validity), added_at=self.now)
 
-    def store_services(self, uow: UnitOfWork) -> list[Service]:
-        """Insert the new services in one round trip and announce each; returns them as stored."""
+    def store_services(self, uow: UnitOfWork, announce: bool = True) -> list[Service]:
+        """Insert the new services in one round trip and announce each (`service.created`), unless the caller
+        lists them in its own event (`announce=False`); returns them as stored."""
         try:
             stored = uow.insert_many([service for _, service in self.new_services])
         except BulkWriteError as exc:
@@ -125,7 +126,8 @@ class _Purchase:
             raise Conflict(
                 f"service identifier {service.identifier!r} is already in use for {service.service_type}",
                 {f"{self.prefix}.{index}.serviceIdentifier": "is already used by an active service"}) from exc
-        uow.publish_many([service_created(service, self.now) for _, service in self.new_services])
+        if announce:
+            uow.publish_many([service_created(service, self.now) for _, service in self.new_services])
         return stored
 
 
@@ -154,9 +156,12 @@ def create_subscription(payload: dict[str, Any]) -> dict[str, Any]:
             plan_version=data["plan"]["version"], plan_name=data["plan"]["name"], products=products,
             promo_codes=data["promo_codes"], valid_from=valid_from, created_at=now)
         stored = uow.insert(subscription)
-        services = purchase.store_services(uow)
+        # The new services travel in subscription.created (decision 0405): one event per purchase, not 1 + n.
+        services = purchase.store_services(uow, announce=False)
         free_units.grant_new(uow, subscription, group, products)
-        uow.publish("subscription.created", subscription_event(subscription, now), subject=subscription.id)
+        uow.publish("subscription.created", {**subscription_event(subscription, now),
+                                             "services": [created_service(s) for s in services]},
+                    subject=subscription.id)
         # Built from what was written (as stored), not read back: a later read shows the same.
         return _summary(stored, services)
 
