@@ -22,7 +22,7 @@ import uuid
 
 from chassis.testing import operator_client, start_platform
 
-from support import cpu_seconds, infrastructure, peak_rss_mb, percentiles
+from support import cpu_seconds, infrastructure, infrastructure_pids, peak_rss_mb, percentiles
 
 PROCESSES = ["customer", "catalog", "rating", "billing", "gateway", "gateway:api"]
 
@@ -77,6 +77,8 @@ def main() -> None:
 
             samples, errors = [], []
             cpu_before = {name: cpu_seconds(p.process.pid) for name, p in platform.processes.items()}
+            infra = infrastructure_pids(mongo_uri)
+            infra_before = {name: sum(cpu_seconds(pid) for pid in pids) for name, pids in infra.items()}
             clients = [operator_client(platform) for _ in range(args.clients)]
             per_client = args.onboardings // args.clients
             threads = [threading.Thread(target=run, args=(c, per_client, (n + 1) * 10**5, samples, errors))
@@ -97,10 +99,18 @@ def main() -> None:
             print(f"stored: {rating.subscriptions.count_documents({})} subscriptions, "
                   f"{rating.services.count_documents({})} services")
             # Where the CPU of the concurrent part went: the budget on 2 cores is 2 s of CPU per second.
+            per = 1000 / max(len(samples), 1)
+            total = 0.0
             for name, process in platform.processes.items():
                 used = cpu_seconds(process.process.pid) - cpu_before[name]
+                total += used
                 print(f"{name:14s} peak RSS {peak_rss_mb(process.process.pid):7.1f} MB   CPU "
-                      f"{used * 1000 / max(len(samples), 1):6.1f} ms per concurrent onboarding")
+                      f"{used * per:6.1f} ms per concurrent onboarding")
+            print(f"{'services':14s} {'':23s}CPU {total * per:6.1f} ms per concurrent onboarding")
+            for name, pids in infra.items():
+                used = sum(cpu_seconds(pid) for pid in pids) - infra_before[name]
+                shared = " (the broker is shared: anything else using it counts too)" if name == "rabbitmq" else ""
+                print(f"{name:14s} {'':23s}CPU {used * per:6.1f} ms per concurrent onboarding{shared}")
         finally:
             platform.stop()
 
