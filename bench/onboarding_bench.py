@@ -7,10 +7,18 @@ plan MOBILE-S (three services) with the coupon WELCOME5.
     .venv/bin/python bench/onboarding_bench.py [--onboardings 300] [--clients 4]
 
 Targets: onboarding p95 <= 300 ms with 1 client (issue 4) and with 4 concurrent clients on 2 cores (issue 15).
+On 2 cores the 4-client p95 is bound by the CPU all processes spend together, so the benchmark prints each
+service process's CPU per onboarding, their sum, and mongod's and RabbitMQ's (the broker may be shared).
+
 Since issue 15: plan versions are cached in the gateway (catalog.get_active_version + a version cache), the
-customer counters are single-document updates (no transactions, no write conflicts), a saga step's DONE is
-written with the next step's STARTED, and the relays poll at the production default. Each process's CPU per
-onboarding is printed: on 2 cores the 4-client p95 is bound by the CPU all processes spend together.
+customer counters are single-document updates (no transactions, no write conflicts), the saga's first step is
+recorded with its insert and each step's DONE with the next step's STARTED, the relays poll at the production
+default; inserts answer as stored (no read-back), rating writes a new subscription's services, balances and
+events in one round trip each, a new subscription's services travel in its subscription.created (decision
+0405, 3 events fewer), customer.created says how the customer pays (decision 0406, no payment-info RPC for an
+invoice customer), customer and billing keep catalog answers that cannot change for a minute, and RPC replies
+go without broker confirms. Last quiet figures (docs/benchmarks.md): 4 clients p95 196-214 ms, services
+46-49 ms + mongod 20 ms + RabbitMQ 7-8 ms of CPU per onboarding (was about 70 + 35 + 17 ms).
 """
 from __future__ import annotations
 
