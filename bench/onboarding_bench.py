@@ -7,10 +7,18 @@ plan MOBILE-S (three services) with the coupon WELCOME5.
     .venv/bin/python bench/onboarding_bench.py [--onboardings 300] [--clients 4]
 
 Targets: onboarding p95 <= 300 ms with 1 client (issue 4) and with 4 concurrent clients on 2 cores (issue 15).
+On 2 cores the 4-client p95 is bound by the CPU all processes spend together, so the benchmark prints each
+service process's CPU per onboarding, their sum, and mongod's and RabbitMQ's (the broker may be shared).
+
 Since issue 15: plan versions are cached in the gateway (catalog.get_active_version + a version cache), the
-customer counters are single-document updates (no transactions, no write conflicts), a saga step's DONE is
-written with the next step's STARTED, and the relays poll at the production default. Each process's CPU per
-onboarding is printed: on 2 cores the 4-client p95 is bound by the CPU all processes spend together.
+customer counters are single-document updates (no transactions, no write conflicts), the saga's first step is
+recorded with its insert and each step's DONE with the next step's STARTED, the relays poll at the production
+default; inserts answer as stored (no read-back), rating writes a new subscription's services, balances and
+events in one round trip each, a new subscription's services travel in its subscription.created (decision
+0405, 3 events fewer), customer.created says how the customer pays (decision 0406, no payment-info RPC for an
+invoice customer), customer and billing keep catalog answers that cannot change for a minute, and RPC replies
+go without broker confirms. Last quiet figures (docs/benchmarks.md): 4 clients p95 196-214 ms, services
+46-49 ms + mongod 20 ms + RabbitMQ 7-8 ms of CPU per onboarding (was about 70 + 35 + 17 ms).
 """
 from __future__ import annotations
 
@@ -22,7 +30,7 @@ import uuid
 
 from chassis.testing import operator_client, start_platform
 
-from support import cpu_seconds, infrastructure, peak_rss_mb, percentiles
+from support import cpu_seconds, infrastructure, infrastructure_pids, peak_rss_mb, percentiles
 
 PROCESSES = ["customer", "catalog", "rating", "billing", "gateway", "gateway:api"]
 
@@ -77,6 +85,8 @@ def main() -> None:
 
             samples, errors = [], []
             cpu_before = {name: cpu_seconds(p.process.pid) for name, p in platform.processes.items()}
+            infra = infrastructure_pids(mongo_uri)
+            infra_before = {name: sum(cpu_seconds(pid) for pid in pids) for name, pids in infra.items()}
             clients = [operator_client(platform) for _ in range(args.clients)]
             per_client = args.onboardings // args.clients
             threads = [threading.Thread(target=run, args=(c, per_client, (n + 1) * 10**5, samples, errors))
@@ -97,10 +107,18 @@ def main() -> None:
             print(f"stored: {rating.subscriptions.count_documents({})} subscriptions, "
                   f"{rating.services.count_documents({})} services")
             # Where the CPU of the concurrent part went: the budget on 2 cores is 2 s of CPU per second.
+            per = 1000 / max(len(samples), 1)
+            total = 0.0
             for name, process in platform.processes.items():
                 used = cpu_seconds(process.process.pid) - cpu_before[name]
+                total += used
                 print(f"{name:14s} peak RSS {peak_rss_mb(process.process.pid):7.1f} MB   CPU "
-                      f"{used * 1000 / max(len(samples), 1):6.1f} ms per concurrent onboarding")
+                      f"{used * per:6.1f} ms per concurrent onboarding")
+            print(f"{'services':14s} {'':23s}CPU {total * per:6.1f} ms per concurrent onboarding")
+            for name, pids in infra.items():
+                used = sum(cpu_seconds(pid) for pid in pids) - infra_before[name]
+                shared = " (the broker is shared: anything else using it counts too)" if name == "rabbitmq" else ""
+                print(f"{name:14s} {'':23s}CPU {used * per:6.1f} ms per concurrent onboarding{shared}")
         finally:
             platform.stop()
 

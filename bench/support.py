@@ -54,3 +54,27 @@ def cpu_seconds(pid: int) -> float:
 
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def pids_of(*words: str) -> list[int]:
+    """Processes whose command line holds every one of `words` (e.g. the benchmark's own mongod by its port)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if all(word in command for word in words):
+            found.append(int(entry.name))
+    return found
+
+
+def infrastructure_pids(mongo_uri: str) -> dict[str, list[int]]:
+    """The MongoDB and RabbitMQ processes a benchmark talks to: its own mongod (by the URI's port) and the
+    broker (shared with whatever else uses it on the machine)."""
+    from urllib.parse import urlsplit
+
+    port = urlsplit(mongo_uri.split(",")[0]).port or 27017
+    return {"mongod": pids_of("mongod", f"--port {port}"), "rabbitmq": pids_of("beam.smp", "rabbit")}

@@ -7,6 +7,7 @@ late request cannot resurrect what the compensation removed.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -52,14 +53,18 @@ def discard(uow: UnitOfWork, document: Any, kind: str, entity_id: str) -> bool:
     return uow.collection(document).delete_one({"_id": entity_id}, session=uow.session).deleted_count == 1
 
 
-def create_once(uow: UnitOfWork, entity: Any, kind: str, owner_field: str | None = None) -> Any:
+def create_once(uow: UnitOfWork, entity: Any, kind: str, owner_field: str | None = None,
+                created: Callable[[Any], None] | None = None) -> Any:
     """Insert `entity` (its id chosen by the caller) unless a previous attempt made it, and return the stored
-    document. Conflict when the id was discarded, or belongs to another owner."""
+    document; `created(document)` runs only when this call inserted it (what comes with a new entity).
+    Conflict when the id was discarded, or belongs to another owner."""
     existing = existing_or_refused(uow, type(entity), kind, entity.pk)
     if existing is not None:
         if owner_field and getattr(existing, owner_field) != getattr(entity, owner_field):
             raise Conflict(f"{kind} {entity.pk} belongs to another {owner_field.removesuffix('_id')}")
         return existing
-    uow.insert(entity)
-    # Read back: MongoDB keeps milliseconds, so the answer shows what a later read will show.
-    return uow.find_one(type(entity), {"_id": entity.pk})
+    # As stored (milliseconds), so the answer shows what a later read will show.
+    stored = uow.insert(entity)
+    if created is not None:
+        created(stored)
+    return stored

@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
+import bson
 import mongoengine
 from pymongo import ReturnDocument
 from pymongo.client_session import ClientSession
@@ -93,11 +94,32 @@ class UnitOfWork:
             return self.db[target]
         return self.db[target._get_collection_name()]
 
-    def insert(self, doc: mongoengine.Document) -> None:
+    def insert(self, doc: mongoengine.Document) -> Any:
+        """Insert `doc`; returns it as a later read returns it (`stored`), without reading it back."""
         doc.validate()
         son = doc.to_mongo()
         result = self.collection(type(doc)).insert_one(son, session=self.session)
         doc.pk = result.inserted_id
+        return self.stored(type(doc), son)
+
+    def insert_many(self, docs: list[Any]) -> list[Any]:
+        """Insert documents of one class in one round trip (ordered: a `BulkWriteError` names the first one
+        refused, nothing after it is written); returns them as a later read returns them."""
+        if not docs:
+            return []
+        sons = []
+        for doc in docs:
+            doc.validate()
+            sons.append(doc.to_mongo())
+        self.collection(type(docs[0])).insert_many(sons, ordered=True, session=self.session)
+        return [self.stored(type(doc), son) for doc, son in zip(docs, sons, strict=True)]
+
+    def stored(self, target: type[mongoengine.Document], son: Any) -> Any:
+        """The document as MongoDB hands it back: BSON keeps datetimes to the millisecond, so an answer built
+        from this shows what a later read shows. An in-process BSON round trip with the database's codec
+        options, instead of a read-back query in the transaction."""
+        options = self.db.codec_options
+        return target._from_son(bson.decode(bson.encode(son, codec_options=options), codec_options=options))
 
     def replace(self, doc: mongoengine.Document) -> None:
         doc.validate()

@@ -37,6 +37,8 @@ import kombu.serialization
 from nameko.events import EventHandler
 from nameko.exceptions import RemoteError, RpcTimeout, UnknownService, registry
 from nameko.extensions import ENTRYPOINT_EXTENSIONS_ATTR, DependencyProvider
+from nameko.amqp.publish import Publisher
+from nameko.rpc import Responder
 from nameko.rpc import rpc as _nameko_rpc
 from nameko.standalone.rpc import ClusterRpcProxy
 from nameko.timer import timer as _nameko_timer
@@ -68,6 +70,20 @@ def register_errors() -> None:
 
 
 register_errors()
+
+
+class _ReplyPublisher(Publisher):
+    """Publishes RPC replies without waiting for a broker confirm. A reply goes to the caller's own
+    non-durable reply queue and is worth nothing once the caller stopped waiting; a reply the broker loses
+    is a timeout for the caller (`Unavailable`), which every caller handles (a saga undoes the step), and a
+    reply the broker is not there to take still fails its publish. The confirm cost a round trip and broker
+    work on every RPC (issue 15: 4-client onboarding). Requests keep confirms: nameko needs them to tell
+    an unknown service (`mandatory`)."""
+
+    use_confirms = False
+
+
+Responder.publisher_cls = _ReplyPublisher
 
 
 def nameko_config(settings: Settings) -> dict[str, Any]:

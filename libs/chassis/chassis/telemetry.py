@@ -7,6 +7,7 @@ crosses RabbitMQ: in RPC context data and in every event envelope.
 """
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import sys
@@ -45,7 +46,10 @@ def shutdown() -> None:
         _provider.shutdown()
 
 
+@functools.cache
 def tracer(name: str = "monetization") -> trace.Tracer:
+    # One tracer per name for the process: the SDK builds a new one on every get_tracer, and a worker asked
+    # for one per RPC and event. Safe before setup(): the API's proxy tracer follows the provider set later.
     return trace.get_tracer(name)
 
 

@@ -69,6 +69,21 @@ class ExpiringCache:
         return value
 
 
+class CachingRpc:
+    """An RPC caller (anything with `call(service, method, *args)`) that keeps the answers of the chosen reads
+    in an `ExpiringCache`: for reads of catalog entries whose answer cannot change in a way that matters (a
+    customer type that exists stays; a resource's kind and currency are fixed, docs/catalog.md). Every
+    other call goes through unchanged; errors (NotFound) are never kept."""
+
+    def __init__(self, rpc: Any, cache: ExpiringCache, reads: set[tuple[str, str]]) -> None:
+        self.rpc, self.cache, self.reads = rpc, cache, reads
+
+    def call(self, service: str, method: str, *args: Any) -> Any:
+        if (service, method) not in self.reads:
+            return self.rpc.call(service, method, *args)
+        return self.cache.get((service, method, *args), lambda: self.rpc.call(service, method, *args))
+
+
 def catalog_loader(rpc: Any) -> Loader:
     """A loader over the catalog's reads: `get_plan`, `get_bundle` and `get_product` by kind
     (contracts/rpc/catalog.md). `rpc` is anything with `call(service, method, *args)`."""

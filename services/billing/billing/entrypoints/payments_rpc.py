@@ -37,7 +37,7 @@ class PaymentsRpc:
 
     @cloudevent_handler("customer.created")
     def on_customer_created_payment_info(self, event: CloudEvent) -> None:
-        instruments.refresh(event.data["id"], self._fetch_payment_info)
+        instruments.record_created(event.data, self._fetch_payment_info)
 
     @cloudevent_handler("customer.updated")
     def on_customer_updated(self, event: CloudEvent) -> None:

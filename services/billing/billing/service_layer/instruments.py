@@ -54,6 +54,18 @@ def refresh(customer_id: int, fetch: Any) -> None:
     store_instrument(customer_id, fetch(customer_id), fetched_at)
 
 
+def record_created(created: dict[str, Any], fetch: Any) -> None:
+    """`customer.created`: an account paying by invoice, or without payment information yet, has no details to
+    copy, and the event says so (`paymentMethod`, decision 0406): it is stored as of the account's creation
+    (a change fetched later wins) without asking the customer service. A card or a mandate is fetched, and so
+    is everything for an event from before `paymentMethod`."""
+    if "paymentMethod" in created and created["paymentMethod"] in (None, "invoice"):
+        as_of = datetime.fromisoformat(str(created["createdAt"]).replace("Z", "+00:00"))
+        store_instrument(created["id"], None, as_of)
+        return
+    refresh(created["id"], fetch)
+
+
 def mandate_of(instrument: dict[str, Any]) -> Mandate | None:
     if not instrument.get("mandate_id"):
         return None

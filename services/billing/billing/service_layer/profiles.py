@@ -34,10 +34,8 @@ def create_billing_profile(payload: dict[str, Any], catalog: Catalog) -> dict[st
 
     def store(uow: UnitOfWork) -> dict[str, Any]:
         # A retried create with the same id returns what the first one made (and opens no second pair of bills).
-        before = uow.find_one(BillingProfile, {"_id": data["id"]})
-        profile = create_once(uow, BillingProfile(**data), KIND, "customer_id")
-        if before is None:
-            cycles.open_first_cycle(uow, profile)
+        profile = create_once(uow, BillingProfile(**data), KIND, "customer_id",
+                              created=lambda made: cycles.open_first_cycle(uow, made))
         return _out.dump(profile)
 
     return transaction(store, source=SOURCE)

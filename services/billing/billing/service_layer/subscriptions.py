@@ -6,6 +6,8 @@ from datetime import datetime
 from typing import Any
 
 from billing.adapters.documents import SubscriptionFees
+from billing.service_layer.customers import PURGED
+from chassis.discarded import was_discarded
 from chassis.envelope import CloudEvent
 from chassis.idempotency import apply_once
 from chassis.mongo import UnitOfWork
@@ -17,6 +19,10 @@ def record_subscription(consumer: str, event: CloudEvent) -> bool:
     at = _instant(data.get("at") or data.get("createdAt") or event.time)
 
     def effect(uow: UnitOfWork) -> None:
+        # Rating's events and customer.purged travel on different queues: a subscription event may arrive
+        # after its customer was purged (an onboarding undone), and must not bring the subscription back.
+        if was_discarded(uow, PURGED, str(data["customerId"])):
+            return
         entry: dict[str, Any] = {"at": at, "event": event.id, "cancelled": cancelled, "type": event.type,
                                  "change": data.get("change")}
         if not cancelled:

@@ -30,8 +30,12 @@ def _kind(kind: str) -> str:
     return kind
 
 
+# One schema instance per kind: building one (its nested fields are deep-copied) cost more than a dump.
+_DUMPERS = {kind: schema() for kind, schema in OFFERING_SCHEMAS.items()}
+
+
 def dump(kind: str, doc: Any) -> dict[str, Any]:
-    wire = OFFERING_SCHEMAS[kind]().dump(doc)
+    wire = _DUMPERS[kind].dump(doc)
     if kind == OfferingKind.PRODUCT:
         value = rules.default_value(plain(doc))
         wire["defaultValue"] = None if value is None else format(value, "f")
@@ -216,8 +220,13 @@ def get_bundle(code: str, version: int | None = None) -> dict[str, Any]:
 
 
 def get_active_version(kind: str, code: str) -> int:
-    """The version on sale now: what a caller holding versions in a cache asks before reading one."""
-    return int(for_sale(_kind(kind), code, None).version)
+    """The version on sale now: what a caller holding versions in a cache asks before reading one (every
+    onboarding asks it, so the usual answer is one read of one field)."""
+    active = OFFERING_DOCUMENTS[_kind(kind)]._get_collection().find_one(
+        {"code": code, "status": Status.ACTIVE.value}, {"version": 1})
+    if active is not None:
+        return int(active["version"])
+    return int(for_sale(kind, code, None).version)  # NotFound or Conflict, as for_sale says
 
 
 def get_product(code: str, version: int | None = None) -> dict[str, Any]:

@@ -71,6 +71,8 @@ def test_one_product_is_read_at_its_version_or_the_active_one(catalog):
     with pytest.raises(ValidationFailed):
         catalog("get_active_version", "planet", "MOBILE-S")
     with pytest.raises(NotFound):
+        catalog("get_active_version", "plan", "NO-SUCH-PLAN")
+    with pytest.raises(NotFound):
         catalog("get_product", "VOICE-MIN", 9)
     with pytest.raises(NotFound):
         catalog("get_product", "NO-SUCH-PRODUCT")

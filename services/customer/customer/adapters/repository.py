@@ -77,12 +77,14 @@ class MongoTransactions:
     def reader(self) -> MongoCustomerRepository:
         return MongoCustomerRepository()
 
-    def count_event(self, customer_id: int, field: str, delta: int, event_id: str) -> bool:
+    def count_event(self, customer_id: int, deltas: dict[str, int], event_id: str) -> bool:
         # The event id is kept in the customer's own document and checked in the same single-document
         # update, so the counter needs no transaction and concurrent events never conflict (issue 15).
         applied = {"$ifNull": ["$counted_events", []]}
+        counted = {field: {"$max": [0, {"$add": [{"$ifNull": [f"${field}", 0]}, delta]}]}
+                   for field, delta in deltas.items()}
         result = CustomerDocument._get_collection().update_one(
             {"_id": customer_id, "counted_events": {"$ne": event_id}},
-            [{"$set": {field: {"$max": [0, {"$add": [{"$ifNull": [f"${field}", 0]}, delta]}]},
+            [{"$set": {**counted,
                        "counted_events": {"$slice": [{"$concatArrays": [applied, [event_id]]}, -APPLIED_KEPT]}}}])
         return result.modified_count == 1

@@ -6,9 +6,14 @@ from typing import Any
 from chassis.envelope import CloudEvent
 from chassis.mongo import ensure_indexes
 from chassis.nameko_adapter import MongoConnection, RemoteServices, WorkerBase, cloudevent_handler, rpc
+from chassis.versions import CachingRpc, ExpiringCache
 from customer import bootstrap, views
 from customer.adapters.documents import ALL_DOCUMENTS
 from customer.service_layer import counters, customers
+
+# A customer type that exists stays (the catalog has no way to remove one): knowing it for a minute saves
+# one catalog call per new customer. An unknown type is asked again every time.
+_CUSTOMER_TYPES = ExpiringCache(ttl=60)
 
 
 class CustomerService(WorkerBase):
@@ -19,7 +24,8 @@ class CustomerService(WorkerBase):
 
     @rpc
     def create_customer(self, payload: dict[str, Any], request_id: str | None = None) -> dict[str, Any]:
-        return customers.create_customer(self.uow, payload, self.services, request_id)
+        catalog_reads = CachingRpc(self.services, _CUSTOMER_TYPES, {("catalog", "get_customer_type")})
+        return customers.create_customer(self.uow, payload, catalog_reads, request_id)
 
     @rpc
     def get_customer(self, customer_id: int) -> dict[str, Any]:

@@ -15,10 +15,17 @@ COUNTED = {
 
 
 def count(uow: Transactions, event: CloudEvent) -> bool:
-    """Apply one rating event to its customer's counter, once. Never below zero;
+    """Apply one rating event to its customer's counters, once. Never below zero;
     an event for a customer that no longer exists changes nothing."""
     field, delta = COUNTED[event.type]
-    customer_id = event.data.get("customerId") if isinstance(event.data, dict) else None
+    data = event.data if isinstance(event.data, dict) else {}
+    customer_id = data.get("customerId")
     if not isinstance(customer_id, int) or isinstance(customer_id, bool):
         raise ValidationFailed(f"{event.type} without an integer customerId", {"customerId": "required integer"})
-    return uow.count_event(customer_id, field, delta, event.id)
+    deltas = {field: delta}
+    # A new subscription lists the services it was created with (decision 0405; an older event has no list,
+    # its services came as service.created events): both counters move in one write.
+    services = data.get("services") if event.type == "subscription.created" else None
+    if services:
+        deltas["service_count"] = len(services)
+    return uow.count_event(customer_id, deltas, event.id)

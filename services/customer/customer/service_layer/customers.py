@@ -130,9 +130,10 @@ def create_customer(uow: Transactions, payload: dict[str, Any], services: Servic
         record = new_customer_record(tx.next_customer_id(), data, attributes, utc_now(), request_id)
         tx.customers.add(record)
         wire = _out.dump(record)
-        tx.publish("customer.created", {k: wire[k] for k in (
+        # The payment method, so a consumer asks for payment details only when there are any (decision 0406).
+        tx.publish("customer.created", {**{k: wire[k] for k in (
             "id", "firstName", "lastName", "email", "status", "createdAt", "customerType", "country")},
-            subject=str(record["_id"]))
+            "paymentMethod": record["payment_method"]}, subject=str(record["_id"]))
         return wire
 
     return uow.run(store)

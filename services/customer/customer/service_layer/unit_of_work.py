@@ -58,6 +58,6 @@ class Transactions(Protocol):
     def within(self, uow: Any) -> UnitOfWork:
         """This service's unit of work over a transaction someone else opened (a job's step)."""
 
-    def count_event(self, customer_id: int, field: str, delta: int, event_id: str) -> bool:
-        """Add `delta` to a counter of the customer (never below zero) unless this event was counted;
+    def count_event(self, customer_id: int, deltas: dict[str, int], event_id: str) -> bool:
+        """Add each delta to its counter of the customer (never below zero) unless this event was counted;
         one atomic single-document write, no transaction. Whether it changed anything."""

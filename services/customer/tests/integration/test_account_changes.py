@@ -110,6 +110,20 @@ def test_counters_follow_rating_events_once_each_and_never_below_zero(seed, cust
     counters.count(UOW, _event("service.created", 999, "e7"))  # unknown customer
 
 
+def test_a_new_subscription_counts_the_services_it_lists_in_the_same_write(seed, customer_db):
+    cid = seed()
+    event = CloudEvent.from_dict({
+        "id": "with-services", "source": "rating", "type": "subscription.created", "specversion": "1.0",
+        "time": datetime.now(UTC).isoformat(),
+        "data": {"id": "s1", "customerId": cid, "services": [
+            {"id": "v1", "serviceType": "voice", "identifier": "1"},
+            {"id": "v2", "serviceType": "data", "identifier": "1"}]}})
+    assert counters.count(UOW, event)
+    assert not counters.count(UOW, event)  # redelivery
+    customer = customers.get_customer(UOW, cid)
+    assert (customer["subscriptionCount"], customer["serviceCount"]) == (1, 2)
+
+
 def test_an_event_without_a_customer_id_is_rejected():
     event = CloudEvent.from_dict({"id": "x", "source": "rating", "type": "service.created", "specversion": "1.0",
                                   "time": datetime.now(UTC).isoformat(), "data": {"id": "s"}})

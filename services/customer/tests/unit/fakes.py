@@ -96,12 +96,13 @@ class FakeTransactions:
     def within(self, uow: Any) -> FakeUnitOfWork:
         return FakeUnitOfWork(self)
 
-    def count_event(self, customer_id: int, field: str, delta: int, event_id: str) -> bool:
+    def count_event(self, customer_id: int, deltas: dict[str, int], event_id: str) -> bool:
         row = self.rows.get(customer_id)
         if row is None or event_id in self.counted.setdefault(customer_id, set()):
             return False
         self.counted[customer_id].add(event_id)
-        row[field] = max(0, row.get(field, 0) + delta)
+        for field, delta in deltas.items():
+            row[field] = max(0, row.get(field, 0) + delta)
         return True
 
     def event_types(self) -> list[str]:

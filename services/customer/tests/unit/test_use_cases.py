@@ -141,6 +141,20 @@ def test_counters_count_each_event_once_and_never_below_zero(uow, services):
                                                   "data": {}}))
 
 
+def test_a_subscription_created_with_services_counts_both_once_and_an_older_one_only_the_subscription(
+        uow, services):
+    cid = customers.create_customer(uow, ADA, services)["id"]
+    listed = CloudEvent.from_dict({"id": "n1", "source": "rating", "type": "subscription.created",
+                                   "specversion": "1.0", "time": datetime.now(UTC).isoformat(),
+                                   "data": {"id": "s1", "customerId": cid, "services": [
+                                       {"id": "v1", "serviceType": "voice", "identifier": "1"}]}})
+    assert counters.count(uow, listed)
+    assert not counters.count(uow, listed)
+    counters.count(uow, _event("subscription.created", cid, "o1"))  # before decision 0405: no list
+    counted = customers.get_customer(uow, cid)
+    assert (counted["subscriptionCount"], counted["serviceCount"]) == (2, 1)
+
+
 def test_only_closed_accounts_past_their_retention_are_due_for_purge(uow, services):
     now = datetime.now(UTC)
     due, later, active = (customers.create_customer(uow, {**ADA, "email": f"{n}@example.com"}, services)["id"]

@@ -60,9 +60,10 @@ class SagaStore:
         self.leases = Leases(self.collection, lease_seconds)
 
     def create(self, saga: dict[str, Any]) -> None:
-        """Insert a new saga; DuplicateKeyError when its Idempotency-Key is taken."""
+        """Insert a new saga (with the steps it already records, e.g. its first one `started`);
+        DuplicateKeyError when its Idempotency-Key is taken."""
         now = utc_now()
-        self.collection.insert_one({**saga, "status": RUNNING, "steps": {}, "lease_until": now + self.leases.duration,
+        self.collection.insert_one({"steps": {}, **saga, "status": RUNNING, "lease_until": now + self.leases.duration,
                                     "created_at": now, "updated_at": now})
 
     def by_key(self, key: str) -> dict[str, Any] | None:

@@ -123,10 +123,12 @@ def verify_token(config: AuthConfig, token: str) -> dict[str, Any] | None:
                             options={"require": ["sub", "exp", "iat", "sep"]})
     except jwt.PyJWTError:
         return None
-    user = OperatorUser.objects(username=claims["sub"]).only("role", "enabled", "session_epoch").first()
-    if user is None or not user.enabled or claims["sep"] != user.session_epoch:
+    # Every request asks this: one plain read of three fields (no mongoengine query set) is its cost.
+    user = OperatorUser._get_collection().find_one({"_id": claims["sub"]},
+                                                    {"role": 1, "enabled": 1, "session_epoch": 1})
+    if user is None or not user.get("enabled", True) or claims["sep"] != user.get("session_epoch"):
         return None
-    return {"sub": user.username, "role": user.role.value}
+    return {"sub": user["_id"], "role": Role(user["role"]).value}
 
 
 # -- user management (admin) -------------------------------------------------------------

@@ -28,9 +28,10 @@ class InMemorySagaStore:
             from pymongo.errors import DuplicateKeyError  # what the unique index raises
 
             raise DuplicateKeyError("idempotency_key")
-        self.sagas[saga["_id"]] = copy.deepcopy({**saga, "status": RUNNING, "steps": {},
+        self.sagas[saga["_id"]] = copy.deepcopy({"steps": {}, **saga, "status": RUNNING,
                                                  "lease_until": now + self.lease, "created_at": now,
                                                  "updated_at": now})
+        self.writes += 1
 
     def by_key(self, key: str) -> dict[str, Any] | None:
         return next((copy.deepcopy(s) for s in self.sagas.values() if s.get("idempotency_key") == key), None)

@@ -85,6 +85,13 @@ def test_an_onboarding_runs_every_step_and_records_each_as_done():
     assert subscription["customerId"] == 42 and subscription["balanceGroupId"] == saga["ids"]["balanceGroup"]
 
 
+def test_a_saga_is_written_once_per_step_the_first_started_with_its_insert_and_the_last_done_with_the_outcome():
+    store = InMemorySagaStore()
+    summary, _, _ = onboarding.onboard(services(), store, BODY, None, "api-1")
+    # Six steps: the insert (customer started), five DONE-with-the-next-STARTED, the last DONE with COMPLETED.
+    assert store.writes == 7 and store.get(summary["id"])["status"] == COMPLETED
+
+
 def test_a_failing_step_undoes_exactly_the_steps_done_in_reverse_order_and_names_the_step():
     rpc, store = services(), InMemorySagaStore()
     rpc.fail("rating", "create_subscription", Conflict("identifier in use", {"products.0.serviceIdentifier": "taken"}))

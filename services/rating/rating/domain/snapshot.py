@@ -44,6 +44,11 @@ def billing_product(product: Any) -> dict[str, Any]:
     }
 
 
+def created_service(service: Any) -> dict[str, Any]:
+    """A service as `subscription.created` lists it among those the subscription was created with."""
+    return {"id": service.id, "serviceType": service.service_type, "identifier": service.identifier}
+
+
 def subscription_event(subscription: Any, at: datetime, change: str | None = None) -> dict[str, Any]:
     """`subscription.created` (no change) or `subscription.changed` with the whole current snapshot."""
     payload: dict[str, Any] = {

@@ -68,6 +68,13 @@ def grant_balance(uow: UnitOfWork, grant: Grant) -> dict[str, Any]:
     if group is None:
         raise ValidationFailed("the balance needs an existing balance group",
                                {"balanceGroupId": "is not a balance group"})
+    balance = new_balance(uow, group, grant)
+    uow.insert(balance)
+    return _out.dump(balance)
+
+
+def new_balance(uow: UnitOfWork, group: BalanceGroup, grant: Grant) -> Balance:
+    """The balance `grant` adds to `group` (not stored yet): its validity resolved, refused when never valid."""
     valid_to = grant.valid_to
     if grant.validity is ValidityKind.CYCLE:
         valid_to = current_cycle(uow.db, group.billing_profile_id, grant.valid_from, uow.session).end
@@ -75,13 +82,11 @@ def grant_balance(uow: UnitOfWork, grant: Grant) -> dict[str, Any]:
         valid_to = None
     if valid_to is not None and valid_to <= grant.valid_from:
         raise ValidationFailed("the balance would never be valid", {"validity.validTo": "must be in the future"})
-    balance = Balance(
+    return Balance(
         id=grant.id or str(uuid.uuid4()), balance_group_id=group.id, customer_id=group.customer_id,
         billing_profile_id=group.billing_profile_id, resource=grant.resource, amount=grant.amount,
         initial=grant.amount, validity=grant.validity, valid_from=grant.valid_from, valid_to=valid_to,
         priority=grant.priority, source=grant.source, bill_item=grant.bill_item, created_at=utc_now())
-    uow.insert(balance)
-    return _out.dump(balance)
 
 
 def create_balance(payload: dict[str, Any], resources: ResourceLookup) -> dict[str, Any]:

@@ -8,10 +8,10 @@ from typing import Any
 
 from chassis.money import to_storage
 from chassis.mongo import UnitOfWork
-from rating.adapters.documents import Balance
+from rating.adapters.documents import Balance, BalanceGroup
 from rating.domain.balances import ValidityKind
 from rating.domain.model import free_units_of
-from rating.service_layer.balances import Grant, grant_balance
+from rating.service_layer.balances import Grant, grant_balance, new_balance
 
 
 def balance_id(product: Any) -> str:
@@ -26,13 +26,24 @@ def source(subscription: Any) -> str:
 def grant(uow: UnitOfWork, subscription: Any, products: list[Any], now: datetime) -> None:
     """Credit each purchased service product's free units, valid as long as the product."""
     for product in products:
-        units = free_units_of(product)
-        if units:
-            grant_balance(uow, Grant(
-                balance_group_id=subscription.balance_group_id, resource=product.resource, amount=-units,
-                validity=ValidityKind.INFINITE if product.valid_to is None else ValidityKind.UNTIL,
-                valid_from=product.valid_from, valid_to=product.valid_to, source=source(subscription),
-                bill_item=product.code, id=balance_id(product)))
+        if free_units_of(product):
+            grant_balance(uow, _grant(subscription, product))
+
+
+def grant_new(uow: UnitOfWork, subscription: Any, group: BalanceGroup, products: list[Any]) -> None:
+    """`grant` for the products of a subscription created in this transaction, from the group it has read:
+    no earlier grant can exist for new products, so their balances are written in one round trip, with no
+    look-ups."""
+    uow.insert_many([new_balance(uow, group, _grant(subscription, product))
+                     for product in products if free_units_of(product)])
+
+
+def _grant(subscription: Any, product: Any) -> Grant:
+    return Grant(
+        balance_group_id=subscription.balance_group_id, resource=product.resource, amount=-free_units_of(product),
+        validity=ValidityKind.INFINITE if product.valid_to is None else ValidityKind.UNTIL,
+        valid_from=product.valid_from, valid_to=product.valid_to, source=source(subscription),
+        bill_item=product.code, id=balance_id(product))
 
 
 def follow_edit(uow: UnitOfWork, subscription: Any, product: Any, units_before: Decimal | None) -> None:

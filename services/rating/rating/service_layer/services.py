@@ -21,11 +21,12 @@ _edit_in = ServiceEditSchema()
 _out = ServiceSchema()
 
 
-def publish_service_created(uow: UnitOfWork, service: Service, now: datetime) -> None:
-    uow.publish("service.created", {
+def service_created(service: Service, now: datetime) -> tuple[str, dict[str, Any], str]:
+    """The `service.created` event of a new service, for `uow.publish_many`."""
+    return ("service.created", {
         "id": service.id, "customerId": service.customer_id, "subscriptionId": service.subscription_id,
         "serviceType": service.service_type, "identifier": service.identifier, "createdAt": now.isoformat()},
-        subject=service.id)
+        service.id)
 
 
 def _publish_changed(uow: UnitOfWork, service: Service, now: datetime) -> None:

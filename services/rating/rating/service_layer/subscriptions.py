@@ -7,7 +7,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import BulkWriteError
 
 from chassis.clock import utc_now
 from chassis.discarded import discard, existing_or_refused
@@ -25,7 +25,7 @@ from rating.domain.model import (
     validity_end,
 )
 from rating.domain.proration import transition_preview
-from rating.domain.snapshot import cancellation_event, subscription_event
+from rating.domain.snapshot import cancellation_event, created_service, subscription_event
 from rating.schemas import (
     AddProductsSchema,
     PlanTransitionSchema,
@@ -35,10 +35,11 @@ from rating.schemas import (
     SubscriptionSchema,
 )
 from rating.service_layer import free_units
-from rating.service_layer.services import publish_service_created, terminate_services
+from rating.service_layer.services import service_created, terminate_services
 
 SOURCE = "rating"
 KIND = "subscription"
+DUPLICATE_KEY = 11000
 # Where a purchased product came from: a plan transition ends only the plan's own products.
 PLAN, PROMOTION = "plan", "promotion"
 _in = SubscriptionCreateSchema()
@@ -111,16 +112,23 @@ class _Purchase:
             status=ProductStatus.ACTIVE, valid_from=self.valid_from,
             valid_to=validity_end(self.valid_from, validity), added_at=self.now)
 
-    def store_services(self, uow: UnitOfWork) -> None:
-        for index, service in self.new_services:
-            try:
-                uow.insert(service)
-            except DuplicateKeyError as exc:
-                # The partial unique index decides, so concurrent purchases cannot both win an identifier.
-                raise Conflict(
-                    f"service identifier {service.identifier!r} is already in use for {service.service_type}",
-                    {f"{self.prefix}.{index}.serviceIdentifier": "is already used by an active service"}) from exc
-            publish_service_created(uow, service, self.now)
+    def store_services(self, uow: UnitOfWork, announce: bool = True) -> list[Service]:
+        """Insert the new services in one round trip and announce each (`service.created`), unless the caller
+        lists them in its own event (`announce=False`); returns them as stored."""
+        try:
+            stored = uow.insert_many([service for _, service in self.new_services])
+        except BulkWriteError as exc:
+            # The partial unique index decides, so concurrent purchases cannot both win an identifier.
+            refused = exc.details["writeErrors"][0]
+            if refused.get("code") != DUPLICATE_KEY:
+                raise
+            index, service = self.new_services[refused["index"]]
+            raise Conflict(
+                f"service identifier {service.identifier!r} is already in use for {service.service_type}",
+                {f"{self.prefix}.{index}.serviceIdentifier": "is already used by an active service"}) from exc
+        if announce:
+            uow.publish_many([service_created(service, self.now) for _, service in self.new_services])
+        return stored
 
 
 def create_subscription(payload: dict[str, Any]) -> dict[str, Any]:
@@ -147,11 +155,15 @@ def create_subscription(payload: dict[str, Any]) -> dict[str, Any]:
             billing_profile_id=data["billing_profile_id"], plan_code=data["plan"]["code"],
             plan_version=data["plan"]["version"], plan_name=data["plan"]["name"], products=products,
             promo_codes=data["promo_codes"], valid_from=valid_from, created_at=now)
-        uow.insert(subscription)
-        purchase.store_services(uow)
-        free_units.grant(uow, subscription, products, now)
-        uow.publish("subscription.created", subscription_event(subscription, now), subject=subscription.id)
-        return _read_back(uow, subscription.id)
+        stored = uow.insert(subscription)
+        # The new services travel in subscription.created (decision 0405): one event per purchase, not 1 + n.
+        services = purchase.store_services(uow, announce=False)
+        free_units.grant_new(uow, subscription, group, products)
+        uow.publish("subscription.created", {**subscription_event(subscription, now),
+                                             "services": [created_service(s) for s in services]},
+                    subject=subscription.id)
+        # Built from what was written (as stored), not read back: a later read shows the same.
+        return _summary(stored, services)
 
     return transaction(store, source=SOURCE)
 

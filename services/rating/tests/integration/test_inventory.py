@@ -54,6 +54,8 @@ def test_an_add_on_is_bought_once_per_request_on_the_service_of_its_type(rating_
     assert first["products"][3]["origin"] == "addon" and first["products"][3]["validTo"] is not None
     assert sorted(s["serviceType"] for s in first["services"]) == ["data", "voice"]
     assert [e["change"] for e in events(rating_db, "subscription.changed")] == ["addon"]
+    # A service added to a running subscription is announced on its own (decision 0405).
+    assert [e["serviceType"] for e in events(rating_db, "service.created")] == ["data"]
     assert free_balances(rating_db, created["id"])["MB"]["amount"].to_decimal() == Decimal(-5120)
 
 

@@ -25,7 +25,16 @@ def test_a_subscription_keeps_a_snapshot_of_its_products_and_creates_its_service
     assert created["products"][1]["value"] == "9.90"
     assert [s["identifier"] for s in created["services"]] == ["38640111222"]
     assert rating_db.services.count_documents({"subscription_id": created["id"], "status": "active"}) == 1
-    assert outbox_types(rating_db) == ["service.created", "subscription.created"]
+    # The new service travels in subscription.created (decision 0405), not as a service.created of its own.
+    assert outbox_types(rating_db) == ["subscription.created"]
+    event = rating_db.outbox.find_one({"type": "subscription.created"})["envelope"]["data"]
+    assert event["services"] == [{"id": s["id"], "serviceType": s["serviceType"], "identifier": s["identifier"]}
+                                 for s in created["services"]]
+
+
+def test_an_answered_subscription_shows_what_a_later_read_shows(rating_db, balance_group, subscription_payload):
+    created = subscriptions.create_subscription(subscription_payload(7, balance_group(7)["id"]))
+    assert subscriptions.get_subscription(created["id"], 7) == created
 
 
 def test_an_active_service_identifier_is_unique_and_the_losing_subscription_leaves_nothing(
