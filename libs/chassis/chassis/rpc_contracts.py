@@ -42,14 +42,18 @@ def camel(name: str) -> str:
     return head + "".join(part.title() for part in rest)
 
 
+WORKER_BASE = "worker-base"  # contracts/rpc/worker-base.yaml: the methods every WorkerBase offers (jobs)
+
+
 @functools.cache
 def declaration(service: str, path: Path | None = None) -> dict[str, Any]:
     """`contracts/rpc/<service>.yaml` (or `path`: a worker outside the platform, e.g. a test's sample,
-    names its own), read once per process."""
+    names its own) with the methods every worker inherits (`worker-base.yaml`), read once per process."""
     path = path or contracts_dir() / "rpc" / f"{service}.yaml"
     if not path.exists():
         raise ContractError(f"no RPC contract for {service!r} (looked for {path})")
-    return load_yaml(path.read_text()) or {}
+    inherited = load_yaml((contracts_dir() / "rpc" / f"{WORKER_BASE}.yaml").read_text()) or {}
+    return {**inherited, **(load_yaml(path.read_text()) or {})}
 
 
 def resolve(node: Any) -> Any:
