@@ -1,0 +1,149 @@
+"""An RPC server that answers nameko RPC calls in batches, outside nameko (pika, no eventlet).
+
+Callers keep using `RpcClient.call(service, method, ...)` unchanged: this consumer speaks nameko's AMQP RPC
+wire protocol (decision 0014). It consumes the durable queue `rpc-<service>` bound to the `nameko-rpc` topic
+exchange with `<service>.*`, reads `{"args": [...], "kwargs": {...}}` bodies, and answers each request on the
+`nameko-rpc` exchange with the request's `reply_to` as routing key and its `correlation_id`, with nameko's
+`{"result": ..., "error": ...}` body, so typed errors (`chassis.errors`) are rebuilt on the caller's side.
+
+Unlike a nameko worker (one green thread and one transaction per call), the handler receives every request
+that arrived within the prefetch window at once and can apply them together (group commit). It rides on the
+stream consumer's loop (`chassis.stream.StreamConsumer`): a batch is handled on a worker thread while the
+next one is read; when the handler returns, every reply is published and then the batch is acknowledged.
+A crash before the ack redelivers the requests, so handlers must be idempotent (a redelivered request gets
+the answer the first one got, or the same effect).
+"""
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import pika
+
+from chassis import metrics
+from chassis.errors import PlatformError
+from chassis.nameko_adapter import RPC_EXCHANGE, malformed_request, rpc_queue, serialize_error
+from chassis.stream import StreamConsumer
+
+log = logging.getLogger(__name__)
+
+@dataclass(frozen=True)
+class RpcRequest:
+    """One call: `method(*args, **kwargs)`; `problem` is set when the message is not a usable call."""
+
+    method: str
+    args: list[Any]
+    kwargs: dict[str, Any]
+    reply_to: str | None
+    correlation_id: str | None
+    headers: dict[str, Any]
+    delivery_tag: int
+    redelivered: bool
+    problem: BaseException | None = None
+    timestamp: int | None = None
+
+    @property
+    def traceparent(self) -> str | None:
+        return self.headers.get("nameko.traceparent")
+
+
+# A handler answers a batch: one item per request, in order, either the result or the (typed) error.
+BatchRpcHandler = Callable[[Sequence[RpcRequest]], list[Any]]
+
+
+@dataclass(frozen=True)
+class RpcTopology:
+    """nameko's RPC topology of one service: `rpc-<service>` bound to `nameko-rpc` with `<service>.*`."""
+
+    service: str
+
+    @property
+    def queue(self) -> str:
+        return rpc_queue(self.service)
+
+    def declare(self, channel: Any) -> None:
+        channel.exchange_declare(RPC_EXCHANGE, exchange_type="topic", durable=True)
+        channel.queue_declare(self.queue, durable=True)
+        channel.queue_bind(self.queue, RPC_EXCHANGE, routing_key=f"{self.service}.*")
+
+
+class BatchRpcServer(StreamConsumer):
+    """`StreamConsumer(amqp_uri, RpcTopology(service), handler, batch_size, prefetch, max_wait, transient)`."""
+
+    def _connect(self) -> None:
+        # As the stream's, without publisher confirms: a reply lost with the broker makes the caller time out
+        # and retry, and the request (not yet acknowledged) is redelivered and answered again.
+        params = pika.URLParameters(self.amqp_uri)
+        params.heartbeat = 30
+        params.blocked_connection_timeout = 30
+        params.socket_timeout = 5
+        self._connection = pika.BlockingConnection(params)
+        channel = self._connection.channel()
+        self.topology.declare(channel)
+        channel.basic_qos(prefetch_count=self.prefetch)
+        channel.basic_consume(self.topology.queue, self._on_message)
+        self._channel = channel
+        self._pending = []
+        self.connected.set()
+
+    def _on_message(self, channel: Any, method: Any, properties: Any, body: bytes) -> None:
+        name = method.routing_key.split(".")[-1]
+        args: list[Any] = []
+        kwargs: dict[str, Any] = {}
+        problem: BaseException | None = None
+        try:
+            decoded = json.loads(body)
+            args, kwargs = list(decoded["args"]), dict(decoded["kwargs"])
+        except (ValueError, KeyError, TypeError, UnicodeDecodeError) as exc:
+            problem = malformed_request(f"not an RPC call: {exc}")
+        self._pending.append(RpcRequest(
+            name, args, kwargs, properties.reply_to, properties.correlation_id, dict(properties.headers or {}),
+            method.delivery_tag, method.redelivered, problem, properties.timestamp))
+
+    def _apply(self, batch: Sequence[Any]) -> Any:  # type: ignore[override]
+        """The handler's answers; a handler that fails for no transient reason fails every request of the
+        batch with an internal error (it never leaves a caller waiting)."""
+        try:
+            answers = list(self.handler(batch))
+        except self.transient:
+            raise
+        except Exception as exc:
+            log.exception("RPC batch handler failed", extra={"queue": self.topology.queue})
+            return [PlatformError(f"{type(exc).__name__}: {exc}")] * len(batch)
+        if len(answers) != len(batch):
+            raise RuntimeError(f"the handler answered {len(answers)} of {len(batch)} requests")
+        return answers
+
+    def _finish(self) -> None:
+        """On the consumer thread: reply to every request, then acknowledge the batch."""
+        assert self._in_flight is not None
+        batch, started, future = self._in_flight
+        self._in_flight = None
+        answers = future.result()  # a transient failure propagates: the batch is given back
+        service = self.topology.service
+        for request, answer in zip(batch, answers, strict=True):
+            error = answer if isinstance(answer, BaseException) else None
+            metrics.RPC_CALLS.labels(service, request.method, "ok" if error is None else type(error).__name__).inc()
+            if request.reply_to is None:
+                continue  # nobody waits (nameko's callers always set reply_to)
+            self._channel.basic_publish(RPC_EXCHANGE, request.reply_to, reply_body(answer), pika.BasicProperties(
+                content_type="application/json", content_encoding="utf-8", correlation_id=request.correlation_id,
+                delivery_mode=pika.DeliveryMode.Transient))
+        self._channel.basic_ack(batch[-1].delivery_tag, multiple=True)
+        elapsed = time.monotonic() - started
+        for request in batch:
+            metrics.RPC_SECONDS.labels(service, request.method).observe(elapsed)
+
+
+def reply_body(answer: Any) -> bytes:
+    """nameko's reply body: `{"result": ..., "error": null}` or `{"result": null, "error": {...}}`."""
+    if isinstance(answer, BaseException):
+        return json.dumps({"result": None, "error": serialize_error(answer)}).encode()
+    try:
+        return json.dumps({"result": answer, "error": None}).encode()
+    except (TypeError, ValueError) as exc:
+        return json.dumps({"result": None, "error": serialize_error(PlatformError(f"unserializable: {exc}"))}).encode()
