@@ -75,7 +75,8 @@ def seed_services(db: Any, services: int, line: str = "", payment_type: str | No
                     "valid_to": None, "priority": 0, "source": "bench", "created_at": SINCE})
     for name, docs in (("balance_groups", groups), ("subscriptions", subscriptions), ("services", lines),
                        ("balances", balances)):
-        db[name].insert_many(docs, ordered=False)
+        if docs:
+            db[name].insert_many(docs, ordered=False)
     return identifiers
 
 

@@ -10,6 +10,7 @@ reservation answers what the first one did, so a redelivered request changes not
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from typing import Any
 
@@ -49,6 +50,11 @@ METHODS: dict[str, Callable[..., tuple[Any, ...]]] = {
 
 
 def batch_handler(catalog: CatalogCache, lateness: timedelta) -> Callable[[Sequence[RpcRequest]], list[Any]]:
+    # A batch's commits and releases are settled in one transaction while its reserves are held in another:
+    # both mostly wait for MongoDB, and they wait at the same time. When they touch the same balance MongoDB
+    # makes one retry on what the other committed, so credit is never promised twice.
+    settler = ThreadPoolExecutor(max_workers=1, thread_name_prefix="charging-settle")
+
     def handle(requests: Sequence[RpcRequest]) -> list[Any]:
         answers: list[Any] = [None] * len(requests)
         reserves: list[tuple[int, Any]] = []
@@ -73,15 +79,18 @@ def batch_handler(catalog: CatalogCache, lateness: timedelta) -> Callable[[Seque
                 reserves.append((index, call[1]))
             else:
                 settles.append((index, call))
-        # Settling first gives credit back before this batch's reservations are rated.
-        if settles:
-            for (index, _), answer in zip(settles, charging.settle_many([c for _, c in settles], catalog, lateness),
-                                          strict=True):
-                answers[index] = answer
-        if reserves:
-            for (index, _), answer in zip(reserves, charging.reserve_many([p for _, p in reserves], catalog,
-                                                                          lateness), strict=True):
-                answers[index] = answer
+        settled = settler.submit(charging.settle_many, [c for _, c in settles], catalog, lateness) if settles \
+            else None
+        try:
+            if reserves:
+                for (index, _), answer in zip(reserves, charging.reserve_many([p for _, p in reserves], catalog,
+                                                                              lateness), strict=True):
+                    answers[index] = answer
+        finally:
+            # Both halves are done before the batch is answered or given back.
+            settled_answers = settled.result() if settled is not None else []
+        for (index, _), answer in zip(settles, settled_answers, strict=True):
+            answers[index] = answer
         return answers
 
     return handle
