@@ -139,55 +139,41 @@ class BatchRating:
               ) -> list[dict[str, Any]]:
         return list(self.db[collection].find(query, projection, session=self.session))
 
-    # -- reads: one round trip for the services and what hangs off them ------------------------------
+    # -- reads, one per collection ------------------------------------------------------------------
     def load(self, events: list[UsageEvent], thresholds: bool = True) -> None:
         """Read what rating `events` needs; `thresholds=False` (a reservation, which changes no balance) skips
-        the balance groups' credit profiles.
-
-        The services come with their subscription, its billing cycle, the customer's active sharing
-        memberships, the balance group's balances (and credit profile) in one aggregation: on a busy machine
-        each round trip to MongoDB costs more than the work it asks for. Only sharing members need more reads
-        (their groups, owners, counters and the owners' balances)."""
+        the balance groups' credit profiles."""
         by_type: dict[str, set[str]] = defaultdict(set)
         for event in events:
             by_type[event.service_type].add(event.service_identifier)
-        joined = list(self.db["services"].aggregate(_joined_read(by_type, thresholds), session=self.session)) \
-            if by_type else []
+        services = self._find("services", {"$or": [{"service_type": t, "identifier": {"$in": sorted(ids)}}
+                                                    for t, ids in by_type.items()]}, SERVICE_FIELDS) if by_type else []
         self.services: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
-        self.subscriptions: dict[str, dict[str, Any]] = {}
-        self.cycles: dict[str, dict[str, Any]] = {}
-        members: dict[str, dict[str, Any]] = {}
-        raw: dict[str, dict[str, Any]] = {}
-        balance_groups: dict[str, dict[str, Any]] = {}
-        for service in joined:
-            self.subscriptions.update((s["_id"], s) for s in service.pop("_subscription"))
-            self.cycles.update((c["_id"], c) for c in service.pop("_cycle"))
-            members.update((m["_id"], m) for m in service.pop("_members"))
-            raw.update((b["_id"], b) for b in service.pop("_balances"))
-            balance_groups.update((g["_id"], g) for g in service.pop("_group", ()))
+        for service in services:
             self.services[(service["service_type"], service["identifier"])].append(service)
-        self._load_sharing(list(members.values()))
-        groups = {s["balance_group_id"] for s in self.subscriptions.values()}
-        owners = sorted(set(self.owner_groups.values()) - groups)
-        if owners:
-            raw.update((b["_id"], b) for b in self._find("balances", {"balance_group_id": {"$in": owners}},
-                                                         BALANCE_FIELDS))
-            if thresholds:
-                balance_groups.update((g["_id"], g) for g in self._find("balance_groups", {"_id": {"$in": owners}},
-                                                                         GROUP_FIELDS))
-        raw_balances = list(raw.values())
+        self.subscriptions = {s["_id"]: s for s in self._find(
+            "subscriptions", {"_id": {"$in": sorted({s["subscription_id"] for s in services})}}, SUBSCRIPTION_FIELDS)}
+        customers = sorted({s["customer_id"] for s in self.subscriptions.values()})
+        self._load_sharing(customers)
+        profiles = sorted({s["billing_profile_id"] for s in self.subscriptions.values()})
+        self.cycles = {c["_id"]: c for c in self._find("billing_cycles", {"_id": {"$in": profiles}})}
+        groups = {s["balance_group_id"] for s in self.subscriptions.values()} | set(self.owner_groups.values())
+        raw_balances = self._find("balances", {"balance_group_id": {"$in": sorted(groups)}}, BALANCE_FIELDS)
         resources = {b["resource"] for b in raw_balances}
         self.book = BalanceBook([to_domain(b) for b in raw_balances],
                                 {r: self.catalog.consumption_order(r) for r in resources},
                                 {b["_id"]: _dec(b["held"]) for b in raw_balances if b.get("held")})
         self.new_balances: dict[str, dict[str, Any]] = {}
+        balance_groups = {g["_id"]: g for g in self._find("balance_groups", {"_id": {"$in": sorted(groups)}},
+                                                          GROUP_FIELDS)} if thresholds else {}
         self.thresholds = ThresholdWatch(self.uow, self.catalog, self.book, self.now, balance_groups, self.cycles)
 
-    def _load_sharing(self, members: list[dict[str, Any]]) -> None:
+    def _load_sharing(self, customers: list[int]) -> None:
         self.memberships: dict[int, list[dict[str, Any]]] = defaultdict(list)
         self.sharing_groups: dict[str, dict[str, Any]] = {}
         self.owner_groups: dict[str, str] = {}  # sharing group id -> the owner's balance group
         self.share_used: dict[str, Decimal] = {}
+        members = self._find("sharing_members", {"customer_id": {"$in": customers}, "status": ACTIVE})
         if not members:
             return
         for member in members:
@@ -391,27 +377,6 @@ class BatchRating:
                 "currency": tariff.price_resource, "events": entry["events"], "late": entry["late"],
                 "firstStart": entry["first"].isoformat(), "lastStart": entry["last"].isoformat()},
                 service_id)
-
-
-def _joined_read(by_type: dict[str, set[str]], thresholds: bool) -> list[dict[str, Any]]:
-    """The aggregation `BatchRating.load` reads services with (each $lookup uses the joined collection's
-    index on its foreign field)."""
-    def lookup(source: str, local: str, foreign: str, into: str, *stages: dict[str, Any]) -> dict[str, Any]:
-        return {"$lookup": {"from": source, "localField": local, "foreignField": foreign, "as": into,
-                            "pipeline": list(stages)}}
-
-    return [
-        {"$match": {"$or": [{"service_type": t, "identifier": {"$in": sorted(ids)}} for t, ids in by_type.items()]}},
-        {"$project": SERVICE_FIELDS},
-        lookup("subscriptions", "subscription_id", "_id", "_subscription", {"$project": SUBSCRIPTION_FIELDS}),
-        lookup("billing_cycles", "_subscription.billing_profile_id", "_id", "_cycle"),
-        lookup("sharing_members", "_subscription.customer_id", "customer_id", "_members",
-               {"$match": {"status": ACTIVE}}),
-        lookup("balances", "_subscription.balance_group_id", "balance_group_id", "_balances",
-               {"$project": BALANCE_FIELDS}),
-        *([lookup("balance_groups", "_subscription.balance_group_id", "_id", "_group", {"$project": GROUP_FIELDS})]
-          if thresholds else []),
-    ]
 
 
 def refuse_bad_input(outcomes: list[Outcome]) -> None:
