@@ -7,9 +7,11 @@ exchange with `<service>.*`, reads `{"args": [...], "kwargs": {...}}` bodies, an
 `{"result": ..., "error": ...}` body, so typed errors (`chassis.errors`) are rebuilt on the caller's side.
 
 Unlike a nameko worker (one green thread and one transaction per call), the handler receives every request
-that arrived within the prefetch window at once and can apply them together (group commit). It rides on the
-stream consumer's loop (`chassis.stream.StreamConsumer`): a batch is handled on a worker thread while the
-next one is read; when the handler returns, every reply is published and then the batch is acknowledged.
+that arrived while the previous batches were handled at once and can apply them together (group commit). It
+rides on the stream consumer's connection handling (`chassis.stream.StreamConsumer`), but keeps up to
+`parallel` batches in flight on worker threads: a request that finds a free worker is handled at once
+instead of waiting for the batch before it (handlers mostly wait for the database, and wait together). When
+a batch's handler returns, every reply is published and then the batch's requests are acknowledged.
 A crash before the ack redelivers the requests, so handlers must be idempotent (a redelivered request gets
 the answer the first one got, or the same effect).
 """
@@ -17,8 +19,10 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,7 +31,7 @@ import pika
 from chassis import metrics
 from chassis.errors import PlatformError
 from chassis.nameko_adapter import RPC_EXCHANGE, malformed_request, rpc_queue, serialize_error
-from chassis.stream import StreamConsumer
+from chassis.stream import StreamConsumer, _wake
 
 log = logging.getLogger(__name__)
 
@@ -71,8 +75,59 @@ class RpcTopology:
         channel.queue_bind(self.queue, RPC_EXCHANGE, routing_key=f"{self.service}.*")
 
 
+@dataclass
 class BatchRpcServer(StreamConsumer):
-    """`StreamConsumer(amqp_uri, RpcTopology(service), handler, batch_size, prefetch, max_wait, transient)`."""
+    """`BatchRpcServer(amqp_uri, RpcTopology(service), handler, batch_size, prefetch, max_wait, transient)`;
+    `parallel` batches at most are handled at once."""
+
+    parallel: int = 2
+
+    def run(self, stop: threading.Event) -> None:
+        self._flights: list[tuple[list[RpcRequest], float, Future]] = []
+        self._worker = ThreadPoolExecutor(max_workers=self.parallel, thread_name_prefix=f"rpc-{self.topology.queue}")
+        try:
+            self._run(stop, 0.2)
+        finally:
+            self._worker.shutdown(wait=True)
+
+    def _consume(self, stop: threading.Event) -> None:
+        deadline: float | None = None  # when a partial batch stops waiting for more requests
+        while not stop.is_set():
+            for flight in [f for f in self._flights if f[2].done()]:
+                self._flights.remove(flight)
+                self._answer(*flight)
+            if self._pending and deadline is None:
+                deadline = time.monotonic() + self.max_wait
+            free = len(self._flights) < self.parallel
+            if free and self._pending and (len(self._pending) >= self.batch_size or time.monotonic() >= deadline):
+                batch, self._pending = self._pending[:self.batch_size], self._pending[self.batch_size:]
+                deadline = None
+                self._launch(batch)
+                continue
+            wait = 0.2 if deadline is None or not free else max(0.0, deadline - time.monotonic())
+            self._connection.process_data_events(time_limit=wait)
+        while self._flights:  # stopping: what is being handled is answered; what was only received goes back
+            flight = self._flights.pop(0)
+            flight[2].exception()
+            self._answer(*flight)
+
+    def _launch(self, batch: list[RpcRequest]) -> None:
+        assert self._worker is not None
+        connection = self._connection
+        future = self._worker.submit(self._handle, batch)
+        future.add_done_callback(lambda _: _wake(connection))  # wakes the loop (pika's only thread-safe call)
+        self._flights.append((batch, time.monotonic(), future))
+
+    def _disconnect(self) -> None:
+        # Let the handlers finish before their requests are redelivered, so a request never runs twice at once;
+        # the acks are lost with the connection and a redelivered request changes nothing.
+        for _, _, future in getattr(self, "_flights", []):
+            try:
+                future.result()
+            except Exception:  # noqa: BLE001 (already failing over; the requests will be redelivered)
+                pass
+        self._flights = []
+        super()._disconnect()
 
     def _connect(self) -> None:
         # As the stream's, without publisher confirms: a reply lost with the broker makes the caller time out
@@ -118,11 +173,8 @@ class BatchRpcServer(StreamConsumer):
             raise RuntimeError(f"the handler answered {len(answers)} of {len(batch)} requests")
         return answers
 
-    def _finish(self) -> None:
-        """On the consumer thread: reply to every request, then acknowledge the batch."""
-        assert self._in_flight is not None
-        batch, started, future = self._in_flight
-        self._in_flight = None
+    def _answer(self, batch: list[RpcRequest], started: float, future: Future) -> None:
+        """On the consumer thread: reply to every request, then acknowledge them."""
         answers = future.result()  # a transient failure propagates: the batch is given back
         service = self.topology.service
         for request, answer in zip(batch, answers, strict=True):
@@ -133,7 +185,8 @@ class BatchRpcServer(StreamConsumer):
             self._channel.basic_publish(RPC_EXCHANGE, request.reply_to, reply_body(answer), pika.BasicProperties(
                 content_type="application/json", content_encoding="utf-8", correlation_id=request.correlation_id,
                 delivery_mode=pika.DeliveryMode.Transient))
-        self._channel.basic_ack(batch[-1].delivery_tag, multiple=True)
+        for request in batch:  # batches finish in any order: each acknowledges only its own requests
+            self._channel.basic_ack(request.delivery_tag)
         elapsed = time.monotonic() - started
         for request in batch:
             metrics.RPC_SECONDS.labels(service, request.method).observe(elapsed)

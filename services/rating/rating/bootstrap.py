@@ -39,4 +39,4 @@ def charging_server(settings: Settings, handler: Callable[..., list[Any]]) -> Ba
     return BatchRpcServer(
         settings.amqp_uri, CHARGING_TOPOLOGY, handler, batch_size=config.charging_batch_size(settings),
         prefetch=config.charging_prefetch(settings), max_wait=config.charging_max_wait(settings),
-        transient=(ConnectionFailure, Unavailable))
+        transient=(ConnectionFailure, Unavailable), parallel=config.charging_parallel(settings))

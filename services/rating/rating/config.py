@@ -10,6 +10,7 @@
 | RATING_CHARGING_BATCH_SIZE | 200 | charging requests (reserve, commit, release) handled together (group commit) |
 | RATING_CHARGING_PREFETCH | 400 | unacknowledged charging requests the broker keeps in flight to the charging process |
 | RATING_CHARGING_MAX_WAIT_MS | 0 | how long an idle charging process waits for more requests before handling a batch |
+| RATING_CHARGING_PARALLEL | 2 | charging batches handled at once (each settles and reserves in two concurrent transactions) |
 | RATING_DEFAULT_CREDIT_PROFILE | unset | credit profile for balance groups that name none (thresholds) |
 """
 from __future__ import annotations
@@ -50,3 +51,7 @@ def charging_prefetch(settings: Settings) -> int:
 def charging_max_wait(settings: Settings) -> float:
     # 0: a request that finds the process idle is handled at once; the next batch forms while it is.
     return float(settings.service_setting("CHARGING_MAX_WAIT_MS", "0")) / 1000
+
+
+def charging_parallel(settings: Settings) -> int:
+    return max(1, int(settings.service_setting("CHARGING_PARALLEL", "2")))

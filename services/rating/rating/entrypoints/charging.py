@@ -49,11 +49,12 @@ METHODS: dict[str, Callable[..., tuple[Any, ...]]] = {
     "reserve": _reserve, "commit_reservation": _commit, "release_reservation": _release}
 
 
-def batch_handler(catalog: CatalogCache, lateness: timedelta) -> Callable[[Sequence[RpcRequest]], list[Any]]:
+def batch_handler(catalog: CatalogCache, lateness: timedelta, parallel: int = 1
+                  ) -> Callable[[Sequence[RpcRequest]], list[Any]]:
     # A batch's commits and releases are settled in one transaction while its reserves are held in another:
     # both mostly wait for MongoDB, and they wait at the same time. When they touch the same balance MongoDB
     # makes one retry on what the other committed, so credit is never promised twice.
-    settler = ThreadPoolExecutor(max_workers=1, thread_name_prefix="charging-settle")
+    settler = ThreadPoolExecutor(max_workers=parallel, thread_name_prefix="charging-settle")
 
     def handle(requests: Sequence[RpcRequest]) -> list[Any]:
         answers: list[Any] = [None] * len(requests)
@@ -99,7 +100,8 @@ def batch_handler(catalog: CatalogCache, lateness: timedelta) -> Callable[[Seque
 def run(settings: Settings) -> None:
     rpc = RpcClient(settings.amqp_uri, timeout=settings.rpc_timeout)
     catalog = bootstrap.catalog(lambda method, *args: rpc.call("catalog", method, *args))
-    server = bootstrap.charging_server(settings, batch_handler(catalog, config.lateness_window(settings)))
+    handler = batch_handler(catalog, config.lateness_window(settings), config.charging_parallel(settings))
+    server = bootstrap.charging_server(settings, handler)
     try:
         serve(settings, server)
     finally:
