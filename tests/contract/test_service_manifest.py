@@ -88,6 +88,6 @@ def test_every_declared_process_is_a_command_of_its_service():
         for kind in ("api", "stream"):
             assert (f"\n    {kind}=" in main) == (kind in service.kinds), f"{service.name}: {kind}"
         consumers = main.split("consumers=", 1)[1].split("\n", 1)[0] if "consumers=" in main else ""
-        assert (f'"charging":' in consumers) == ("charging" in service.kinds), f"{service.name}: charging"
+        assert ('"charging":' in consumers) == ("charging" in service.kinds), f"{service.name}: charging"
         for stand_in in service.stand_ins:
             assert f'"{stand_in.kind}":' in main, f"{service.name}: {stand_in.kind}"

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import importlib
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 
@@ -81,7 +81,8 @@ def service_main(
         job(settings)
 
 
-def migrate(service: str, settings: Any, documents: list[Any], worker_cls: type, topologies: list[Any] = ()) -> None:
+def migrate(service: str, settings: Any, documents: list[Any], worker_cls: type,
+            topologies: Sequence[Any] = ()) -> None:
     """Create indexes and declare the worker's queues. Idempotent; run before every upgrade."""
     from chassis import telemetry
     from chassis.mongo import connect, ensure_indexes

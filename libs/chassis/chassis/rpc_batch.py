@@ -23,8 +23,8 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, cast
 
 import pika
 
@@ -81,6 +81,7 @@ class BatchRpcServer(StreamConsumer):
     `parallel` batches at most are handled at once."""
 
     parallel: int = 2
+    _pending: list[Any] = field(default_factory=list, init=False)  # RpcRequests
 
     def run(self, stop: threading.Event) -> None:
         self._flights: list[tuple[list[RpcRequest], float, Future]] = []
@@ -99,7 +100,8 @@ class BatchRpcServer(StreamConsumer):
             if self._pending and deadline is None:
                 deadline = time.monotonic() + self.max_wait
             free = len(self._flights) < self.parallel
-            if free and self._pending and (len(self._pending) >= self.batch_size or time.monotonic() >= deadline):
+            due = deadline is not None and (len(self._pending) >= self.batch_size or time.monotonic() >= deadline)
+            if free and self._pending and due:
                 batch, self._pending = self._pending[:self.batch_size], self._pending[self.batch_size:]
                 deadline = None
                 self._launch(batch)
@@ -111,7 +113,7 @@ class BatchRpcServer(StreamConsumer):
             flight[2].exception()
             self._answer(*flight)
 
-    def _launch(self, batch: list[RpcRequest]) -> None:
+    def _launch(self, batch: list[Any]) -> None:
         assert self._worker is not None
         connection = self._connection
         future = self._worker.submit(self._handle, batch)
@@ -159,7 +161,7 @@ class BatchRpcServer(StreamConsumer):
             name, args, kwargs, properties.reply_to, properties.correlation_id, dict(properties.headers or {}),
             method.delivery_tag, method.redelivered, problem, properties.timestamp))
 
-    def _apply(self, batch: Sequence[Any]) -> Any:  # type: ignore[override]
+    def _apply(self, batch: Sequence[Any]) -> Any:
         """The handler's answers; a handler that fails for no transient reason fails every request of the
         batch with an internal error (it never leaves a caller waiting)."""
         try:
@@ -176,7 +178,7 @@ class BatchRpcServer(StreamConsumer):
     def _answer(self, batch: list[RpcRequest], started: float, future: Future) -> None:
         """On the consumer thread: reply to every request, then acknowledge them."""
         answers = future.result()  # a transient failure propagates: the batch is given back
-        service = self.topology.service
+        service = cast(RpcTopology, self.topology).service
         for request, answer in zip(batch, answers, strict=True):
             error = answer if isinstance(answer, BaseException) else None
             metrics.RPC_CALLS.labels(service, request.method, "ok" if error is None else type(error).__name__).inc()

@@ -10,7 +10,7 @@
 | RATING_CHARGING_BATCH_SIZE | 200 | charging requests (reserve, commit, release) handled together (group commit) |
 | RATING_CHARGING_PREFETCH | 400 | unacknowledged charging requests the broker keeps in flight to the charging process |
 | RATING_CHARGING_MAX_WAIT_MS | 0 | how long an idle charging process waits for more requests before handling a batch |
-| RATING_CHARGING_PARALLEL | 2 | charging batches handled at once (each settles and reserves in two concurrent transactions) |
+| RATING_CHARGING_PARALLEL | 2 | charging batches handled at once (each settles and reserves concurrently) |
 | RATING_DEFAULT_CREDIT_PROFILE | unset | credit profile for balance groups that name none (thresholds) |
 """
 from __future__ import annotations

@@ -28,7 +28,7 @@ from rating.adapters.catalog import CatalogCache
 from rating.domain.balances import ZERO
 from rating.domain.engine import PREPAID, Rating, rate
 from rating.domain.usage import UsageRejected
-from rating.service_layer.rating_batch import BatchRating, refuse_bad_input, check_event
+from rating.service_layer.rating_batch import BatchRating, check_event, refuse_bad_input
 from rating.service_layer.usage import usage_wire
 
 SOURCE = "rating"
