@@ -39,18 +39,25 @@ PUBLISH_CHUNK = 1000
 SINCE = datetime(2024, 1, 1, tzinfo=UTC)
 
 
-def seed_services(db: Any, services: int) -> list[str]:
-    """10,000 customers' data lines: balance group, subscription (DATA-MB v1), service, 5120 free MB."""
+def seed_services(db: Any, services: int, line: str = "", payment_type: str | None = None,
+                  free_mb: str | None = "5120", wallet_eur: str | None = None) -> list[str]:
+    """10,000 customers' data lines: balance group, subscription (DATA-MB v1), service, 5120 free MB.
+
+    Charging lines (`line` names the set): prepaid with a EUR wallet and no free units (reservations hold
+    money), or postpaid with no free units (every commit is charged: the cycle's charge balance and
+    `usage.charged`)."""
     groups, subscriptions, lines, balances = [], [], [], []
     identifiers = []
+    first_customer = {"": 1, "prepaid": 1_000_001, "postpaid": 2_000_001}[line]
     for n in range(services):
-        customer, group, subscription, service = n + 1, f"g{n}", f"s{n}", f"v{n}"
-        identifier = f"4917{n:08d}"
+        customer, group, subscription, service = first_customer + n, f"{line}g{n}", f"{line}s{n}", f"{line}v{n}"
+        identifier = {"": "4917", "prepaid": "4916", "postpaid": "4915"}[line] + f"{n:08d}"
         identifiers.append(identifier)
-        groups.append({"_id": group, "customer_id": customer, "name": "Main", "billing_profile_id": f"bp{n}",
+        groups.append({"_id": group, "customer_id": customer, "name": "Main", "billing_profile_id": f"{line}bp{n}",
                        "valid_from": SINCE, "created_at": SINCE})
         subscriptions.append({
-            "_id": subscription, "customer_id": customer, "balance_group_id": group, "billing_profile_id": f"bp{n}",
+            "_id": subscription, "customer_id": customer, "balance_group_id": group,
+            "billing_profile_id": f"{line}bp{n}", **({"payment_type": payment_type} if payment_type else {}),
             "plan_code": "MOBILE-S", "plan_version": 1, "plan_name": "Mobile S", "status": "active",
             "valid_from": SINCE, "created_at": SINCE, "promo_codes": [],
             "products": [{"code": "DATA-MB", "version": 1, "name": "Mobile data", "type": "service",
@@ -59,13 +66,17 @@ def seed_services(db: Any, services: int) -> list[str]:
         lines.append({"_id": service, "customer_id": customer, "subscription_id": subscription,
                       "product_code": "DATA-MB", "service_type": "data", "identifier": identifier,
                       "status": "active", "valid_from": SINCE, "created_at": SINCE})
-        balances.append({"_id": f"free-{n}", "balance_group_id": group, "customer_id": customer,
-                         "billing_profile_id": f"bp{n}", "resource": "MB", "amount": Decimal128("-5120"),
-                         "initial": Decimal128("-5120"), "validity": "infinite", "valid_from": SINCE,
-                         "valid_to": None, "priority": 0, "source": "bench", "created_at": SINCE})
+        for resource, amount in (("MB", free_mb), ("EUR", wallet_eur)):
+            if amount is not None:
+                balances.append({
+                    "_id": f"{line}{resource.lower()}-{n}", "balance_group_id": group, "customer_id": customer,
+                    "billing_profile_id": f"{line}bp{n}", "resource": resource, "amount": Decimal128(f"-{amount}"),
+                    "initial": Decimal128(f"-{amount}"), "validity": "infinite", "valid_from": SINCE,
+                    "valid_to": None, "priority": 0, "source": "bench", "created_at": SINCE})
     for name, docs in (("balance_groups", groups), ("subscriptions", subscriptions), ("services", lines),
                        ("balances", balances)):
-        db[name].insert_many(docs, ordered=False)
+        if docs:
+            db[name].insert_many(docs, ordered=False)
     return identifiers
 
 
@@ -165,7 +176,8 @@ def end_to_end(amqp_uri: str, db: Any, bodies: list[bytes]) -> tuple[float, floa
 
 
 def charging(amqp_uri: str, identifiers: list[str], count: int, rate: float) -> list[float]:
-    """Reserve + commit pairs started at a steady `rate` per second; latency of each pair in ms."""
+    """Reserve + commit pairs started at a steady `rate` per second, through RPC to `python -m rating charging`
+    (`rating_charging`); latency of each pair in ms."""
     client = RpcClient(amqp_uri, timeout=30, size=64)
     fields = {"zone": "home"}
     latencies: list[float] = []
@@ -173,10 +185,10 @@ def charging(amqp_uri: str, identifiers: list[str], count: int, rate: float) -> 
 
     def one(n: int) -> None:
         started = time.perf_counter()
-        reservation = client.call("rating", "reserve", {
+        reservation = client.call("rating_charging", "reserve", {
             "serviceType": "data", "serviceIdentifier": identifiers[n % len(identifiers)], "quantity": "10",
             "fields": fields})
-        client.call("rating", "commit_reservation", reservation["id"], {"used": "3"})
+        client.call("rating_charging", "commit_reservation", reservation["id"], {"used": "3"})
         with lock:
             latencies.append((time.perf_counter() - started) * 1000)
 
@@ -205,12 +217,15 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=500.0)
     args = parser.parse_args()
     with infrastructure() as (mongo_uri, amqp_uri, base):
-        platform = start_platform(["catalog", "rating", "rating:stream"], mongo_uri, amqp_uri, base,
+        platform = start_platform(["catalog", "rating", "rating:stream", "rating:charging"], mongo_uri, amqp_uri, base,
                                   {"LOG_LEVEL": "WARNING"})
         try:
             platform.run_job("catalog", "load-demo", timeout=600)
             db = platform.database("rating")
             identifiers = seed_services(db, args.services)
+            lines = min(args.services, 1000)
+            prepaid = seed_services(db, lines, "prepaid", payment_type="prepaid", free_mb=None, wallet_eur="100000")
+            postpaid = seed_services(db, lines, "postpaid", free_mb=None)
             print(f"seeded {args.services} services; {args.events} events to rate", flush=True)
             bodies = usage_events(identifiers, args.events)
             raw_publish, raw_consume = raw_rabbitmq(amqp_uri, bodies)
@@ -222,7 +237,10 @@ def main() -> None:
             rated = db.usage.count_documents({"status": "rated"})
             charged = db.outbox.count_documents({"type": "usage.charged"})
             rss = peak_rss_mb(platform["rating:stream"].process.pid)
-            latencies = charging(amqp_uri, identifiers, args.charges, args.rate)
+            paced = {kind: charging(amqp_uri, lines_of, args.charges, args.rate)
+                     for kind, lines_of in (("prepaid", prepaid), ("postpaid", postpaid))}
+            postpaid_charges = db.outbox.count_documents({"type": "usage.charged", "envelope.data.billingProfileId": {
+                "$regex": "^postpaid"}})
             print(f"raw RabbitMQ publish:      {raw_publish:10.0f} msg/s (persistent)")
             print(f"raw RabbitMQ consume:      {raw_consume:10.0f} msg/s (prefetch 1000, acks per 500)")
             print(f"raw MongoDB bulk update:   {raw_updates:10.0f} updates/s (500 per bulk, one transaction each)")
@@ -234,8 +252,11 @@ def main() -> None:
                   f"to raw bulk update {e2e / raw_updates:.2f}")
             print(f"  required >= 5000 events/s: {'met' if e2e >= 5000 else 'NOT met'}; "
                   f"target 10000: {'met' if e2e >= 10000 else 'not met'}")
-            print(f"reserve + commit via RPC at {args.rate:.0f} req/s: {percentiles(latencies)}")
-            print(f"  p99 <= 20 ms: {'met' if sorted(latencies)[int(len(latencies) * 0.99) - 1] <= 20 else 'NOT met'}")
+            for kind, latencies in paced.items():
+                p99 = sorted(latencies)[int(len(latencies) * 0.99) - 1]
+                print(f"reserve + commit via RPC, {kind}, at {args.rate:.0f} req/s: {percentiles(latencies)}"
+                      f" (p99 <= 20 ms: {'met' if p99 <= 20 else 'NOT met'})")
+            print(f"  postpaid commits charged: {postpaid_charges} usage.charged events")
             print(f"stream process peak RSS:   {rss:.0f} MB (<= 300 MB: {'met' if rss <= 300 else 'NOT met'})")
         finally:
             platform.stop()

@@ -24,6 +24,8 @@ WORKERS = {
     "notification": ("notification.entrypoints.worker:NotificationService", ["notification.schemas"]),
     "selfcare": ("selfcare.entrypoints.worker:SelfcareService", ["selfcare.schemas"]),
     "gateway": ("gateway.entrypoints.worker:GatewayService", []),
+    # Not a nameko worker: rating's charging process (chassis.rpc_batch) and its table of methods.
+    "rating_charging": ("rating.entrypoints.charging:METHODS", ["rating.schemas"]),
 }
 
 
@@ -34,6 +36,8 @@ def _worker(service: str) -> type:
 
 def rpc_methods(service: str) -> dict[str, Any]:
     cls = _worker(service)
+    if isinstance(cls, dict):  # a batch RPC server's methods
+        return dict(cls)
     return {name: getattr(cls, name) for name in dir(cls)
             if any(isinstance(ext, Rpc) for ext in getattr(getattr(cls, name), ENTRYPOINT_EXTENSIONS_ATTR, ()))}
 
@@ -50,7 +54,7 @@ def test_every_rpc_method_is_declared_with_the_parameters_it_takes(service):
     assert sorted(set(declared) - set(methods)) == [], "declared methods that no worker offers"
     wrong = {}
     for name, fn in methods.items():
-        python = [rpc_contracts.camel(p) for p in list(inspect.signature(inspect.unwrap(fn)).parameters)[1:]]
+        python = [rpc_contracts.camel(p) for p in rpc_contracts.python_parameters(inspect.unwrap(fn))]
         if python != list(declared[name].get("params") or {}):
             wrong[name] = (python, list(declared[name].get("params") or {}))
     assert wrong == {}, "(Python parameters, declared parameters)"

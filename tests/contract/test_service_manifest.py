@@ -16,7 +16,7 @@ from chassis.settings import SERVICES
 ROOT = Path(__file__).resolve().parents[2]
 MANIFEST = manifest.load(ROOT / "contracts" / "services.toml")
 CHART = ROOT / "deploy" / "helm" / "monetization"
-COMPONENTS = ("worker", "api", "stream")  # the Helm chart's workload components
+COMPONENTS = ("worker", "api", "stream", "charging")  # the Helm chart's workload components
 
 
 def test_every_service_folder_is_in_the_manifest_and_every_declared_service_has_one():
@@ -87,5 +87,7 @@ def test_every_declared_process_is_a_command_of_its_service():
         main = (ROOT / "services" / service.name / service.name / "__main__.py").read_text()
         for kind in ("api", "stream"):
             assert (f"\n    {kind}=" in main) == (kind in service.kinds), f"{service.name}: {kind}"
+        consumers = main.split("consumers=", 1)[1].split("\n", 1)[0] if "consumers=" in main else ""
+        assert ('"charging":' in consumers) == ("charging" in service.kinds), f"{service.name}: charging"
         for stand_in in service.stand_ins:
             assert f'"{stand_in.kind}":' in main, f"{service.name}: {stand_in.kind}"

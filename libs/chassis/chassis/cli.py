@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import importlib
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 
@@ -24,6 +24,7 @@ def service_main(
     api: str | None = None,
     stream: str | None = None,
     stream_topology: str | None = None,
+    consumers: dict[str, tuple[str, str]] | None = None,
     jobs: dict[str, str] | None = None,
     argv: list[str] | None = None,
 ) -> None:
@@ -31,9 +32,12 @@ def service_main(
     `stream` is the service's hot-path stream consumer (a function taking Settings that runs until SIGTERM;
     health on HEALTH_PORT, default the stream's port in contracts/services.toml) and `stream_topology` its
     `chassis.stream.StreamTopology`, declared by `migrate` so that events published before the first start
-    are kept; `jobs` maps extra command names to functions taking Settings."""
+    are kept; `consumers` are further processes of that shape, `{command: (runner, topology)}` (e.g. rating's
+    charging RPC server, `chassis.rpc_batch`), run and declared the same way; `jobs` maps extra command names
+    to functions taking Settings."""
     args = sys.argv[1:] if argv is None else argv
-    commands = ["worker", "migrate", *(["api"] if api else []), *(["stream"] if stream else []), *sorted(jobs or {})]
+    runners = {**({"stream": (stream, stream_topology)} if stream else {}), **(consumers or {})}
+    commands = ["worker", "migrate", *(["api"] if api else []), *runners, *sorted(jobs or {})]
     if not args or args[0] not in commands:
         raise SystemExit(f"usage: python -m {service} {{{'|'.join(commands)}}}")
     command = args[0]
@@ -56,18 +60,17 @@ def service_main(
 
         uvicorn.run(api, factory=True, host=settings.http_host, port=settings.http_port, log_config=None,
                     proxy_headers=True, timeout_graceful_shutdown=10)
-    elif command == "stream":
+    elif command in runners:
         from chassis import telemetry
         from chassis.mongo import connect
 
-        assert stream is not None
-        settings = Settings.from_env(service, process="stream")  # the stream's own health port
+        settings = Settings.from_env(service, process=command)  # the process's own health port
         telemetry.setup(settings)
         connect(settings)
-        _load(stream)(settings)
+        _load(runners[command][0])(settings)
     elif command == "migrate":
         migrate(service, settings, _load(documents), _load(worker),
-                _load(stream_topology) if stream_topology else None)
+                [_load(topology) for _, topology in runners.values() if topology])
     else:
         from chassis import telemetry
         from chassis.mongo import connect
@@ -78,7 +81,8 @@ def service_main(
         job(settings)
 
 
-def migrate(service: str, settings: Any, documents: list[Any], worker_cls: type, topology: Any = None) -> None:
+def migrate(service: str, settings: Any, documents: list[Any], worker_cls: type,
+            topologies: Sequence[Any] = ()) -> None:
     """Create indexes and declare the worker's queues. Idempotent; run before every upgrade."""
     from chassis import telemetry
     from chassis.mongo import connect, ensure_indexes
@@ -88,13 +92,14 @@ def migrate(service: str, settings: Any, documents: list[Any], worker_cls: type,
     connect(settings)
     ensure_indexes(documents)
     queues = declare_topology(worker_cls, settings.amqp_uri)
-    if topology is not None:
+    if topologies:
         import pika
 
         connection = pika.BlockingConnection(pika.URLParameters(settings.amqp_uri))
         try:
-            topology.declare(connection.channel())
+            for topology in topologies:
+                topology.declare(connection.channel())
+                queues.append(topology.queue)
         finally:
             connection.close()
-        queues.append(topology.queue)
     print(f"{service}: indexes ensured for {len(documents)} document types; queues declared: {queues or 'none'}")

@@ -160,7 +160,7 @@ def parse(data: dict[str, object], source: str = FILE_NAME) -> Manifest:
     return Manifest(tuple(services))
 
 
-_PROCESS_KINDS = ("worker", "api", "stream")
+_PROCESS_KINDS = ("worker", "api", "stream", "charging")
 
 
 def _processes(source: str, service: str, table: object, *, stand_in: bool) -> list[Process]:

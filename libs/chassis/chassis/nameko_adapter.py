@@ -34,11 +34,19 @@ import amqp.exceptions
 import eventlet
 import kombu
 import kombu.serialization
-from nameko.events import EventHandler
-from nameko.exceptions import RemoteError, RpcTimeout, UnknownService, registry
-from nameko.extensions import ENTRYPOINT_EXTENSIONS_ATTR, DependencyProvider
 from nameko.amqp.publish import Publisher
-from nameko.rpc import Responder
+from nameko.events import EventHandler
+from nameko.exceptions import (
+    MalformedRequest,
+    MethodNotFound,
+    RemoteError,
+    RpcTimeout,
+    UnknownService,
+    registry,
+    serialize,
+)
+from nameko.extensions import ENTRYPOINT_EXTENSIONS_ATTR, DependencyProvider
+from nameko.rpc import RPC_QUEUE_TEMPLATE, Responder
 from nameko.rpc import rpc as _nameko_rpc
 from nameko.standalone.rpc import ClusterRpcProxy
 from nameko.timer import timer as _nameko_timer
@@ -70,6 +78,27 @@ def register_errors() -> None:
 
 
 register_errors()
+
+# nameko's RPC wire protocol, for servers that answer nameko callers without nameko (chassis.rpc_batch).
+RPC_EXCHANGE = "nameko-rpc"
+
+
+def rpc_queue(service: str) -> str:
+    """The durable queue a service's RPC requests wait in (`rpc-<service>`)."""
+    return RPC_QUEUE_TEMPLATE.format(service)
+
+
+def serialize_error(exc: BaseException) -> dict[str, Any]:
+    """An error as nameko's reply carries it; the caller rebuilds registered (typed) errors from it."""
+    return serialize(exc)
+
+
+def malformed_request(detail: str) -> Exception:
+    return MalformedRequest(detail)
+
+
+def method_not_found(method: str) -> Exception:
+    return MethodNotFound(method)
 
 
 class _ReplyPublisher(Publisher):

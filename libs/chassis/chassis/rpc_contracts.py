@@ -48,12 +48,16 @@ WORKER_BASE = "worker-base"  # contracts/rpc/worker-base.yaml: the methods every
 @functools.cache
 def declaration(service: str, path: Path | None = None) -> dict[str, Any]:
     """`contracts/rpc/<service>.yaml` (or `path`: a worker outside the platform, e.g. a test's sample,
-    names its own) with the methods every worker inherits (`worker-base.yaml`), read once per process."""
+    names its own), read once per process, with the methods of the declarations it names in `x-inherits`
+    (a nameko worker's file names `worker-base`: the jobs methods every WorkerBase offers)."""
     path = path or contracts_dir() / "rpc" / f"{service}.yaml"
     if not path.exists():
         raise ContractError(f"no RPC contract for {service!r} (looked for {path})")
-    inherited = load_yaml((contracts_dir() / "rpc" / f"{WORKER_BASE}.yaml").read_text()) or {}
-    return {**inherited, **(load_yaml(path.read_text()) or {})}
+    own = dict(load_yaml(path.read_text()) or {})
+    inherited: dict[str, Any] = {}
+    for parent in own.pop("x-inherits", []):  # e.g. [worker-base]: what every nameko worker offers
+        inherited.update(declaration(parent))
+    return {**inherited, **own}
 
 
 def resolve(node: Any) -> Any:
@@ -149,11 +153,12 @@ class Method:
 
     def check_arguments(self, fn: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
         """Refuse a call whose arguments break the declaration, naming each bad parameter."""
+        receiver = (None,) if _is_method(fn) else ()
         try:
-            bound = _signature(fn).bind(None, *args, **kwargs)
+            bound = _signature(fn).bind(*receiver, *args, **kwargs)
         except TypeError as exc:
             raise ValidationFailed(f"{self.service}.{self.name}: {exc}", {"_arguments": str(exc)}) from None
-        values = dict(list(bound.arguments.items())[1:])
+        values = dict(list(bound.arguments.items())[len(receiver):])
         problems: dict[str, str] = {}
         for param, check in self._argument_checks:
             python_name = _python_names(fn)[param]
@@ -181,9 +186,20 @@ def _signature(fn: Any) -> inspect.Signature:
     return inspect.signature(fn)
 
 
+def _is_method(fn: Any) -> bool:
+    """A worker's method (its first parameter the worker) or a plain function (rating's charging process)."""
+    return next(iter(_signature(fn).parameters), None) == "self"
+
+
+@functools.cache
+def python_parameters(fn: Any) -> list[str]:
+    """The parameters a caller passes, as Python names (a method's `self` left out)."""
+    return list(_signature(fn).parameters)[1 if _is_method(fn) else 0:]
+
+
 @functools.cache
 def _python_names(fn: Any) -> dict[str, str]:
-    return {camel(name): name for name in list(_signature(fn).parameters)[1:]}
+    return {camel(name): name for name in python_parameters(fn)}
 
 
 @functools.cache

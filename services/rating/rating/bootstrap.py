@@ -1,5 +1,6 @@
-"""Composition root of the rating processes (the nameko worker and the usage stream consumer): the one
-place that builds the catalog cache both rate through and the stream consumer with its settings."""
+"""Composition root of the rating processes (the nameko worker, the usage stream consumer and the charging
+RPC server): the one place that builds the catalog cache they rate through and the consumers with their
+settings."""
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -8,12 +9,15 @@ from typing import Any
 from pymongo.errors import ConnectionFailure
 
 from chassis.errors import Unavailable
+from chassis.rpc_batch import BatchRpcServer, RpcTopology
 from chassis.settings import Settings
 from chassis.stream import StreamConsumer, StreamTopology
 from rating import config
 from rating.adapters.catalog import CatalogCache
 
 USAGE_TOPOLOGY = StreamTopology(exchange="rating.usage", queue="rating.usage")
+# The RPC service `python -m rating charging` answers as (decision 0407).
+CHARGING_TOPOLOGY = RpcTopology("rating_charging")
 CatalogCall = Callable[..., Any]
 
 
@@ -29,3 +33,10 @@ def usage_consumer(settings: Settings, handler: Callable[..., dict[int, str]]) -
         prefetch=config.stream_prefetch(settings), max_wait=config.stream_max_wait(settings),
         # The database or catalog being away says nothing about the events: retry the batch later.
         transient=(ConnectionFailure, Unavailable))
+
+
+def charging_server(settings: Settings, handler: Callable[..., list[Any]]) -> BatchRpcServer:
+    return BatchRpcServer(
+        settings.amqp_uri, CHARGING_TOPOLOGY, handler, batch_size=config.charging_batch_size(settings),
+        prefetch=config.charging_prefetch(settings), max_wait=config.charging_max_wait(settings),
+        transient=(ConnectionFailure, Unavailable), parallel=config.charging_parallel(settings))

@@ -7,6 +7,10 @@
 | RATING_STREAM_PREFETCH | 1000 | unacknowledged messages the broker keeps in flight to the stream process |
 | RATING_STREAM_MAX_WAIT_MS | 50 | how long a partial batch waits for more events |
 | RATING_STREAM_PARALLEL | 2 | parts of a batch rated in concurrent transactions (split by service identifier) |
+| RATING_CHARGING_BATCH_SIZE | 200 | charging requests (reserve, commit, release) handled together (group commit) |
+| RATING_CHARGING_PREFETCH | 400 | unacknowledged charging requests the broker keeps in flight to the charging process |
+| RATING_CHARGING_MAX_WAIT_MS | 0 | how long an idle charging process waits for more requests before handling a batch |
+| RATING_CHARGING_PARALLEL | 2 | charging batches handled at once (each settles and reserves concurrently) |
 | RATING_DEFAULT_CREDIT_PROFILE | unset | credit profile for balance groups that name none (thresholds) |
 """
 from __future__ import annotations
@@ -34,3 +38,20 @@ def stream_max_wait(settings: Settings) -> float:
 
 def stream_parallel(settings: Settings) -> int:
     return max(1, int(settings.service_setting("STREAM_PARALLEL", "2")))
+
+
+def charging_batch_size(settings: Settings) -> int:
+    return int(settings.service_setting("CHARGING_BATCH_SIZE", "200"))
+
+
+def charging_prefetch(settings: Settings) -> int:
+    return int(settings.service_setting("CHARGING_PREFETCH", "400"))
+
+
+def charging_max_wait(settings: Settings) -> float:
+    # 0: a request that finds the process idle is handled at once; the next batch forms while it is.
+    return float(settings.service_setting("CHARGING_MAX_WAIT_MS", "0")) / 1000
+
+
+def charging_parallel(settings: Settings) -> int:
+    return max(1, int(settings.service_setting("CHARGING_PARALLEL", "2")))

@@ -104,10 +104,10 @@ Usage: range (include "monetization.workloads" $ | fromJson).items
 {{- $items := list -}}
 {{- range $service, $svc := .Values.services -}}
 {{- if $svc.enabled -}}
-{{- range $component := list "worker" "api" "stream" -}}
+{{- range $component := list "worker" "api" "stream" "charging" -}}
 {{- $override := get $svc $component -}}
 {{- if and (kindIs "map" $override) $override.enabled -}}
-{{- /* A stream process (`python -m <svc> stream`) is shaped like a worker: health port, no API. */ -}}
+{{- /* A stream or charging process (`python -m <svc> stream|charging`) is shaped like a worker: health port, no API. */ -}}
 {{- $base := get $root.Values.defaults (ternary "api" "worker" (eq $component "api")) -}}
 {{- $cfg := include "monetization.deepMerge" (dict "base" $base "override" $override) | fromJson -}}
 {{- $port := ternary $cfg.port $cfg.healthPort (eq $component "api") -}}

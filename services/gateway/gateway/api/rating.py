@@ -23,6 +23,12 @@ def _rating(method: str, *args: Any) -> Any:
     return dependencies.rpc.call("rating", method, *args)
 
 
+def _charging(method: str, *args: Any) -> Any:
+    """Real-time charging is answered by rating's charging process (`python -m rating charging`, RPC service
+    `rating_charging`; decision 0407), in batches."""
+    return dependencies.rpc.call("rating_charging", method, *args)
+
+
 # Balances
 
 def list_balances(customer_id: int, balance_group_id: str | None = None, as_of: str | None = None) -> Response:
@@ -115,18 +121,18 @@ def rate_usage(body: dict[str, Any]) -> Response:
 # Real-time charging
 
 def reserve(body: dict[str, Any]) -> Response:
-    reservation = _rating("reserve", body)
+    reservation = _charging("reserve", body)
     audit.note(target=f"charging/reservations/{reservation['id']}", before=None, after=reservation)
     return json_response(reservation, 201, {"Location": f"/api/v1/charging/reservations/{reservation['id']}"})
 
 
 def commit_reservation(reservation_id: str, body: dict[str, Any]) -> Response:
-    reservation = _rating("commit_reservation", reservation_id, body)
+    reservation = _charging("commit_reservation", reservation_id, body)
     audit.note(target=f"charging/reservations/{reservation_id}", before=None, after=reservation)
     return json_response(reservation)
 
 
 def release_reservation(reservation_id: str) -> Response:
-    reservation = _rating("release_reservation", reservation_id)
+    reservation = _charging("release_reservation", reservation_id)
     audit.note(target=f"charging/reservations/{reservation_id}", before=None, after=reservation)
     return json_response(reservation)

@@ -31,7 +31,7 @@ SEED_FIELDS = [
 @pytest.fixture(scope="module")
 def platform(start_services, kit):
     # Billing may announce today's cycle: the seed's 2020 call is then late, so the window must reach back.
-    platform = start_services("customer", "catalog", "rating", "billing", "gateway:api",
+    platform = start_services("customer", "catalog", "rating", "rating:charging", "billing", "gateway:api",
                               env={"RATING_LATENESS_WINDOW_HOURS": "100000"})
     kit.load_demo_catalog(platform)
     rpc = RpcClient(platform.env["AMQP_URI"])

@@ -196,19 +196,8 @@ class RatingService(WorkerBase):
     def adjust_usage(self, payload: dict[str, Any]) -> dict[str, Any]:
         return usage.adjust_usage(payload)
 
-    # -- real-time charging -----------------------------------------------------------------------
-    @rpc
-    def reserve(self, payload: dict[str, Any]) -> dict[str, Any]:
-        return charging.reserve(payload, self.catalog, config.lateness_window(self.settings))
-
-    @rpc
-    def commit_reservation(self, reservation_id: str, payload: dict[str, Any]) -> dict[str, Any]:
-        return charging.commit(reservation_id, payload, self.catalog, config.lateness_window(self.settings))
-
-    @rpc
-    def release_reservation(self, reservation_id: str) -> dict[str, Any]:
-        return charging.release(reservation_id)
-
+    # -- real-time charging: reserve, commit and release are answered in batches by `python -m rating charging`
+    # (RPC service `rating_charging`, decision 0407); the worker expires what nobody settled.
     @timer(1.0)
     def expire_reservations(self) -> None:
         charging.expire_reservations()

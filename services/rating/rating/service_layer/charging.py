@@ -11,20 +11,24 @@ run by the worker's timer); an expired reservation can no longer be committed.
 from __future__ import annotations
 
 import uuid
+from collections import defaultdict
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 from bson.decimal128 import Decimal128
 from pymongo import UpdateOne
+from pymongo.errors import DuplicateKeyError
 
 from chassis.clock import utc_now
-from chassis.errors import Conflict, NotFound, ValidationFailed
+from chassis.errors import Conflict, NotFound, PlatformError, ValidationFailed
 from chassis.mongo import UnitOfWork, database, transaction
 from rating.adapters.catalog import CatalogCache
+from rating.domain.balances import ZERO
 from rating.domain.engine import PREPAID, Rating, rate
 from rating.domain.usage import UsageRejected
-from rating.service_layer.rating_batch import BatchRating, check_event
+from rating.service_layer.rating_batch import BatchRating, check_event, refuse_bad_input
 from rating.service_layer.usage import usage_wire
 
 SOURCE = "rating"
@@ -56,58 +60,122 @@ def _wire(reservation: dict[str, Any]) -> dict[str, Any]:
 
 def reserve(payload: dict[str, Any], catalog: CatalogCache, lateness: timedelta) -> dict[str, Any]:
     """Hold credit for up to `quantity` of a service's usage. Idempotent on `id`."""
+    return _one(reserve_many([payload], catalog, lateness))
+
+
+def _one(answers: list[Any]) -> dict[str, Any]:
+    [answer] = answers
+    if isinstance(answer, PlatformError):
+        raise answer
+    return answer
+
+
+def reserve_many(payloads: Sequence[Any], catalog: CatalogCache, lateness: timedelta) -> list[Any]:
+    """Reserve for every payload in ONE transaction (group commit); one answer per payload, in order: the
+    reservation, or the typed error refusing that payload alone. Reservations of the batch draw from the same
+    book one after the other, so they never promise the same credit twice."""
+    now = utc_now()
+    answers: list[Any] = [None] * len(payloads)
+    wanted: list[tuple[int, str, timedelta, Any]] = []
+    for index, payload in enumerate(payloads):
+        try:
+            wanted.append((index, *_reservation_request(payload, catalog, now)))
+        except PlatformError as error:
+            answers[index] = error
+    if wanted:
+        for index, answer in _retried(lambda uow: _hold_all(uow, wanted, catalog, now, lateness)):
+            answers[index] = answer
+    return answers
+
+
+def _retried(fn: Any) -> Any:
+    try:
+        return transaction(fn, source=SOURCE)
+    except DuplicateKeyError:
+        # A concurrent transaction stored one of these ids (a reservation, a usage record) between our read and
+        # our insert: run again, it is now seen as existing.
+        return transaction(fn, source=SOURCE)
+
+
+def _reservation_request(payload: Any, catalog: CatalogCache, now: datetime) -> tuple[str, timedelta, Any]:
     if not isinstance(payload, dict):
         raise ValidationFailed("a reservation is an object", {"body": "must be an object"})
-    now = utc_now()
     reservation_id = str(payload.get("id") or uuid.uuid4())
     ttl = _ttl(payload.get("ttlSeconds"))
     start = payload.get("startTime") or now.isoformat()
     checked = check_event(_event(payload, reservation_id, payload.get("quantity"), start), catalog)
     if checked.problem is not None:
         raise _bad(checked.problem)
-    event = checked.event
-    assert event is not None
+    return reservation_id, ttl, checked
 
-    def hold(uow: UnitOfWork) -> dict[str, Any]:
-        existing = uow.collection(COLLECTION).find_one({"_id": reservation_id}, session=uow.session)
-        if existing is not None:
-            return _wire(existing)
-        batch = BatchRating(uow, catalog, now, lateness, "charging")
-        batch.load([event], thresholds=False)
+
+def _hold_all(uow: UnitOfWork, wanted: list[tuple[int, str, timedelta, Any]], catalog: CatalogCache,
+              now: datetime, lateness: timedelta) -> list[tuple[int, Any]]:
+    ids = sorted({reservation_id for _, reservation_id, _, _ in wanted})
+    known = {r["_id"]: r for r in uow.collection(COLLECTION).find({"_id": {"$in": ids}}, session=uow.session)}
+    batch = BatchRating(uow, catalog, now, lateness, "charging")
+    batch.load([checked.event for _, rid, _, checked in wanted if rid not in known], thresholds=False)
+    answers: list[tuple[int, Any]] = []
+    created: list[dict[str, Any]] = []
+    holds: dict[str, Decimal] = defaultdict(Decimal)
+    shared: dict[str, Decimal] = defaultdict(Decimal)
+    for index, reservation_id, ttl, checked in wanted:
+        if reservation_id in known:  # idempotent: asked before (or earlier in this batch)
+            answers.append((index, _wire(known[reservation_id])))
+            continue
         try:
-            context = batch.context(event)
-            as_of, _ = batch.timing(event, context.cycle)
-        except UsageRejected as problem:
-            raise _bad(problem) from None
+            reservation = _hold(batch, checked, reservation_id, ttl, now)
+        except PlatformError as error:
+            answers.append((index, error))
+            continue
+        for hold in reservation["holds"]:
+            holds[hold["balance_id"]] += hold["amount"].to_decimal()
+        if reservation["share_key"] is not None and reservation["shared_held"].to_decimal():
+            shared[reservation["share_key"]] += reservation["shared_held"].to_decimal()
+        known[reservation_id] = reservation
+        created.append(reservation)
+        answers.append((index, _wire(reservation)))
+    if holds:
+        uow.collection("balances").bulk_write([UpdateOne({"_id": b}, {"$inc": {"held": Decimal128(amount)}})
+                                               for b, amount in holds.items()], ordered=False, session=uow.session)
+    if shared:
+        uow.collection("sharing_usage").bulk_write([UpdateOne(
+            {"_id": key}, {"$inc": {"held": Decimal128(amount), "used": Decimal128("0")},
+                           "$setOnInsert": {"member_id": key.split(":", 1)[0], "created_at": now}}, upsert=True)
+            for key, amount in shared.items()], ordered=False, session=uow.session)
+    if created:
+        uow.collection(COLLECTION).insert_many(created, ordered=False, session=uow.session)
+    return answers
 
-        def attempt(quantity: Decimal) -> Rating:
-            return rate(fields=checked.values, quantity=quantity, tariff=context.tariff, book=batch.book,
-                        group_id=context.subscription["balance_group_id"], payment_type=context.payment_type,
-                        as_of=as_of, share=context.share)
 
-        granted, result = _largest_grant(attempt, event.quantity, context.payment_type)
-        updates = [UpdateOne({"_id": i.balance_id}, {"$inc": {"held": Decimal128(i.amount)}})
-                   for i in result.impacts]
-        if updates:
-            uow.collection("balances").bulk_write(updates, session=uow.session)
-        if context.share is not None and result.shared_used:
-            uow.collection("sharing_usage").update_one(
-                {"_id": context.share.member_key},
-                {"$inc": {"held": Decimal128(result.shared_used), "used": Decimal128("0")},
-                 "$setOnInsert": {"member_id": context.share.member_key.split(":", 1)[0], "created_at": now}},
-                upsert=True, session=uow.session)
-        reservation = {
-            "_id": reservation_id, "status": "active", "customer_id": context.subscription["customer_id"],
-            "service_id": context.service["_id"], "resource": context.tariff.resource,
-            "event": {**checked.raw, "fields": checked.raw.get("fields") or {}},
-            "requested": Decimal128(event.quantity), "granted": Decimal128(granted),
-            "holds": [{"balance_id": i.balance_id, "amount": Decimal128(i.amount)} for i in result.impacts],
-            "share_key": context.share.member_key if context.share is not None else None,
-            "shared_held": Decimal128(result.shared_used), "created_at": now, "expires_at": now + ttl}
-        uow.collection(COLLECTION).insert_one(reservation, session=uow.session)
-        return _wire(reservation)
+def _hold(batch: BatchRating, checked: Any, reservation_id: str, ttl: timedelta, now: datetime) -> dict[str, Any]:
+    """Rate one reservation against the batch's book and hold what it grants in the book, so the batch's next
+    reservations see it taken."""
+    event = checked.event
+    try:
+        context = batch.context(event)
+        as_of, _ = batch.timing(event, context.cycle)
+    except UsageRejected as problem:
+        raise _bad(problem) from None
 
-    return transaction(hold, source=SOURCE)
+    def attempt(quantity: Decimal) -> Rating:
+        return rate(fields=checked.values, quantity=quantity, tariff=context.tariff, book=batch.book,
+                    group_id=context.subscription["balance_group_id"], payment_type=context.payment_type,
+                    as_of=as_of, share=context.share)
+
+    granted, result = _largest_grant(attempt, event.quantity, context.payment_type)
+    for impact in result.impacts:
+        batch.book.held[impact.balance_id] = batch.book.held.get(impact.balance_id, ZERO) + impact.amount
+    if context.share is not None and result.shared_used:
+        batch.book.shared[context.share.member_key] += result.shared_used
+    return {
+        "_id": reservation_id, "status": "active", "customer_id": context.subscription["customer_id"],
+        "service_id": context.service["_id"], "resource": context.tariff.resource,
+        "event": {**checked.raw, "fields": checked.raw.get("fields") or {}},
+        "requested": Decimal128(event.quantity), "granted": Decimal128(granted),
+        "holds": [{"balance_id": i.balance_id, "amount": Decimal128(i.amount)} for i in result.impacts],
+        "share_key": context.share.member_key if context.share is not None else None,
+        "shared_held": Decimal128(result.shared_used), "created_at": now, "expires_at": now + ttl}
 
 
 def _ttl(value: Any) -> timedelta:
@@ -142,77 +210,150 @@ def _largest_grant(attempt: Any, requested: Decimal, payment_type: str) -> tuple
 
 
 def _release_holds(uow: UnitOfWork, reservation: dict[str, Any]) -> None:
-    updates = [UpdateOne({"_id": h["balance_id"]}, {"$inc": {"held": Decimal128(-h["amount"].to_decimal())}})
-               for h in reservation["holds"]]
-    if updates:
-        uow.collection("balances").bulk_write(updates, session=uow.session)
-    shared = reservation["shared_held"].to_decimal()
-    if reservation.get("share_key") and shared:
-        uow.collection("sharing_usage").update_one({"_id": reservation["share_key"]},
-                                                   {"$inc": {"held": Decimal128(-shared)}}, session=uow.session)
+    _write_releases(uow, [reservation])
 
 
-def _active(uow: UnitOfWork, reservation_id: str, now: datetime) -> dict[str, Any]:
-    reservation = uow.collection(COLLECTION).find_one({"_id": reservation_id}, session=uow.session)
-    if reservation is None:
-        raise NotFound(f"reservation {reservation_id} does not exist")
-    if reservation["status"] == "active" and reservation["expires_at"] <= now:
-        raise Conflict(f"reservation {reservation_id} has expired")
-    return reservation
+def _write_releases(uow: UnitOfWork, reservations: list[dict[str, Any]]) -> None:
+    """Give back what `reservations` hold: one `$inc` per balance and per sharing counter."""
+    held: dict[str, Decimal] = defaultdict(Decimal)
+    shared: dict[str, Decimal] = defaultdict(Decimal)
+    for reservation in reservations:
+        for hold in reservation["holds"]:
+            held[hold["balance_id"]] += hold["amount"].to_decimal()
+        if reservation.get("share_key") and reservation["shared_held"].to_decimal():
+            shared[reservation["share_key"]] += reservation["shared_held"].to_decimal()
+    if held:
+        uow.collection("balances").bulk_write([UpdateOne({"_id": b}, {"$inc": {"held": Decimal128(-amount)}})
+                                               for b, amount in held.items()], ordered=False, session=uow.session)
+    if shared:
+        uow.collection("sharing_usage").bulk_write([UpdateOne({"_id": key}, {"$inc": {"held": Decimal128(-amount)}})
+                                                    for key, amount in shared.items()],
+                                                   ordered=False, session=uow.session)
 
 
 def commit(reservation_id: str, payload: dict[str, Any], catalog: CatalogCache,
            lateness: timedelta) -> dict[str, Any]:
     """Rate the used part of a reservation as one usage event and release the rest. Idempotent."""
-    now = utc_now()
-    used = payload.get("used") if isinstance(payload, dict) else None
-
-    def settle(uow: UnitOfWork) -> dict[str, Any]:
-        reservation = _active(uow, reservation_id, now)
-        if reservation["status"] == "committed":
-            return {**_wire(reservation), "usage": usage_wire(uow.collection("usage").find_one(
-                {"_id": reservation["usage_id"]}, session=uow.session))}
-        if reservation["status"] != "active":
-            raise Conflict(f"reservation {reservation_id} is {reservation['status']}")
-        template = reservation["event"]
-        checked = check_event(_event(template, payload.get("usageId") or reservation_id, used, template["startTime"]),
-                         catalog)
-        if checked.problem is not None:
-            field = "used" if checked.problem.field == "quantity" else checked.problem.field or "used"
-            raise ValidationFailed("the commit is not valid", {field: checked.problem.reason})
-        assert checked.event is not None
-        if checked.event.quantity > reservation["granted"].to_decimal():
-            raise ValidationFailed("more used than granted",
-                                   {"used": f"must not exceed {_wire(reservation)['granted']}"})
-        _release_holds(uow, reservation)
-        [outcome] = BatchRating(uow, catalog, now, lateness, "charging").run([checked], strict=True)
-        uow.collection(COLLECTION).update_one({"_id": reservation_id}, {"$set": {
-            "status": "committed", "usage_id": outcome.id, "used": Decimal128(checked.event.quantity),
-            "settled_at": now}}, session=uow.session)
-        record = uow.collection("usage").find_one({"_id": outcome.id}, session=uow.session)
-        return {**_wire({**reservation, "status": "committed", "usage_id": outcome.id}), "usage": usage_wire(record)}
-
-    return transaction(settle, source=SOURCE)
+    return _one(settle_many([(COMMIT, reservation_id, payload)], catalog, lateness))
 
 
 def release(reservation_id: str) -> dict[str, Any]:
     """Give the whole reservation back. Idempotent; a committed reservation cannot be released."""
+    return _one(settle_many([(RELEASE, reservation_id, None)], None, timedelta(0)))
+
+
+COMMIT, RELEASE = "commit", "release"
+
+
+class _Refused(Exception):
+    """A commit whose event turns out to be bad input only once rated (say its service was suspended since the
+    reservation): the batch's transaction is abandoned and run again without it."""
+
+    def __init__(self, position: int, error: PlatformError):
+        super().__init__(position, error)
+        self.position, self.error = position, error
+
+
+def settle_many(requests: Sequence[tuple[str, str, Any]], catalog: CatalogCache | None,
+                lateness: timedelta) -> list[Any]:
+    """Commit or release (`(COMMIT, id, payload)`, `(RELEASE, id, None)`) in ONE transaction; one answer per
+    request, in order: the reservation, or the typed error refusing that request alone. A reservation named
+    twice in a batch is settled in a following round, exactly as if the requests had come one after another."""
     now = utc_now()
+    answers: dict[int, Any] = {}
+    waiting = list(range(len(requests)))
+    while waiting:
+        round_, seen, later = [], set(), []
+        for position in waiting:
+            (later if requests[position][1] in seen else round_).append(position)
+            seen.add(requests[position][1])
+        while round_:
+            try:
+                answers.update(_retried(lambda uow, chosen=round_: _settle_all(
+                    uow, [(p, *requests[p]) for p in chosen], catalog, now, lateness)))
+                break
+            except _Refused as refused:
+                answers[refused.position] = refused.error
+                round_ = [p for p in round_ if p != refused.position]
+        waiting = later
+    return [answers[position] for position in range(len(requests))]
 
-    def give_back(uow: UnitOfWork) -> dict[str, Any]:
-        reservation = uow.collection(COLLECTION).find_one({"_id": reservation_id}, session=uow.session)
-        if reservation is None:
-            raise NotFound(f"reservation {reservation_id} does not exist")
-        if reservation["status"] == "committed":
-            raise Conflict(f"reservation {reservation_id} is already committed")
-        if reservation["status"] == "active":
-            _release_holds(uow, reservation)
-            reservation["status"] = "released"
-            uow.collection(COLLECTION).update_one({"_id": reservation_id}, {"$set": {
-                "status": "released", "settled_at": now}}, session=uow.session)
-        return _wire(reservation)
 
-    return transaction(give_back, source=SOURCE)
+def _settle_all(uow: UnitOfWork, requests: list[tuple[int, str, str, Any]], catalog: CatalogCache | None,
+                now: datetime, lateness: timedelta) -> dict[int, Any]:
+    ids = sorted({reservation_id for _, _, reservation_id, _ in requests})
+    found = {r["_id"]: r for r in uow.collection(COLLECTION).find({"_id": {"$in": ids}}, session=uow.session)}
+    answers: dict[int, Any] = {}
+    releasing: list[dict[str, Any]] = []
+    rating: list[tuple[int, dict[str, Any], Any]] = []  # commits to rate: (position, reservation, event)
+    settled: list[UpdateOne] = []
+    shown: list[tuple[int, dict[str, Any]]] = []  # committed before: answered with their usage record
+    for position, kind, reservation_id, payload in requests:
+        reservation = found.get(reservation_id)
+        try:
+            if reservation is None:
+                raise NotFound(f"reservation {reservation_id} does not exist")
+            if kind == RELEASE:
+                if reservation["status"] == "committed":
+                    raise Conflict(f"reservation {reservation_id} is already committed")
+                if reservation["status"] == "active":
+                    releasing.append(reservation)
+                    reservation = {**reservation, "status": "released"}
+                    settled.append(UpdateOne({"_id": reservation_id}, {"$set": {
+                        "status": "released", "settled_at": now}}))
+                answers[position] = _wire(reservation)
+                continue
+            assert catalog is not None
+            checked = _commit_request(reservation, reservation_id, payload, catalog, now)
+            if checked is None:
+                shown.append((position, reservation))
+                continue
+            releasing.append(reservation)
+            rating.append((position, reservation, checked))
+        except PlatformError as error:
+            answers[position] = error
+    _write_releases(uow, releasing)
+    if rating:
+        outcomes = BatchRating(uow, catalog, now, lateness, "charging").run([c for _, _, c in rating])
+        for (position, reservation, checked), outcome in zip(rating, outcomes, strict=True):
+            try:
+                refuse_bad_input([outcome])
+            except ValidationFailed as error:
+                raise _Refused(position, error) from None
+            settled.append(UpdateOne({"_id": reservation["_id"]}, {"$set": {
+                "status": "committed", "usage_id": outcome.id, "used": Decimal128(checked.event.quantity),
+                "settled_at": now}}))
+            shown.append((position, {**reservation, "status": "committed", "usage_id": outcome.id}))
+    if settled:
+        uow.collection(COLLECTION).bulk_write(settled, ordered=False, session=uow.session)
+    if shown:
+        records = {r["_id"]: r for r in uow.collection("usage").find(
+            {"_id": {"$in": [r["usage_id"] for _, r in shown]}}, session=uow.session)}
+        for position, reservation in shown:
+            answers[position] = {**_wire(reservation), "usage": usage_wire(records[reservation["usage_id"]])}
+    return answers
+
+
+def _commit_request(reservation: dict[str, Any], reservation_id: str, payload: Any, catalog: CatalogCache,
+                    now: datetime) -> Any:
+    """The usage event a commit rates, or None when the reservation was committed before (idempotent)."""
+    if reservation["status"] == "active" and reservation["expires_at"] <= now:
+        raise Conflict(f"reservation {reservation_id} has expired")
+    if reservation["status"] == "committed":
+        return None
+    if reservation["status"] != "active":
+        raise Conflict(f"reservation {reservation_id} is {reservation['status']}")
+    payload = payload if isinstance(payload, dict) else {}
+    template = reservation["event"]
+    checked = check_event(_event(template, payload.get("usageId") or reservation_id, payload.get("used"),
+                                 template["startTime"]), catalog)
+    if checked.problem is not None:
+        field = "used" if checked.problem.field == "quantity" else checked.problem.field or "used"
+        raise ValidationFailed("the commit is not valid", {field: checked.problem.reason})
+    assert checked.event is not None
+    if checked.event.quantity > reservation["granted"].to_decimal():
+        raise ValidationFailed("more used than granted", {"used": f"must not exceed {_wire(reservation)['granted']}"})
+    return checked
 
 
 def expire_reservations(now: datetime | None = None, limit: int = 500) -> int:

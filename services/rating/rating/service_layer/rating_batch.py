@@ -275,7 +275,7 @@ class BatchRating:
             outcomes.append(Outcome(record["status"], event.id, record.get("reason"), record.get("reason_field"),
                                     record))
         if strict:
-            _refuse_bad_input(outcomes)
+            refuse_bad_input(outcomes)
         if records:
             self.db[USAGE].insert_many(records, ordered=False, session=self.session)
         self._write_balances()
@@ -379,7 +379,7 @@ class BatchRating:
                 service_id)
 
 
-def _refuse_bad_input(outcomes: list[Outcome]) -> None:
+def refuse_bad_input(outcomes: list[Outcome]) -> None:
     bad = {f"events.{i}.{o.field or 'id'}": o.reason for i, o in enumerate(outcomes)
            if o.status == "invalid" or (o.status == "rejected" and o.field is not None)}
     if bad:

@@ -238,3 +238,29 @@ def test_a_stream_batch_rated_in_parallel_parts_never_overdraws_a_pool_two_parts
     assert sorted(r["status"] for r in stored.values()) == ["rated"] * 6 + ["rejected"] * 2
     assert amount_of(pool["id"]) == 0  # 300 minutes drawn by 6 calls of 50, never past zero
     assert sum(r["shared_used"].to_decimal() for r in stored.values() if r["status"] == "rated") == 300
+
+
+def test_sharing_members_reserving_in_one_batch_never_hold_more_than_the_owners_pool(
+        rating_db, voice_line, voice_catalog, grant):
+    owner_group, owner_subscription = voice_line(1, "owner-line")
+    pool = grant(owner_group["id"], "MIN", "-100")
+    group = sharing.create_sharing_group({"name": "Family", "ownerCustomerId": 1,
+                                          "subscriptionId": owner_subscription["id"], "policy": "STRICT"})
+    for customer_id in (2, 3, 4):
+        voice_line(customer_id, f"member-{customer_id}")
+        sharing.join_sharing_group({"groupId": group["id"], "customerId": customer_id})
+    fields = {"endTime": datetime.now(UTC).isoformat(), "from": "1", "to": "2", "destination": "Slovenia"}
+    # Twelve reservations of 30 minutes, four per member, in one batch (one transaction, one book).
+    payloads = [{"id": f"r-{c}-{n}", "serviceType": "voice", "serviceIdentifier": f"member-{c}", "quantity": "30",
+                 "fields": fields} for n in range(4) for c in (2, 3, 4)]
+    answers = charging.reserve_many(payloads, voice_catalog, LATENESS)
+    granted = [a for a in answers if isinstance(a, dict)]
+    assert all(a["granted"] == "30" for a in granted)
+    held = rating_db.balances.find_one({"_id": pool["id"]})["held"].to_decimal()
+    assert held == sum(Decimal(a["granted"]) for a in granted) and held <= 100
+    assert len(granted) == 3  # 100 minutes hold three reservations of 30; the STRICT policy denies the rest
+    assert all(isinstance(a, Conflict) for a in answers if not isinstance(a, dict))
+    # The same batch again: every reservation answers as before, nothing more is held.
+    again = charging.reserve_many(payloads, voice_catalog, LATENESS)
+    assert [a for a in again if isinstance(a, dict)] == granted
+    assert rating_db.balances.find_one({"_id": pool["id"]})["held"].to_decimal() == held

@@ -1,0 +1,204 @@
+"""An RPC server that answers nameko RPC calls in batches, outside nameko (pika, no eventlet).
+
+Callers keep using `RpcClient.call(service, method, ...)` unchanged: this consumer speaks nameko's AMQP RPC
+wire protocol (decision 0407). It consumes the durable queue `rpc-<service>` bound to the `nameko-rpc` topic
+exchange with `<service>.*`, reads `{"args": [...], "kwargs": {...}}` bodies, and answers each request on the
+`nameko-rpc` exchange with the request's `reply_to` as routing key and its `correlation_id`, with nameko's
+`{"result": ..., "error": ...}` body, so typed errors (`chassis.errors`) are rebuilt on the caller's side.
+
+Unlike a nameko worker (one green thread and one transaction per call), the handler receives every request
+that arrived while the previous batches were handled at once and can apply them together (group commit). It
+rides on the stream consumer's connection handling (`chassis.stream.StreamConsumer`), but keeps up to
+`parallel` batches in flight on worker threads: a request that finds a free worker is handled at once
+instead of waiting for the batch before it (handlers mostly wait for the database, and wait together). When
+a batch's handler returns, every reply is published and then the batch's requests are acknowledged.
+A crash before the ack redelivers the requests, so handlers must be idempotent (a redelivered request gets
+the answer the first one got, or the same effect).
+"""
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any, cast
+
+import pika
+
+from chassis import metrics
+from chassis.errors import PlatformError
+from chassis.nameko_adapter import RPC_EXCHANGE, malformed_request, rpc_queue, serialize_error
+from chassis.stream import StreamConsumer, _wake
+
+log = logging.getLogger(__name__)
+
+@dataclass(frozen=True)
+class RpcRequest:
+    """One call: `method(*args, **kwargs)`; `problem` is set when the message is not a usable call."""
+
+    method: str
+    args: list[Any]
+    kwargs: dict[str, Any]
+    reply_to: str | None
+    correlation_id: str | None
+    headers: dict[str, Any]
+    delivery_tag: int
+    redelivered: bool
+    problem: BaseException | None = None
+    timestamp: int | None = None
+
+    @property
+    def traceparent(self) -> str | None:
+        return self.headers.get("nameko.traceparent")
+
+
+# A handler answers a batch: one item per request, in order, either the result or the (typed) error.
+BatchRpcHandler = Callable[[Sequence[RpcRequest]], list[Any]]
+
+
+@dataclass(frozen=True)
+class RpcTopology:
+    """nameko's RPC topology of one service: `rpc-<service>` bound to `nameko-rpc` with `<service>.*`."""
+
+    service: str
+
+    @property
+    def queue(self) -> str:
+        return rpc_queue(self.service)
+
+    def declare(self, channel: Any) -> None:
+        channel.exchange_declare(RPC_EXCHANGE, exchange_type="topic", durable=True)
+        channel.queue_declare(self.queue, durable=True)
+        channel.queue_bind(self.queue, RPC_EXCHANGE, routing_key=f"{self.service}.*")
+
+
+@dataclass
+class BatchRpcServer(StreamConsumer):
+    """`BatchRpcServer(amqp_uri, RpcTopology(service), handler, batch_size, prefetch, max_wait, transient)`;
+    `parallel` batches at most are handled at once."""
+
+    parallel: int = 2
+    _pending: list[Any] = field(default_factory=list, init=False)  # RpcRequests
+
+    def run(self, stop: threading.Event) -> None:
+        self._flights: list[tuple[list[RpcRequest], float, Future]] = []
+        self._worker = ThreadPoolExecutor(max_workers=self.parallel, thread_name_prefix=f"rpc-{self.topology.queue}")
+        try:
+            self._run(stop, 0.2)
+        finally:
+            self._worker.shutdown(wait=True)
+
+    def _consume(self, stop: threading.Event) -> None:
+        deadline: float | None = None  # when a partial batch stops waiting for more requests
+        while not stop.is_set():
+            for flight in [f for f in self._flights if f[2].done()]:
+                self._flights.remove(flight)
+                self._answer(*flight)
+            if self._pending and deadline is None:
+                deadline = time.monotonic() + self.max_wait
+            free = len(self._flights) < self.parallel
+            due = deadline is not None and (len(self._pending) >= self.batch_size or time.monotonic() >= deadline)
+            if free and self._pending and due:
+                batch, self._pending = self._pending[:self.batch_size], self._pending[self.batch_size:]
+                deadline = None
+                self._launch(batch)
+                continue
+            wait = 0.2 if deadline is None or not free else max(0.0, deadline - time.monotonic())
+            self._connection.process_data_events(time_limit=wait)
+        while self._flights:  # stopping: what is being handled is answered; what was only received goes back
+            flight = self._flights.pop(0)
+            flight[2].exception()
+            self._answer(*flight)
+
+    def _launch(self, batch: list[Any]) -> None:
+        assert self._worker is not None
+        connection = self._connection
+        future = self._worker.submit(self._handle, batch)
+        future.add_done_callback(lambda _: _wake(connection))  # wakes the loop (pika's only thread-safe call)
+        self._flights.append((batch, time.monotonic(), future))
+
+    def _disconnect(self) -> None:
+        # Let the handlers finish before their requests are redelivered, so a request never runs twice at once;
+        # the acks are lost with the connection and a redelivered request changes nothing.
+        for _, _, future in getattr(self, "_flights", []):
+            try:
+                future.result()
+            except Exception:  # noqa: BLE001 (already failing over; the requests will be redelivered)
+                pass
+        self._flights = []
+        super()._disconnect()
+
+    def _connect(self) -> None:
+        # As the stream's, without publisher confirms: a reply lost with the broker makes the caller time out
+        # and retry, and the request (not yet acknowledged) is redelivered and answered again.
+        params = pika.URLParameters(self.amqp_uri)
+        params.heartbeat = 30
+        params.blocked_connection_timeout = 30
+        params.socket_timeout = 5
+        self._connection = pika.BlockingConnection(params)
+        channel = self._connection.channel()
+        self.topology.declare(channel)
+        channel.basic_qos(prefetch_count=self.prefetch)
+        channel.basic_consume(self.topology.queue, self._on_message)
+        self._channel = channel
+        self._pending = []
+        self.connected.set()
+
+    def _on_message(self, channel: Any, method: Any, properties: Any, body: bytes) -> None:
+        name = method.routing_key.split(".")[-1]
+        args: list[Any] = []
+        kwargs: dict[str, Any] = {}
+        problem: BaseException | None = None
+        try:
+            decoded = json.loads(body)
+            args, kwargs = list(decoded["args"]), dict(decoded["kwargs"])
+        except (ValueError, KeyError, TypeError, UnicodeDecodeError) as exc:
+            problem = malformed_request(f"not an RPC call: {exc}")
+        self._pending.append(RpcRequest(
+            name, args, kwargs, properties.reply_to, properties.correlation_id, dict(properties.headers or {}),
+            method.delivery_tag, method.redelivered, problem, properties.timestamp))
+
+    def _apply(self, batch: Sequence[Any]) -> Any:
+        """The handler's answers; a handler that fails for no transient reason fails every request of the
+        batch with an internal error (it never leaves a caller waiting)."""
+        try:
+            answers = list(self.handler(batch))
+        except self.transient:
+            raise
+        except Exception as exc:
+            log.exception("RPC batch handler failed", extra={"queue": self.topology.queue})
+            return [PlatformError(f"{type(exc).__name__}: {exc}")] * len(batch)
+        if len(answers) != len(batch):
+            raise RuntimeError(f"the handler answered {len(answers)} of {len(batch)} requests")
+        return answers
+
+    def _answer(self, batch: list[RpcRequest], started: float, future: Future) -> None:
+        """On the consumer thread: reply to every request, then acknowledge them."""
+        answers = future.result()  # a transient failure propagates: the batch is given back
+        service = cast(RpcTopology, self.topology).service
+        for request, answer in zip(batch, answers, strict=True):
+            error = answer if isinstance(answer, BaseException) else None
+            metrics.RPC_CALLS.labels(service, request.method, "ok" if error is None else type(error).__name__).inc()
+            if request.reply_to is None:
+                continue  # nobody waits (nameko's callers always set reply_to)
+            self._channel.basic_publish(RPC_EXCHANGE, request.reply_to, reply_body(answer), pika.BasicProperties(
+                content_type="application/json", content_encoding="utf-8", correlation_id=request.correlation_id,
+                delivery_mode=pika.DeliveryMode.Transient))
+        for request in batch:  # batches finish in any order: each acknowledges only its own requests
+            self._channel.basic_ack(request.delivery_tag)
+        elapsed = time.monotonic() - started
+        for request in batch:
+            metrics.RPC_SECONDS.labels(service, request.method).observe(elapsed)
+
+
+def reply_body(answer: Any) -> bytes:
+    """nameko's reply body: `{"result": ..., "error": null}` or `{"result": null, "error": {...}}`."""
+    if isinstance(answer, BaseException):
+        return json.dumps({"result": None, "error": serialize_error(answer)}).encode()
+    try:
+        return json.dumps({"result": answer, "error": None}).encode()
+    except (TypeError, ValueError) as exc:
+        return json.dumps({"result": None, "error": serialize_error(PlatformError(f"unserializable: {exc}"))}).encode()
