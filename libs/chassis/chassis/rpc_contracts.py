@@ -111,8 +111,8 @@ def _local_refs(node: Any, prefix: str) -> Any:
 
 
 def _shallow(node: dict[str, Any]) -> dict[str, Any]:
-    """What the adapter checks of a parameter: a named shape only by its JSON type (the service's generated
-    loader checks its fields and names them); an inline schema as declared."""
+    """What the adapter checks of a parameter: a named shape (or one of several) only by its JSON type (the
+    service's generated loader checks its fields and names them); an inline schema as declared."""
     if "$ref" in node:
         target = _target(node["$ref"])
         kind = target.get("type") or ("object" if "properties" in target or "allOf" in target else None)
@@ -120,6 +120,10 @@ def _shallow(node: dict[str, Any]) -> dict[str, Any]:
         if node.get("nullable") or target.get("nullable"):
             shallow = {"anyOf": [shallow, {"type": "null"}]} if shallow else {}
         return shallow
+    options = node.get("anyOf") or node.get("oneOf")
+    if options and all("$ref" in option for option in options):  # one of several shapes (by the kind argument)
+        shallow = {"anyOf": [_shallow(option) for option in options]}
+        return {"anyOf": [shallow, {"type": "null"}]} if node.get("nullable") else shallow
     return resolve(node)
 
 
