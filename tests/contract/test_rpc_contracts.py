@@ -133,14 +133,6 @@ NOT_YET_TIGHTENED: set[str] = {
     "billing.create_billing_profile(payload)",
     "billing.join_hierarchy_group(payload)",
     "billing.start_bill_run(payload)",
-    "notification.get_channel_settings -> result",
-    "notification.list_dead_letters -> result",
-    "notification.list_notifications -> result",
-    "notification.list_notifications(filters)",
-    "notification.list_templates -> result",
-    "notification.retry_notification -> result",
-    "notification.set_channel_settings -> result",
-    "notification.set_channel_settings(payload)",
     "notification.set_template(payload)",
     "rating.add_products(payload)",
     "rating.adjust_balance(payload)",
@@ -156,10 +148,7 @@ NOT_YET_TIGHTENED: set[str] = {
     "rating.rate_usage(events)",
     "rating.reserve(payload)",
     "rating.transition_plan(payload)",
-    "selfcare.delete_portal_user -> result",
-    "selfcare.request_password_update -> result",
     "selfcare.request_password_update(payload)",
-    "selfcare.request_verification_email -> result",
 }
 
 
