@@ -62,6 +62,8 @@ def resolve(node: Any) -> Any:
         target = _target(node["$ref"])
         rest = {key: value for key, value in node.items() if key != "$ref"}
         return resolve({**target, **rest}) if rest else resolve(target)
+    if "allOf" in node and "properties" in node:
+        node = _extended(node)
     resolved = {key: resolve(value) for key, value in node.items() if key not in ("nullable", "readOnly",
                                                                                   "writeOnly", "example")
                 and not key.startswith("x-")}
@@ -72,6 +74,30 @@ def resolve(node: Any) -> Any:
     if node.get("nullable"):
         resolved = {"anyOf": [resolved, {"type": "null"}]}
     return resolved
+
+
+def _extended(node: dict[str, Any]) -> dict[str, Any]:
+    """An object that extends other shapes (`allOf` next to its own `properties`: an RPC payload that is a
+    gateway component plus what the gateway takes from the path) as one object with all their properties.
+    JSON Schema's own `allOf` would apply each part's `additionalProperties: false` to the others' fields;
+    chassis.shapes reads the same declaration this way."""
+    properties: dict[str, Any] = {}
+    required: set[str] = set()
+    closed = node.get("additionalProperties") is False
+    for part in node["allOf"]:
+        part = _target(part["$ref"]) if "$ref" in part else part
+        if "allOf" in part and "properties" in part:
+            part = _extended(part)
+        properties.update(part.get("properties", {}))
+        required |= set(part.get("required", []))
+        closed = closed or part.get("additionalProperties") is False
+    properties.update(node["properties"])
+    required |= set(node.get("required", []))
+    merged = {key: value for key, value in node.items() if key not in ("allOf", "properties", "required")}
+    merged.update(type="object", properties=properties, required=sorted(required))
+    if closed:
+        merged["additionalProperties"] = False
+    return merged
 
 
 @functools.cache
