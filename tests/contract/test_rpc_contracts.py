@@ -143,7 +143,6 @@ NOT_YET_TIGHTENED: set[str] = {
     "rating.rate_usage(events)",
     "rating.reserve(payload)",
     "rating.transition_plan(payload)",
-    "selfcare.request_password_update(payload)",
 }
 
 
