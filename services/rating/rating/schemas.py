@@ -7,16 +7,6 @@ from chassis.fields import DecimalString
 from chassis.shapes import enum, rpc_shape, shape
 from rating.domain.model import Change, GroupStatus, ProductStatus, ProductType, ServiceStatus, SubscriptionStatus
 
-
-def _id() -> fields.UUID:
-    # Callers may choose ids (a saga does, so it can compensate a step whose reply it never got).
-    return fields.UUID(load_default=None)
-
-
-def _customer_id(key: str = "customerId") -> fields.Integer:
-    return fields.Integer(required=True, data_key=key, strict=True, validate=validate.Range(min=1))
-
-
 # RPC payloads that are a gateway component plus what the gateway takes from the path (and an id the caller
 # may choose, so a saga can compensate a step whose reply it never got): contracts/rpc/schemas/*.json.
 BalanceGroupCreateSchema = rpc_shape("balance-group-create.v1", absent_is_null=True)
