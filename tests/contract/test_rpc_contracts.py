@@ -130,7 +130,6 @@ FREE_FORM: dict[str, str] = {
 # below fails when an entry here has been tightened, so that it leaves the list too.
 NOT_YET_TIGHTENED: set[str] = {
     "billing.adjust_bill_item(payload)",
-    "billing.create_billing_profile(payload)",
     "notification.set_template(payload)",
     "rating.add_products(payload)",
     "rating.adjust_balance(payload)",

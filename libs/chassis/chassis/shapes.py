@@ -70,6 +70,13 @@ def rpc_schema(name: str) -> dict[str, Any]:
     return json.loads(path.read_text())
 
 
+def rpc_documents(name: str) -> dict[str, Any]:
+    """What the `$ref`s of RPC schema `name` may name, by name: its `$defs`, the gateway's components (which a
+    payload extends), and the schema itself."""
+    document = rpc_schema(name)
+    return {**components("gateway"), **document.get("$defs", {}), name: document}
+
+
 def rpc_shape(name: str, *, fields: Mapping[str, Factory] | None = None,
               checks: Mapping[str, Callable[[Any], Any]] | None = None, defaults: bool = True,
               absent_is_null: bool = False) -> type[Schema]:
@@ -77,9 +84,7 @@ def rpc_shape(name: str, *, fields: Mapping[str, Factory] | None = None,
     `type: [x, "null"]` is a nullable x; its `$defs` are what its `$ref`s may name). A payload that extends
     a gateway component with what the gateway takes from the path says so with
     `allOf: [{$ref: "http:gateway#/components/schemas/X"}]` next to its own `properties`."""
-    document = rpc_schema(name)
-    schemas = {**components("gateway"), **document.get("$defs", {}), name: document}
-    return build(schemas, name, name=_class_name(name.split(".")[0].title()), fields=fields, checks=checks,
+    return build(rpc_documents(name), name, name=_class_name(name.split(".")[0].title()), fields=fields, checks=checks,
                  defaults=defaults, absent_is_null=absent_is_null, source=f"contracts/rpc/schemas/{name}.json")
 
 
