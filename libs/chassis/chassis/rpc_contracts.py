@@ -70,6 +70,8 @@ def resolve(node: Any) -> Any:
         target = _target(node["$ref"])
         rest = {key: value for key, value in node.items() if key != "$ref"}
         return resolve({**target, **rest}) if rest else resolve(target)
+    if "allOf" in node and "properties" in node:
+        node = _extended(node)
     resolved = {key: resolve(value) for key, value in node.items() if key not in ("nullable", "readOnly",
                                                                                   "writeOnly", "example")
                 and not key.startswith("x-")}
@@ -80,6 +82,30 @@ def resolve(node: Any) -> Any:
     if node.get("nullable"):
         resolved = {"anyOf": [resolved, {"type": "null"}]}
     return resolved
+
+
+def _extended(node: dict[str, Any]) -> dict[str, Any]:
+    """An object that extends other shapes (`allOf` next to its own `properties`: an RPC payload that is a
+    gateway component plus what the gateway takes from the path) as one object with all their properties.
+    JSON Schema's own `allOf` would apply each part's `additionalProperties: false` to the others' fields;
+    chassis.shapes reads the same declaration this way."""
+    properties: dict[str, Any] = {}
+    required: set[str] = set()
+    closed = node.get("additionalProperties") is False
+    for part in node["allOf"]:
+        part = _target(part["$ref"]) if "$ref" in part else part
+        if "allOf" in part and "properties" in part:
+            part = _extended(part)
+        properties.update(part.get("properties", {}))
+        required |= set(part.get("required", []))
+        closed = closed or part.get("additionalProperties") is False
+    properties.update(node["properties"])
+    required |= set(node.get("required", []))
+    merged = {key: value for key, value in node.items() if key not in ("allOf", "properties", "required")}
+    merged.update(type="object", properties=properties, required=sorted(required))
+    if closed:
+        merged["additionalProperties"] = False
+    return merged
 
 
 @functools.cache
@@ -119,8 +145,8 @@ def _local_refs(node: Any, prefix: str) -> Any:
 
 
 def _shallow(node: dict[str, Any]) -> dict[str, Any]:
-    """What the adapter checks of a parameter: a named shape only by its JSON type (the service's generated
-    loader checks its fields and names them); an inline schema as declared."""
+    """What the adapter checks of a parameter: a named shape (or one of several) only by its JSON type (the
+    service's generated loader checks its fields and names them); an inline schema as declared."""
     if "$ref" in node:
         target = _target(node["$ref"])
         kind = target.get("type") or ("object" if "properties" in target or "allOf" in target else None)
@@ -128,6 +154,10 @@ def _shallow(node: dict[str, Any]) -> dict[str, Any]:
         if node.get("nullable") or target.get("nullable"):
             shallow = {"anyOf": [shallow, {"type": "null"}]} if shallow else {}
         return shallow
+    options = node.get("anyOf") or node.get("oneOf")
+    if options and all("$ref" in option for option in options):  # one of several shapes (by the kind argument)
+        shallow = {"anyOf": [_shallow(option) for option in options]}
+        return {"anyOf": [shallow, {"type": "null"}]} if node.get("nullable") else shallow
     return resolve(node)
 
 

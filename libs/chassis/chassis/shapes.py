@@ -47,6 +47,7 @@ from chassis.fields import DecimalString
 
 Factory = Callable[..., fields.Field]
 _REF = "#/components/schemas/"
+_GATEWAY_REF = "http:gateway#/components/schemas/"  # an RPC schema naming the gateway component it extends
 
 
 @functools.cache
@@ -69,14 +70,22 @@ def rpc_schema(name: str) -> dict[str, Any]:
     return json.loads(path.read_text())
 
 
-def rpc_shape(name: str, *, fields: Mapping[str, Factory] | None = None,
-              checks: Mapping[str, Callable[[Any], Any]] | None = None, defaults: bool = True) -> type[Schema]:
-    """A marshmallow Schema class declaring the JSON Schema `contracts/rpc/schemas/<name>.json` (draft 2020-12:
-    `type: [x, "null"]` is a nullable x; its `$defs` are what its `$ref`s may name)."""
+def rpc_documents(name: str) -> dict[str, Any]:
+    """What the `$ref`s of RPC schema `name` may name, by name: its `$defs`, the gateway's components (which a
+    payload extends), and the schema itself."""
     document = rpc_schema(name)
-    schemas = {**document.get("$defs", {}), name: document}
-    return build(schemas, name, name=_class_name(name.split(".")[0].title()), fields=fields, checks=checks,
-                 defaults=defaults, source=f"contracts/rpc/schemas/{name}.json")
+    return {**components("gateway"), **document.get("$defs", {}), name: document}
+
+
+def rpc_shape(name: str, *, fields: Mapping[str, Factory] | None = None,
+              checks: Mapping[str, Callable[[Any], Any]] | None = None, defaults: bool = True,
+              absent_is_null: bool = False) -> type[Schema]:
+    """A marshmallow Schema class declaring the JSON Schema `contracts/rpc/schemas/<name>.json` (draft 2020-12:
+    `type: [x, "null"]` is a nullable x; its `$defs` are what its `$ref`s may name). A payload that extends
+    a gateway component with what the gateway takes from the path says so with
+    `allOf: [{$ref: "http:gateway#/components/schemas/X"}]` next to its own `properties`."""
+    return build(rpc_documents(name), name, name=_class_name(name.split(".")[0].title()), fields=fields, checks=checks,
+                 defaults=defaults, absent_is_null=absent_is_null, source=f"contracts/rpc/schemas/{name}.json")
 
 
 def shape(component: str, *, spec: str = "gateway", fields: Mapping[str, Factory] | None = None,
@@ -160,7 +169,7 @@ def _resolve(schemas: dict[str, Any], node: dict[str, Any]) -> dict[str, Any]:
         if re.fullmatch(r"[A-Za-z0-9_.-]+\.json", ref):  # another RPC schema of contracts/rpc/schemas/
             node = rpc_schema(ref[:-len(".json")])
             continue
-        prefix = next((p for p in (_REF, "#/$defs/") if ref.startswith(p)), None)
+        prefix = next((p for p in (_REF, "#/$defs/", _GATEWAY_REF) if ref.startswith(p)), None)
         if prefix is None:
             raise ContractError(f"unsupported $ref {ref!r}")
         node = schemas[ref[len(prefix):]]

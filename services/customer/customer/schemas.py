@@ -6,12 +6,12 @@ from datetime import date
 from typing import Any
 
 import pycountry
-from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import ValidationError, fields, validates_schema
 from schwifty import BIC, IBAN
 from schwifty.exceptions import SchwiftyException
 
 from chassis.clock import utc_now
-from chassis.shapes import enum, nested, shape
+from chassis.shapes import enum, nested, rpc_shape, shape
 from customer.domain.model import CustomerStatus, PaymentMethod, mandate_signed_in_future
 
 
@@ -101,15 +101,9 @@ class AccountPatchSchema(shape("AccountPatch", defaults=False)):
     """Account information: only the type and the custom attributes can be edited (absent: unchanged)."""
 
 
-class SearchFiltersSchema(Schema):
-    name = fields.String(validate=validate.Length(max=200))
-    email = fields.String(validate=validate.Length(max=254))
-    address = fields.String(validate=validate.Length(max=200))
-    city = fields.String(validate=validate.Length(max=100))
-    country = CountryCode()
-    status = fields.Enum(CustomerStatus, by_value=True)
-    customer_type = fields.String(data_key="customerType", validate=validate.Length(max=50))
-    payment_method = fields.Enum(PaymentMethod, by_value=True, data_key="paymentMethod")
+class SearchFiltersSchema(rpc_shape("customer-search-filters.v1", fields={
+        **_COUNTRY, "status": enum(CustomerStatus), "paymentMethod": enum(PaymentMethod)})):
+    """The list's filters (contracts/rpc/schemas/customer-search-filters.v1.json): absent when not given."""
 
 
 # -- output ----------------------------------------------------------------------------

@@ -7,26 +7,9 @@ from chassis.fields import DecimalString
 from chassis.shapes import enum, rpc_shape, shape
 from rating.domain.model import Change, GroupStatus, ProductStatus, ProductType, ServiceStatus, SubscriptionStatus
 
-
-def _id() -> fields.UUID:
-    # Callers may choose ids (a saga does, so it can compensate a step whose reply it never got).
-    return fields.UUID(load_default=None)
-
-
-def _customer_id(key: str = "customerId") -> fields.Integer:
-    return fields.Integer(required=True, data_key=key, strict=True, validate=validate.Range(min=1))
-
-
-class BalanceGroupCreateSchema(Schema):
-    id = _id()
-    customer_id = _customer_id()
-    name = fields.String(load_default="Main balance group", validate=validate.Length(min=1, max=100))
-    billing_profile_id = fields.String(required=True, data_key="billingProfileId", validate=validate.Length(min=1))
-    valid_from = fields.AwareDateTime(load_default=None, data_key="validFrom")
-    valid_to = fields.AwareDateTime(load_default=None, data_key="validTo")
-    # A catalog credit profile code; the caller (the gateway) checks that it exists.
-    credit_profile = fields.String(load_default=None, allow_none=True, data_key="creditProfile",
-                                   validate=validate.Length(min=1, max=64))
+# RPC payloads that are a gateway component plus what the gateway takes from the path (and an id the caller
+# may choose, so a saga can compensate a step whose reply it never got): contracts/rpc/schemas/*.json.
+BalanceGroupCreateSchema = rpc_shape("balance-group-create.v1", absent_is_null=True)
 
 
 class BalanceGroupEditSchema(shape("BalanceGroupEdit", defaults=False)):
@@ -136,15 +119,8 @@ class ServiceEditSchema(shape("ServiceEdit", fields={"status": enum(ServiceStatu
     pass
 
 
-class SharingGroupCreateSchema(Schema):
-    id = _id()
-    name = fields.String(required=True, validate=validate.Length(min=1, max=100))
-    owner_customer_id = _customer_id("ownerCustomerId")
-    subscription_id = fields.String(required=True, data_key="subscriptionId")
-    policy = fields.String(required=True, validate=validate.Length(min=1, max=64))
-    status = fields.Enum(GroupStatus, by_value=True, load_default=GroupStatus.ACTIVE)
-    valid_from = fields.AwareDateTime(load_default=None, data_key="validFrom")
-    valid_to = fields.AwareDateTime(load_default=None, data_key="validTo")
+SharingGroupCreateSchema = rpc_shape("sharing-group-create.v1", fields={"status": enum(GroupStatus)},
+                                     absent_is_null=True)
 
 
 class SharingGroupSchema(Schema):
@@ -164,10 +140,7 @@ class PeriodEditSchema(shape("SharingEdit", fields={"status": enum(GroupStatus)}
     """Edit sharing (owner or member): status and validity."""
 
 
-class SharingJoinSchema(Schema):
-    id = _id()
-    group_id = fields.String(required=True, data_key="groupId")
-    customer_id = _customer_id()
+SharingJoinSchema = rpc_shape("sharing-join.v1", absent_is_null=True)
 
 
 class SharingMemberSchema(shape("SharingMember", fields={"status": enum(GroupStatus)})):

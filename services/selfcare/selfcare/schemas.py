@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from marshmallow import EXCLUDE, RAISE, Schema, fields, post_load, validate
+from marshmallow import EXCLUDE, Schema, fields, post_load
 
 from chassis.shapes import shape
 
@@ -28,11 +28,8 @@ class PortalUserPatch(_LowerEmail, shape("PortalUserPatch", defaults=False)):
     """Every field optional; a new password comes with its confirmation."""
 
 
-class PasswordUpdateRequest(Schema):
-    class Meta:
-        unknown = RAISE
-
-    mode = fields.String(required=True, validate=validate.OneOf(["email", "nextLogin"]))
+class PasswordUpdateRequest(shape("PortalPasswordUpdate")):
+    """How the password is updated: a reset link by e-mail, or a change forced at the next login."""
 
 
 class PortalUserOut(shape("PortalUser", fields={

@@ -128,9 +128,8 @@ def get_customer_type(code: str) -> dict[str, Any]:
 
 
 def list_custom_attributes(entity: str) -> list[dict[str, Any]]:
-    return [{"name": d["name"], "type": d["type"], "allowedValues": d.get("allowedValues"),
-             "description": d.get("description")}
-            for d in listing("custom_attribute", 0, 1000, {"entity": entity})["items"]]
+    """The entity's attribute definitions, whole (CatalogCustomAttribute, as the gateway lists them)."""
+    return listing("custom_attribute", 0, 1000, {"entity": entity})["items"]
 
 
 def validate_custom_attributes(entity: str, values: dict[str, Any]) -> dict[str, Any]:
