@@ -155,7 +155,9 @@ def test_the_next_batch_is_read_while_one_is_handled_and_stopping_acknowledges_t
             release.wait(20)
         return apply(batch)
 
-    consumer = StreamConsumer(amqp_uri, topology(queue_name), handle, batch_size=10, prefetch=30, max_wait=0.05)
+    # A long max_wait: the first batch is handled when all ten have arrived (batch_size), never earlier with
+    # only the first few (on a loaded machine the rest can take longer than a short wait to arrive).
+    consumer = StreamConsumer(amqp_uri, topology(queue_name), handle, batch_size=10, prefetch=30, max_wait=10)
     stop = threading.Event()
     thread = threading.Thread(target=consumer.run, args=(stop,), daemon=True)
     thread.start()
