@@ -27,9 +27,13 @@ from chassis.settings import Settings
 # How long a started process may take to become ready: generous, because a machine running many
 # test sessions at once can take minutes to import and start an API process.
 READY_TIMEOUT = float(os.environ.get("TEST_READY_TIMEOUT_SECONDS", "240"))
-# Every RPC result is checked against contracts/rpc/ in tests (the service processes inherit it): a service
-# that answers outside its declaration fails the test that made it.
-os.environ.setdefault("RPC_CHECK_RESULTS", "1")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Every RPC result is checked against contracts/rpc/ in tests (the service processes inherit it): a
+    service that answers outside its declaration fails the test that made it. Set here, when pytest loads
+    this plugin, not on import: benchmarks import these helpers too and measure the production setting."""
+    os.environ.setdefault("RPC_CHECK_RESULTS", "1")
 
 
 @pytest.fixture(scope="session")
