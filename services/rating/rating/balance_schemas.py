@@ -6,6 +6,7 @@ from typing import Any
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from chassis.fields import DecimalString
+from chassis.shapes import rpc_shape
 from rating.domain.balances import Direction, ValidityKind
 
 
@@ -38,18 +39,20 @@ class BalanceCreateSchema(Schema):
                               validate=validate.Length(max=200))
 
 
+# An adjustment that changes nothing is refused: a rule on a decimal's value JSON Schema cannot state.
+NOT_ZERO = validate.NoneOf([0], error="an adjustment must change the amount")
+
+
 class AdjustmentSchema(Schema):
     """What every adjustment carries: a signed, non-zero amount and optional tax (seed: tax, supplier, GL)."""
 
     customer_id = fields.Integer(required=True, strict=True, data_key="customerId", validate=validate.Range(min=1))
     # Signed like a balance: negative gives the customer credit, positive charges them.
-    amount = DecimalString(required=True, validate=validate.NoneOf([0], error="an adjustment must change the amount"))
+    amount = DecimalString(required=True, validate=NOT_ZERO)
     tax = fields.Nested(TaxSchema, load_default=None, allow_none=True)
 
 
-class BalanceAdjustSchema(AdjustmentSchema):
-    balance_id = fields.String(required=True, data_key="balanceId", validate=validate.Length(min=1))
-    bill_item = fields.String(required=True, data_key="billItem", validate=validate.Length(min=1, max=200))
+BalanceAdjustSchema = rpc_shape("balance-adjust.v1", checks={"amount": NOT_ZERO})
 
 
 class BalanceSchema(Schema):
