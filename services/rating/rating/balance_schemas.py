@@ -20,12 +20,6 @@ class ValiditySchema(Schema):
             raise ValidationError("a balance valid until a date needs validTo", "validTo")
 
 
-class TaxSchema(Schema):
-    code = fields.String(required=True, validate=validate.Length(min=1, max=32))
-    supplier = fields.String(required=True, validate=validate.Length(min=1, max=200))
-    gl_code = fields.String(required=True, data_key="glCode", validate=validate.Length(min=1, max=32))
-
-
 class BalanceCreateSchema(Schema):
     id = fields.UUID(load_default=None)
     customer_id = fields.Integer(required=True, strict=True, data_key="customerId", validate=validate.Range(min=1))
@@ -41,15 +35,6 @@ class BalanceCreateSchema(Schema):
 
 # An adjustment that changes nothing is refused: a rule on a decimal's value JSON Schema cannot state.
 NOT_ZERO = validate.NoneOf([0], error="an adjustment must change the amount")
-
-
-class AdjustmentSchema(Schema):
-    """What every adjustment carries: a signed, non-zero amount and optional tax (seed: tax, supplier, GL)."""
-
-    customer_id = fields.Integer(required=True, strict=True, data_key="customerId", validate=validate.Range(min=1))
-    # Signed like a balance: negative gives the customer credit, positive charges them.
-    amount = DecimalString(required=True, validate=NOT_ZERO)
-    tax = fields.Nested(TaxSchema, load_default=None, allow_none=True)
 
 
 BalanceAdjustSchema = rpc_shape("balance-adjust.v1", checks={"amount": NOT_ZERO})

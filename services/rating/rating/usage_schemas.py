@@ -5,7 +5,8 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from rating.balance_schemas import AdjustmentSchema
+from chassis.shapes import rpc_shape
+from rating.balance_schemas import NOT_ZERO
 
 
 class UsageFilterSchema(Schema):
@@ -22,10 +23,7 @@ class UsageFilterSchema(Schema):
             raise ValidationError("must be after from", "to")
 
 
-class UsageAdjustSchema(AdjustmentSchema):
-    usage_id = fields.String(required=True, data_key="usageId", validate=validate.Length(min=1, max=128))
-    bill_item = fields.String(load_default="usage adjustment", data_key="billItem",
-                              validate=validate.Length(min=1, max=200))
+UsageAdjustSchema = rpc_shape("usage-adjust.v1", checks={"amount": NOT_ZERO})
 
 
 class ManualEventSchema(Schema):
