@@ -136,7 +136,6 @@ FREE_FORM: dict[str, str] = {
 NOT_YET_TIGHTENED: set[str] = {
     "rating.add_products(payload)",
     "rating_charging.commit_reservation(payload)",
-    "rating.create_balance(payload)",
     "rating.create_usage_event(payload)",
     "rating.list_usage(filters)",
     "rating.preview_plan_transition(payload)",
