@@ -3,24 +3,25 @@ from __future__ import annotations
 
 from typing import Any
 
-from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
 
 from chassis.shapes import rpc_shape
 from rating.balance_schemas import NOT_ZERO
 
 
-class UsageFilterSchema(Schema):
-    service_id = fields.String(load_default=None, data_key="serviceId")
-    start_from = fields.AwareDateTime(load_default=None, data_key="from")
-    start_to = fields.AwareDateTime(load_default=None, data_key="to")
-    status = fields.String(load_default=None, validate=validate.OneOf(["rated", "rejected"]))
-    offset = fields.Integer(load_default=0, strict=True, validate=validate.Range(min=0))
-    limit = fields.Integer(load_default=50, strict=True, validate=validate.Range(min=1, max=1000))
+class UsageFilterSchema(rpc_shape("usage-filters.v1", absent_is_null=True)):
+    """The list's filters (contracts/rpc/schemas/usage-filters.v1.json); `from` and `to` load as start_from and
+    start_to (Python words: `from` is a keyword)."""
 
     @validates_schema
     def _period(self, data: dict[str, Any], **kwargs: Any) -> None:
-        if data.get("start_from") and data.get("start_to") and data["start_to"] <= data["start_from"]:
+        if data.get("from") and data.get("to") and data["to"] <= data["from"]:
             raise ValidationError("must be after from", "to")
+
+    @post_load
+    def _python_names(self, data: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+        start_from, start_to = data.pop("from"), data.pop("to")
+        return {**data, "start_from": start_from, "start_to": start_to}
 
 
 UsageAdjustSchema = rpc_shape("usage-adjust.v1", checks={"amount": NOT_ZERO})
