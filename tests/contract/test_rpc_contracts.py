@@ -137,10 +137,8 @@ NOT_YET_TIGHTENED: set[str] = {
     "rating.add_products(payload)",
     "rating_charging.commit_reservation(payload)",
     "rating.create_usage_event(payload)",
-    "rating.preview_plan_transition(payload)",
     "rating.rate_usage(events)",
     "rating_charging.reserve(payload)",
-    "rating.transition_plan(payload)",
 }
 
 

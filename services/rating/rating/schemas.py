@@ -26,12 +26,6 @@ class BalanceGroupSchema(shape("BalanceGroup")):
 ProductInSchema = rpc_shape("subscription-product.v1", fields={"type": enum(ProductType)})
 
 
-class PlanRefSchema(Schema):
-    code = fields.String(required=True)
-    version = fields.Integer(required=True, strict=True)
-    name = fields.String(required=True)
-
-
 # contracts/rpc/schemas/subscription-create.v1.json: what the onboarding saga sends.
 SubscriptionCreateSchema = rpc_shape("subscription-create.v1", fields={
     "products": lambda **kwargs: fields.List(fields.Nested(ProductInSchema), **kwargs)})
@@ -52,11 +46,9 @@ class ProductEditSchema(shape("ProductEdit", defaults=False)):
     pass
 
 
-class PlanTransitionSchema(Schema):
-    plan = fields.Nested(PlanRefSchema, required=True)
-    products = fields.List(fields.Nested(ProductInSchema), required=True, validate=validate.Length(min=1))
-    valid_from = fields.AwareDateTime(load_default=None, data_key="validFrom")
-    valid_to = fields.AwareDateTime(load_default=None, data_key="validTo")
+# contracts/rpc/schemas/plan-transition.v1.json: what the gateway sends to change (or preview changing) the plan.
+PlanTransitionSchema = rpc_shape("plan-transition.v1", fields={
+    "products": lambda **kwargs: fields.List(fields.Nested(ProductInSchema), **kwargs)})
 
 
 class ProductSchema(Schema):
