@@ -1,7 +1,7 @@
 """Wire schemas of rating (camelCase, as on RPC and the HTTP API)."""
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, fields
 
 from chassis.fields import DecimalString
 from chassis.shapes import enum, rpc_shape, shape
@@ -31,15 +31,10 @@ SubscriptionCreateSchema = rpc_shape("subscription-create.v1", fields={
     "products": lambda **kwargs: fields.List(fields.Nested(ProductInSchema), **kwargs)})
 
 
-class AddProductsSchema(Schema):
-    """Products bought on a running subscription: an add-on bundle or the bundles of vouchers."""
-
-    request_id = fields.UUID(load_default=None, data_key="requestId")
-    products = fields.List(fields.Nested(ProductInSchema), required=True, validate=validate.Length(min=1))
-    promo_codes = fields.List(fields.String(), load_default=list, data_key="promoCodes")
-    change = fields.Enum(Change, by_value=True, load_default=Change.ADDON,
-                         validate=validate.OneOf((Change.ADDON, Change.VOUCHER)))
-    valid_from = fields.AwareDateTime(load_default=None, data_key="validFrom")
+# contracts/rpc/schemas/products-add.v1.json: products bought on a running subscription (an add-on bundle or
+# the bundles of vouchers).
+AddProductsSchema = rpc_shape("products-add.v1", fields={
+    "products": lambda **kwargs: fields.List(fields.Nested(ProductInSchema), **kwargs), "change": enum(Change)})
 
 
 class ProductEditSchema(shape("ProductEdit", defaults=False)):
