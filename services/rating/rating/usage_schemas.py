@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
+from marshmallow import ValidationError, post_load, validates_schema
 
 from chassis.shapes import rpc_shape
 from rating.balance_schemas import NOT_ZERO
@@ -27,10 +27,6 @@ class UsageFilterSchema(rpc_shape("usage-filters.v1", absent_is_null=True)):
 UsageAdjustSchema = rpc_shape("usage-adjust.v1", checks={"amount": NOT_ZERO})
 
 
-class ManualEventSchema(Schema):
-    id = fields.String(load_default=None, validate=validate.Length(min=1, max=128))
-    customer_id = fields.Integer(required=True, strict=True, data_key="customerId", validate=validate.Range(min=1))
-    service_id = fields.String(required=True, data_key="serviceId", validate=validate.Length(min=1))
-    start_time = fields.Raw(required=True, data_key="startTime")
-    quantity = fields.Raw(required=True)
-    event_fields = fields.Dict(keys=fields.String(), load_default=dict, data_key="fields")
+# contracts/rpc/schemas/usage-event-create.v1.json; the start time and quantity stay strings: rate_batch checks
+# them as it checks every usage event (one parser for both ways in).
+ManualEventSchema = rpc_shape("usage-event-create.v1", absent_is_null=True)
