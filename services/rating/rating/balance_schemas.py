@@ -3,9 +3,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import ValidationError, fields, validate, validates_schema
 
-from chassis.fields import DecimalString
 from chassis.shapes import enum, rpc_shape, shape
 from rating.domain.balances import Direction, ValidityKind
 
@@ -33,17 +32,5 @@ NOT_ZERO = validate.NoneOf([0], error="an adjustment must change the amount")
 BalanceAdjustSchema = rpc_shape("balance-adjust.v1", checks={"amount": NOT_ZERO})
 
 
-class BalanceSchema(Schema):
-    id = fields.String()
-    balance_group_id = fields.String(data_key="balanceGroupId")
-    customer_id = fields.Integer(data_key="customerId")
-    resource = fields.String()
-    amount = DecimalString()
-    initial = DecimalString()
-    validity = fields.String()
-    valid_from = fields.AwareDateTime(data_key="validFrom")
-    valid_to = fields.AwareDateTime(data_key="validTo", allow_none=True)
-    priority = fields.Integer()
-    source = fields.String()
-    bill_item = fields.String(data_key="billItem", allow_none=True)
-    created_at = fields.AwareDateTime(data_key="createdAt")
+class BalanceSchema(shape("Balance")):
+    """A balance as the API shows it (`valid` is added by the listing, which knows the instant)."""
