@@ -110,17 +110,9 @@ SharingGroupCreateSchema = rpc_shape("sharing-group-create.v1", fields={"status"
                                      absent_is_null=True)
 
 
-class SharingGroupSchema(Schema):
-    id = fields.String()
-    name = fields.String()
-    owner_customer_id = fields.Integer(data_key="ownerCustomerId")
-    subscription_id = fields.String(data_key="subscriptionId")
-    policy = fields.String()
-    status = fields.Enum(GroupStatus, by_value=True)
-    valid_from = fields.AwareDateTime(data_key="validFrom")
-    valid_to = fields.AwareDateTime(data_key="validTo", allow_none=True)
-    created_at = fields.AwareDateTime(data_key="createdAt")
-    cancelled_at = fields.AwareDateTime(data_key="cancelledAt", allow_none=True)
+class SharingGroupSchema(shape("SharingGroup", fields={"status": enum(GroupStatus)})):
+    """A sharing group as stored; its members are added by the reads that list them, the owner's name by the
+    gateway."""
 
 
 class PeriodEditSchema(shape("SharingEdit", fields={"status": enum(GroupStatus)}, defaults=False)):
