@@ -57,6 +57,10 @@ class AdjustmentSchema(shape("BillAdjustment", fields={"tax": nested(TaxInputSch
     """An adjustment is a new item on the bill, never an edit of another one (seed "Adjusting a bill")."""
 
 
+class ItemAdjustmentSchema(shape("ItemAdjustment", fields={"tax": nested(TaxInputSchema)}, absent_is_null=True)):
+    """An adjustment of one item of the bill: what it adjusts is that item (its id is in the path)."""
+
+
 class BillSchema(shape("Bill", fields={"status": enum(BillStatus)},
                        attributes={"validFrom": "cycle_start", "validTo": "cycle_end", "itemCount": "items"})):
     pass

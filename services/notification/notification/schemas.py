@@ -29,6 +29,10 @@ class PreferencesSchema(shape("NotificationPreferencesInput")):
     pass
 
 
+class TemplatePartsSchema(shape("NotificationTemplateInput")):
+    """The parts' names and lengths; their Jinja (syntax, variables) is checked by service_layer.templates."""
+
+
 class ListFiltersSchema(Schema):
     kind = fields.String(data_key="type", validate=validate.OneOf([k.value for k in Kind]))
     resource = fields.String(validate=validate.Length(min=1, max=50))

@@ -1,7 +1,7 @@
 """Wire schemas of rating (camelCase, as on RPC and the HTTP API)."""
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, fields
 
 from chassis.fields import DecimalString
 from chassis.shapes import enum, rpc_shape, shape
@@ -26,37 +26,24 @@ class BalanceGroupSchema(shape("BalanceGroup")):
 ProductInSchema = rpc_shape("subscription-product.v1", fields={"type": enum(ProductType)})
 
 
-class PlanRefSchema(Schema):
-    code = fields.String(required=True)
-    version = fields.Integer(required=True, strict=True)
-    name = fields.String(required=True)
-
-
 # contracts/rpc/schemas/subscription-create.v1.json: what the onboarding saga sends.
 SubscriptionCreateSchema = rpc_shape("subscription-create.v1", fields={
     "products": lambda **kwargs: fields.List(fields.Nested(ProductInSchema), **kwargs)})
 
 
-class AddProductsSchema(Schema):
-    """Products bought on a running subscription: an add-on bundle or the bundles of vouchers."""
-
-    request_id = fields.UUID(load_default=None, data_key="requestId")
-    products = fields.List(fields.Nested(ProductInSchema), required=True, validate=validate.Length(min=1))
-    promo_codes = fields.List(fields.String(), load_default=list, data_key="promoCodes")
-    change = fields.Enum(Change, by_value=True, load_default=Change.ADDON,
-                         validate=validate.OneOf((Change.ADDON, Change.VOUCHER)))
-    valid_from = fields.AwareDateTime(load_default=None, data_key="validFrom")
+# contracts/rpc/schemas/products-add.v1.json: products bought on a running subscription (an add-on bundle or
+# the bundles of vouchers).
+AddProductsSchema = rpc_shape("products-add.v1", fields={
+    "products": lambda **kwargs: fields.List(fields.Nested(ProductInSchema), **kwargs), "change": enum(Change)})
 
 
 class ProductEditSchema(shape("ProductEdit", defaults=False)):
     pass
 
 
-class PlanTransitionSchema(Schema):
-    plan = fields.Nested(PlanRefSchema, required=True)
-    products = fields.List(fields.Nested(ProductInSchema), required=True, validate=validate.Length(min=1))
-    valid_from = fields.AwareDateTime(load_default=None, data_key="validFrom")
-    valid_to = fields.AwareDateTime(load_default=None, data_key="validTo")
+# contracts/rpc/schemas/plan-transition.v1.json: what the gateway sends to change (or preview changing) the plan.
+PlanTransitionSchema = rpc_shape("plan-transition.v1", fields={
+    "products": lambda **kwargs: fields.List(fields.Nested(ProductInSchema), **kwargs)})
 
 
 class ProductSchema(Schema):
@@ -123,17 +110,9 @@ SharingGroupCreateSchema = rpc_shape("sharing-group-create.v1", fields={"status"
                                      absent_is_null=True)
 
 
-class SharingGroupSchema(Schema):
-    id = fields.String()
-    name = fields.String()
-    owner_customer_id = fields.Integer(data_key="ownerCustomerId")
-    subscription_id = fields.String(data_key="subscriptionId")
-    policy = fields.String()
-    status = fields.Enum(GroupStatus, by_value=True)
-    valid_from = fields.AwareDateTime(data_key="validFrom")
-    valid_to = fields.AwareDateTime(data_key="validTo", allow_none=True)
-    created_at = fields.AwareDateTime(data_key="createdAt")
-    cancelled_at = fields.AwareDateTime(data_key="cancelledAt", allow_none=True)
+class SharingGroupSchema(shape("SharingGroup", fields={"status": enum(GroupStatus)})):
+    """A sharing group as stored; its members are added by the reads that list them, the owner's name by the
+    gateway."""
 
 
 class PeriodEditSchema(shape("SharingEdit", fields={"status": enum(GroupStatus)}, defaults=False)):

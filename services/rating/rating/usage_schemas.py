@@ -3,35 +3,30 @@ from __future__ import annotations
 
 from typing import Any
 
-from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import ValidationError, post_load, validates_schema
 
-from rating.balance_schemas import AdjustmentSchema
+from chassis.shapes import rpc_shape
+from rating.balance_schemas import NOT_ZERO
 
 
-class UsageFilterSchema(Schema):
-    service_id = fields.String(load_default=None, data_key="serviceId")
-    start_from = fields.AwareDateTime(load_default=None, data_key="from")
-    start_to = fields.AwareDateTime(load_default=None, data_key="to")
-    status = fields.String(load_default=None, validate=validate.OneOf(["rated", "rejected"]))
-    offset = fields.Integer(load_default=0, strict=True, validate=validate.Range(min=0))
-    limit = fields.Integer(load_default=50, strict=True, validate=validate.Range(min=1, max=1000))
+class UsageFilterSchema(rpc_shape("usage-filters.v1", absent_is_null=True)):
+    """The list's filters (contracts/rpc/schemas/usage-filters.v1.json); `from` and `to` load as start_from and
+    start_to (Python words: `from` is a keyword)."""
 
     @validates_schema
     def _period(self, data: dict[str, Any], **kwargs: Any) -> None:
-        if data.get("start_from") and data.get("start_to") and data["start_to"] <= data["start_from"]:
+        if data.get("from") and data.get("to") and data["to"] <= data["from"]:
             raise ValidationError("must be after from", "to")
 
+    @post_load
+    def _python_names(self, data: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+        start_from, start_to = data.pop("from"), data.pop("to")
+        return {**data, "start_from": start_from, "start_to": start_to}
 
-class UsageAdjustSchema(AdjustmentSchema):
-    usage_id = fields.String(required=True, data_key="usageId", validate=validate.Length(min=1, max=128))
-    bill_item = fields.String(load_default="usage adjustment", data_key="billItem",
-                              validate=validate.Length(min=1, max=200))
+
+UsageAdjustSchema = rpc_shape("usage-adjust.v1", checks={"amount": NOT_ZERO})
 
 
-class ManualEventSchema(Schema):
-    id = fields.String(load_default=None, validate=validate.Length(min=1, max=128))
-    customer_id = fields.Integer(required=True, strict=True, data_key="customerId", validate=validate.Range(min=1))
-    service_id = fields.String(required=True, data_key="serviceId", validate=validate.Length(min=1))
-    start_time = fields.Raw(required=True, data_key="startTime")
-    quantity = fields.Raw(required=True)
-    event_fields = fields.Dict(keys=fields.String(), load_default=dict, data_key="fields")
+# contracts/rpc/schemas/usage-event-create.v1.json; the start time and quantity stay strings: rate_batch checks
+# them as it checks every usage event (one parser for both ways in).
+ManualEventSchema = rpc_shape("usage-event-create.v1", absent_is_null=True)

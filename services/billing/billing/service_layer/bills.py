@@ -13,7 +13,7 @@ from typing import Any
 from billing.adapters.documents import Bill, BillingProfile, BillItem
 from billing.domain.bills import OPEN, BillStatus
 from billing.domain.lines import ItemKind
-from billing.schemas import AdjustmentSchema, BillItemSchema, BillSchema
+from billing.schemas import AdjustmentSchema, BillItemSchema, BillSchema, ItemAdjustmentSchema
 from billing.service_layer.catalog import Catalog, TaxCache
 from chassis.clock import utc_now
 from chassis.envelope import CloudEvent
@@ -26,6 +26,7 @@ SOURCE = "billing"
 _bill_out = BillSchema()
 _item_out = BillItemSchema()
 _adjust_in = AdjustmentSchema()
+_adjust_item_in = ItemAdjustmentSchema()
 
 
 def list_bills(profile_id: str) -> list[dict[str, Any]]:
@@ -44,10 +45,10 @@ def get_bill(bill_id: int) -> dict[str, Any]:
 def adjust_bill(bill_id: int, payload: dict[str, Any], catalog: Catalog, item_id: str | None = None
                 ) -> dict[str, Any]:
     """An adjustment (positive or negative) kept as its own item; with tax, the tax code must exist."""
-    body = dict(payload) if isinstance(payload, dict) else payload
-    if item_id is not None and isinstance(body, dict):
-        body.setdefault("billItem", item_id)
-    data = load_wire(_adjust_in, body)
+    if item_id is None:
+        data = load_wire(_adjust_in, payload)
+    else:  # the item adjusted is named by the path, not the body (gateway ItemAdjustment)
+        data = {**load_wire(_adjust_item_in, payload), "bill_item": item_id}
     tax = data["tax"]
     if tax is not None:
         found = TaxCache(catalog).tax(tax["code"], field="tax.code")

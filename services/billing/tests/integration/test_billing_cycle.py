@@ -247,3 +247,16 @@ def test_the_profile_view_shows_pending_due_credit_balance_and_event_generators(
     assert view["eventGenerators"] == [{"subscriptionId": "sub-1", "planCode": "MOBILE-S", "balanceGroupId": "bg-1",
                                         "cancelled": False}]
     assert view["eventType"] == "monthly" and view["billingDay"] == 1 and set(view["bills"]) == {"active", "inactive"}
+
+
+@pytest.mark.parametrize(("payload", "field"), [
+    ({"amount": 2.5}, "amount"), ({"amount": "1", "billItem": "x"}, "billItem"), ({}, "amount")])
+def test_an_adjustment_of_one_item_is_loaded_by_the_gateways_item_adjustment_shape(billing_db, catalog, profile,
+                                                                                   payload, field):
+    bill_id = open_bills(billing_db, profile["id"])["active"]["_id"]
+    bills.record_usage_charged("billing.on_usage_charged", usage(profile["id"], "10"))
+    item = billing_db.bill_items.find_one({})
+    with pytest.raises(ValidationFailed) as error:  # the item adjusted is the path's, never the body's
+        bills.adjust_bill(bill_id, payload, catalog, item_id=item["_id"])
+    assert field in error.value.fields
+    assert billing_db.bill_items.count_documents({}) == 1

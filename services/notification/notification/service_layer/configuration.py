@@ -18,7 +18,8 @@ from chassis.mongo import get_or_not_found
 from chassis.settings import Settings
 from notification.adapters.documents import ChannelSettings, CustomerPreferences, TemplateDocument, WebhookEndpoint
 from notification.domain.model import Channel, Kind, RetryPolicy
-from notification.schemas import PreferencesSchema, SmsSettingsSchema, SmtpSettingsSchema, WebhookEndpointSchema
+from notification.schemas import (PreferencesSchema, SmsSettingsSchema, SmtpSettingsSchema, TemplatePartsSchema,
+                                  WebhookEndpointSchema)
 from notification.service_layer import templates
 
 SECRET_FIELDS = {"smtp": "password", "sms": "api_key"}
@@ -172,7 +173,7 @@ def write_template(kind_name: str, payload: dict[str, Any]) -> dict[str, Any]:
     kind = templates.kind_of(kind_name)
     if not isinstance(payload, dict) or not payload:
         raise ValidationFailed("Send at least one template part", {"_schema": f"parts: {', '.join(templates.PARTS)}"})
-    checked = templates.validate(kind, payload)
+    checked = templates.validate(kind, load_wire(TemplatePartsSchema(), payload))
     stored = TemplateDocument.objects(id=kind.value).first()
     TemplateDocument(id=kind.value, parts={**(stored.parts if stored else {}), **checked}, updated_at=utc_now()).save()
     return _template_out(kind)

@@ -1,8 +1,9 @@
 import pytest
 
-from chassis.errors import NotFound, ValidationFailed
+from chassis.errors import NotFound, ValidationFailed, load_wire
 from notification.domain.messages import UnknownEvent, read_event, template_variables, with_recipient
 from notification.domain.model import Kind
+from notification.schemas import TemplatePartsSchema
 from notification.service_layer import templates
 
 THRESHOLD = {"customerId": 42, "balanceGroupId": "bg-1", "billingProfileId": "bp-1", "resource": "MB",
@@ -58,10 +59,16 @@ def test_an_unknown_template_variable_is_refused_naming_the_part_and_the_variabl
     assert set(refused.value.fields) == {"text"} and "'balanse'" in refused.value.fields["text"]
 
 
-def test_a_template_syntax_error_and_an_unknown_part_are_refused():
+def test_a_template_syntax_error_and_a_blank_part_are_refused_naming_each():
     with pytest.raises(ValidationFailed) as refused:
-        templates.validate(Kind.INVOICE_ISSUED, {"html": "{% if %}", "fax": "x"})
-    assert set(refused.value.fields) == {"html", "fax"}
+        templates.validate(Kind.INVOICE_ISSUED, {"html": "{% if %}", "sms": "   "})
+    assert set(refused.value.fields) == {"html", "sms"}
+
+
+def test_an_unknown_template_part_or_an_empty_or_overlong_one_is_refused_by_the_gateways_shape():
+    with pytest.raises(ValidationFailed) as refused:
+        load_wire(TemplatePartsSchema(), {"html": "x", "fax": "x", "text": "", "sms": "x" * 20_001})
+    assert set(refused.value.fields) == {"fax", "text", "sms"}
 
 
 def test_html_parts_escape_the_values_text_parts_do_not():

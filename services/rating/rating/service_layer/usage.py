@@ -128,7 +128,7 @@ def create_usage_event(payload: dict[str, Any], catalog: CatalogCache, lateness:
         raise ValidationFailed("the service is not this customer's", {"serviceId": "is not a service of the customer"})
     event = {"id": data["id"] or str(uuid.uuid4()), "serviceType": service["service_type"],
              "serviceIdentifier": service["identifier"], "startTime": data["start_time"],
-             "quantity": data["quantity"], "fields": data["event_fields"]}
+             "quantity": data["quantity"], "fields": data["fields"]}
     try:
         [outcome] = rate_batch([event], catalog, source="manual", lateness=lateness, strict=True)
     except ValidationFailed as error:
