@@ -24,7 +24,7 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import Any, ClassVar, cast
 
 import pika
 
@@ -81,6 +81,9 @@ class BatchRpcServer(StreamConsumer):
     `parallel` batches at most are handled at once."""
 
     parallel: int = 2
+    # As the stream's connection, without publisher confirms: a reply lost with the broker makes the caller time
+    # out and retry, and the request (not yet acknowledged) is redelivered and answered again.
+    confirm_deliveries: ClassVar[bool] = False
     _pending: list[Any] = field(default_factory=list, init=False)  # RpcRequests
 
     def run(self, stop: threading.Event) -> None:
@@ -130,22 +133,6 @@ class BatchRpcServer(StreamConsumer):
                 pass
         self._flights = []
         super()._disconnect()
-
-    def _connect(self) -> None:
-        # As the stream's, without publisher confirms: a reply lost with the broker makes the caller time out
-        # and retry, and the request (not yet acknowledged) is redelivered and answered again.
-        params = pika.URLParameters(self.amqp_uri)
-        params.heartbeat = 30
-        params.blocked_connection_timeout = 30
-        params.socket_timeout = 5
-        self._connection = pika.BlockingConnection(params)
-        channel = self._connection.channel()
-        self.topology.declare(channel)
-        channel.basic_qos(prefetch_count=self.prefetch)
-        channel.basic_consume(self.topology.queue, self._on_message)
-        self._channel = channel
-        self._pending = []
-        self.connected.set()
 
     def _on_message(self, channel: Any, method: Any, properties: Any, body: bytes) -> None:
         name = method.routing_key.split(".")[-1]

@@ -27,7 +27,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, ClassVar
 
 import pika
 import pika.exceptions
@@ -112,6 +112,9 @@ class StreamConsumer:
     _in_flight: tuple[list[StreamMessage], float, Future] | None = field(default=None, init=False)
     _worker: ThreadPoolExecutor | None = field(default=None, init=False)
     connected: threading.Event = field(default_factory=threading.Event, init=False)
+    # Publisher confirms on the consumer's channel: the stream's dead-lettered copies are confirmed before the
+    # original is acked. A subclass that publishes only what may be lost (RPC replies) turns them off.
+    confirm_deliveries: ClassVar[bool] = True
 
     # -- the loop ----------------------------------------------------------------------------------
     def run(self, stop: threading.Event) -> None:
@@ -147,7 +150,8 @@ class StreamConsumer:
         self._connection = pika.BlockingConnection(params)
         channel = self._connection.channel()
         self.topology.declare(channel)
-        channel.confirm_delivery()  # dead-lettered copies are confirmed before the original is acked
+        if self.confirm_deliveries:
+            channel.confirm_delivery()
         channel.basic_qos(prefetch_count=self.prefetch)
         channel.basic_consume(self.topology.queue, self._on_message)
         self._channel = channel
