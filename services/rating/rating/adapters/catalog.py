@@ -14,7 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 from chassis.errors import NotFound
-from chassis.versions import VersionCache
+from chassis.versions import ExpiringCache, VersionCache
 from rating.domain.engine import Tariff, Threshold
 
 Call = Callable[..., Any]  # call(method, *args) on the catalog service
@@ -24,26 +24,18 @@ _FOREVER = float("inf")
 class CatalogCache:
     def __init__(self, call: Call, ttl: float = 60.0, clock: Callable[[], float] = time.monotonic):
         self._call = call
-        self._ttl = ttl
-        self._clock = clock
-        self._entries: dict[tuple[Any, ...], tuple[float, Any]] = {}
+        self._entries = ExpiringCache(ttl, clock)  # an absent entry is kept as None for as long
+        self._tariffs: dict[tuple[str, int], Tariff] = {}
         self._versions = VersionCache(lambda kind, code, version: call("get_product", code, version))
 
-    def _get(self, key: tuple[Any, ...], ttl: float, load: Callable[[], Any]) -> Any:
-        now = self._clock()
-        hit = self._entries.get(key)
-        if hit is not None and hit[0] > now:
-            return hit[1]
-        try:
-            value = load()
-        except NotFound:
-            value = None
-        # A missing offering may still be published later: only found versions are kept forever.
-        self._entries[key] = (now + (ttl if value is not None else self._ttl), value)
-        return value
-
     def _entry(self, kind: str, code: str) -> dict[str, Any] | None:
-        return self._get((kind, code), self._ttl, lambda: self._call("get_entry", kind, code))
+        def load() -> dict[str, Any] | None:
+            try:
+                return self._call("get_entry", kind, code)
+            except NotFound:
+                return None
+
+        return self._entries.get((kind, code), load)
 
     def service_type(self, code: str) -> dict[str, Any] | None:
         return self._entry("service_type", code)
@@ -68,7 +60,14 @@ class CatalogCache:
             return None
 
     def tariff(self, code: str, version: int) -> Tariff | None:
-        return self._get(("tariff", code, version), _FOREVER, lambda: _tariff(self.product(code, version)))
+        """A found tariff is kept for good (its version is immutable); a missing one for `ttl`, as entries are
+        (the version may still be published)."""
+        found = self._tariffs.get((code, version))
+        if found is None:
+            found = self._entries.get(("tariff", code, version), lambda: _tariff(self.product(code, version)))
+            if found is not None:
+                self._tariffs[(code, version)] = found
+        return found
 
     def thresholds(self, profile: str, resource: str) -> tuple[Decimal, tuple[Threshold, ...]] | None:
         """(credit limit, thresholds) of a credit profile for one resource, or None."""
