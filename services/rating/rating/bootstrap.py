@@ -14,6 +14,7 @@ from chassis.settings import Settings
 from chassis.stream import StreamConsumer, StreamTopology
 from rating import config
 from rating.adapters.catalog import CatalogCache
+from rating.adapters.inventory_cache import InventoryCache, InventoryListener
 
 USAGE_TOPOLOGY = StreamTopology(exchange="rating.usage", queue="rating.usage")
 # The RPC service `python -m rating charging` answers as (decision 0407).
@@ -25,6 +26,18 @@ def catalog(call: CatalogCall) -> CatalogCache:
     """The catalog over `call(method, *args)` (an RPC to the catalog), cached in the process: catalog
     versions are immutable, configuration is re-read after its TTL."""
     return CatalogCache(call)
+
+
+def inventory(settings: Settings) -> tuple[InventoryCache | None, InventoryListener | None]:
+    """The services and subscriptions cache and the listener that keeps it current with rating's events, started
+    (decision 0412); (None, None) when `RATING_INVENTORY_CACHE_SIZE` is 0."""
+    size = config.inventory_cache_size(settings)
+    if size <= 0:
+        return None, None
+    cache = InventoryCache(size, config.inventory_cache_seconds(settings))
+    listener = InventoryListener(settings.amqp_uri, cache)
+    listener.start()
+    return cache, listener
 
 
 def usage_consumer(settings: Settings, handler: Callable[..., dict[int, str]]) -> StreamConsumer:

@@ -181,6 +181,9 @@ class Balance(me.Document):
     source = me.StringField(required=True)
     bill_item = me.StringField()
     created_at = me.DateTimeField(required=True, default=utc_now)
+    # Credit held by open reservations (rating.service_layer.charging writes it with $inc); declared so a
+    # balance with a reservation on it still loads.
+    held = me.Decimal128Field(precision=6)
 
 
 class BillingCycle(me.Document):

@@ -2,7 +2,8 @@
 
 Batches from the `rating.usage` queue are rated and acknowledged after their transactions commit. A message
 that is not a usage event (not JSON, no id) is dead-lettered with its reason; an event that cannot be rated is
-stored as rejected. Catalog reads go through the in-process cache only.
+stored as rejected. Catalog reads go through the in-process cache only; services and subscriptions through the inventory cache,
+which rating's own events keep current (decision 0412).
 
 A batch is split by service identifier into `RATING_STREAM_PARALLEL` parts rated in concurrent transactions:
 a batch spends much of its time waiting for MongoDB (reads, the commit's journal flush), and the parts wait at
@@ -23,6 +24,7 @@ from chassis.settings import Settings
 from chassis.stream import StreamMessage, serve
 from rating import bootstrap, config
 from rating.adapters.catalog import CatalogCache
+from rating.adapters.inventory_cache import InventoryCache
 from rating.service_layer.rating_batch import Outcome, rate_batch
 
 
@@ -32,11 +34,12 @@ def part_of(event: Any, parts: int) -> int:
     return zlib.crc32(str(identifier).encode()) % parts if parts > 1 else 0
 
 
-def batch_handler(catalog: CatalogCache, lateness: timedelta, parallel: int = 1):
+def batch_handler(catalog: CatalogCache, lateness: timedelta, parallel: int = 1,
+                  inventory: InventoryCache | None = None):
     pool = ThreadPoolExecutor(max_workers=parallel - 1, thread_name_prefix="rating-part") if parallel > 1 else None
 
     def rate(events: list[Any]) -> list[Outcome]:
-        return rate_batch(events, catalog, source="stream", lateness=lateness)
+        return rate_batch(events, catalog, source="stream", lateness=lateness, inventory=inventory)
 
     def handle(batch: Sequence[StreamMessage]) -> dict[int, str]:
         poison: dict[int, str] = {}
@@ -79,8 +82,12 @@ def run(settings: Settings) -> None:
     parallel = config.stream_parallel(settings)
     rpc = RpcClient(settings.amqp_uri, timeout=settings.rpc_timeout, size=max(8, parallel))
     catalog = bootstrap.catalog(lambda method, *args: rpc.call("catalog", method, *args))
-    consumer = bootstrap.usage_consumer(settings, batch_handler(catalog, config.lateness_window(settings), parallel))
+    inventory, listener = bootstrap.inventory(settings)
+    consumer = bootstrap.usage_consumer(settings, batch_handler(catalog, config.lateness_window(settings), parallel,
+                                                                inventory))
     try:
         serve(settings, consumer)
     finally:
+        if listener is not None:
+            listener.stop()
         rpc.close()

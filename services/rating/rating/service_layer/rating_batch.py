@@ -25,6 +25,7 @@ from chassis.errors import ValidationFailed
 from chassis.money import from_storage, to_storage
 from chassis.mongo import UnitOfWork, transaction
 from rating.adapters.catalog import CatalogCache
+from rating.adapters.inventory_cache import InventoryCache
 from rating.domain.balances import ZERO, Cycle, ValidityKind, calendar_month
 from rating.domain.engine import POSTPAID, BalanceBook, Rating, Share, Tariff, rate
 from rating.domain.usage import UsageEvent, UsageRejected, check_fields, parse_envelope
@@ -39,7 +40,8 @@ ACTIVE = "active"
 # Only what rating reads of each document: decoding the rest (a subscription's whole product snapshot with its
 # Decimal128s) is most of a batch's read time.
 _fields = dict.fromkeys
-SERVICE_FIELDS = _fields(("service_type", "identifier", "status", "valid_from", "valid_to", "subscription_id"), 1)
+SERVICE_FIELDS = _fields(("service_type", "identifier", "status", "valid_from", "valid_to", "subscription_id",
+                          "customer_id"), 1)
 SUBSCRIPTION_FIELDS = _fields(("customer_id", "balance_group_id", "billing_profile_id", "status", "payment_type",
                                "products.service_id", "products.type", "products.purchased", "products.status",
                                "products.code", "products.version"), 1)
@@ -88,7 +90,8 @@ def check_event(raw: Any, catalog: CatalogCache) -> _Checked:
 
 
 def rate_batch(raws: Sequence[Any], catalog: CatalogCache, *, source: str, lateness: timedelta,
-               now: datetime | None = None, strict: bool = False) -> list[Outcome]:
+               now: datetime | None = None, strict: bool = False,
+               inventory: InventoryCache | None = None) -> list[Outcome]:
     """Rate `raws` (usage events in wire shape) once each; returns one outcome per input, in order.
 
     `strict` (the HTTP API): bad input anywhere in the batch raises ValidationFailed naming
@@ -98,7 +101,7 @@ def rate_batch(raws: Sequence[Any], catalog: CatalogCache, *, source: str, laten
     checked = [check_event(raw, catalog) for raw in raws]
 
     def run(uow: UnitOfWork) -> list[Outcome]:
-        return BatchRating(uow, catalog, now, lateness, source).run(checked, strict=strict)
+        return BatchRating(uow, catalog, now, lateness, source, inventory).run(checked, strict=strict)
 
     try:
         return transaction(run, source=SOURCE)
@@ -128,8 +131,13 @@ class _Context:
 
 
 class BatchRating:
-    def __init__(self, uow: UnitOfWork, catalog: CatalogCache, now: datetime, lateness: timedelta, source: str):
+    def __init__(self, uow: UnitOfWork, catalog: CatalogCache, now: datetime, lateness: timedelta, source: str,
+                 inventory: InventoryCache | None = None):
         self.uow, self.catalog, self.now, self.lateness, self.source = uow, catalog, now, lateness, source
+        # Taken before the transaction's first read: what the batch reads is kept only if no service or
+        # subscription event arrived since (its snapshot may predate the change the event announces).
+        self.inventory = inventory
+        self.generation = inventory.generation() if inventory else None
         self.session = uow.session
         # Instants read as `datetime.timezone.utc` like the events' own: comparing datetimes of two different
         # tzinfo objects calls bson's pure-Python FixedOffset on every comparison, several per event.
@@ -146,13 +154,7 @@ class BatchRating:
         by_type: dict[str, set[str]] = defaultdict(set)
         for event in events:
             by_type[event.service_type].add(event.service_identifier)
-        services = self._find("services", {"$or": [{"service_type": t, "identifier": {"$in": sorted(ids)}}
-                                                    for t, ids in by_type.items()]}, SERVICE_FIELDS) if by_type else []
-        self.services: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
-        for service in services:
-            self.services[(service["service_type"], service["identifier"])].append(service)
-        self.subscriptions = {s["_id"]: s for s in self._find(
-            "subscriptions", {"_id": {"$in": sorted({s["subscription_id"] for s in services})}}, SUBSCRIPTION_FIELDS)}
+        self._load_inventory(by_type)
         customers = sorted({s["customer_id"] for s in self.subscriptions.values()})
         self._load_sharing(customers)
         profiles = sorted({s["billing_profile_id"] for s in self.subscriptions.values()})
@@ -167,6 +169,30 @@ class BatchRating:
         balance_groups = {g["_id"]: g for g in self._find("balance_groups", {"_id": {"$in": sorted(groups)}},
                                                           GROUP_FIELDS)} if thresholds else {}
         self.thresholds = ThresholdWatch(self.uow, self.catalog, self.book, self.now, balance_groups, self.cycles)
+
+    def _load_inventory(self, by_type: dict[str, set[str]]) -> None:
+        """The batch's services (by type and identifier) and their subscriptions: from the in-process cache
+        where it holds them, the rest from MongoDB (and then kept)."""
+        keys = [(t, i) for t, ids in by_type.items() for i in ids]
+        self.services: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
+        cached, missing = self.inventory.services(keys) if self.inventory else ({}, keys)
+        self.services.update(cached)
+        wanted: dict[str, set[str]] = defaultdict(set)
+        for service_type, identifier in missing:
+            wanted[service_type].add(identifier)
+        read: dict[tuple[str, str], list[dict[str, Any]]] = {key: [] for key in missing}
+        for service in self._find("services", {"$or": [{"service_type": t, "identifier": {"$in": sorted(ids)}}
+                                                       for t, ids in wanted.items()]}, SERVICE_FIELDS) if wanted else []:
+            read[(service["service_type"], service["identifier"])].append(service)
+        self.services.update(read)
+        subscription_ids = {s["subscription_id"] for found in self.services.values() for s in found}
+        self.subscriptions, unknown = self.inventory.subscriptions(subscription_ids) if self.inventory \
+            else ({}, subscription_ids)
+        fresh = {s["_id"]: s for s in self._find(
+            "subscriptions", {"_id": {"$in": sorted(unknown)}}, SUBSCRIPTION_FIELDS)} if unknown else {}
+        self.subscriptions.update(fresh)
+        if self.inventory:
+            self.inventory.keep(self.generation, read, fresh)
 
     def _load_sharing(self, customers: list[int]) -> None:
         self.memberships: dict[int, list[dict[str, Any]]] = defaultdict(list)
@@ -205,6 +231,15 @@ class BatchRating:
             raise UsageRejected(f"the service {event.service_identifier!r} is {latest['status']}",
                                 "serviceIdentifier")
         raise UsageRejected(f"the service {event.service_identifier!r} is not valid at the start time", "startTime")
+
+    def _owner(self, event: UsageEvent) -> dict[str, Any]:
+        """Whose identifier a refused event named (a suspended or terminated service, a cancelled subscription),
+        so the refusal shows in that customer's usage list; nothing for an unknown identifier."""
+        candidates = self.services.get((event.service_type, event.service_identifier))
+        if not candidates:
+            return {}
+        latest = max(candidates, key=lambda s: s["valid_from"])
+        return {"customer_id": latest.get("customer_id"), "service_id": latest["_id"]}
 
     def context(self, event: UsageEvent) -> _Context:
         service = self._service(event)
@@ -304,6 +339,8 @@ class BatchRating:
                           group_id=group_id, payment_type=context.payment_type, as_of=as_of, share=context.share)
         except UsageRejected as problem:
             record.update(status="rejected", reason=problem.reason, reason_field=problem.field)
+            if context is None:
+                record.update(self._owner(event))
             if item.problem is not None:
                 record["raw"] = item.raw
             return record

@@ -1,0 +1,88 @@
+"""The stream's services and subscriptions cache on real MongoDB and RabbitMQ (decision 0412): kept current by
+rating's own events, as the outbox relay publishes them on `rating.events`."""
+from datetime import timedelta
+
+import pytest
+
+from chassis.outbox import OutboxRelay
+from chassis.testing import wait_for
+from rating.adapters.inventory_cache import InventoryCache, InventoryListener
+from rating.service_layer import services, subscriptions
+from rating.service_layer.rating_batch import rate_batch
+
+LATENESS = timedelta(hours=72)
+
+
+@pytest.fixture
+def listening(rating_db, amqp_uri):
+    cache = InventoryCache()
+    listener = InventoryListener(amqp_uri, cache)
+    listener.start()
+    assert listener.ready.wait(30), "the listener did not connect"
+    relay = OutboxRelay(rating_db, amqp_uri, poll_seconds=0.05)
+
+    def relay_events():
+        """Publish what rating committed, as its worker's relay does, and wait until the cache has seen it."""
+        seen = cache.generation()
+        assert relay.publish_pending() > 0
+        assert wait_for(lambda: cache.generation() != seen, timeout=10), "no event reached the cache"
+
+    yield cache, listener, relay_events
+    listener.stop()
+
+
+def test_a_suspended_service_stops_rating_as_soon_as_its_event_is_seen_and_rates_again_once_active(
+        rating_db, voice_line, voice_catalog, call, listening):
+    cache, _, relay_events = listening
+    _, subscription = voice_line()
+    relay_events()  # subscription.created
+    service_id = subscription["services"][0]["id"]
+
+    def rate(event_id):
+        [outcome] = rate_batch([call(event_id)], voice_catalog, source="test", lateness=LATENESS, inventory=cache)
+        return outcome
+
+    assert rate("1").status == "rated"
+    misses = cache.misses
+    assert rate("2").status == "rated" and cache.misses == misses  # the service and subscription were kept
+
+    services.edit_service(7, service_id, {"status": "suspended"})
+    relay_events()  # service.changed
+    suspended = rate("3")
+    assert suspended.status == "rejected" and "suspended" in suspended.reason
+
+    services.edit_service(7, service_id, {"status": "active"})
+    relay_events()
+    assert rate("4").status == "rated"
+
+    subscriptions.cancel_subscription(subscription["id"], "moved away")
+    relay_events()  # subscription.cancelled, service.deleted
+    cancelled = rate("5")
+    assert cancelled.status == "rejected", cancelled.reason
+
+
+def test_a_new_identifier_is_rated_to_its_service_once_its_event_is_seen(
+        rating_db, voice_line, voice_catalog, call, listening):
+    cache, _, relay_events = listening
+    _, subscription = voice_line()
+    relay_events()
+    service_id = subscription["services"][0]["id"]
+    [rated] = rate_batch([call("1")], voice_catalog, source="test", lateness=LATENESS, inventory=cache)
+    assert rated.status == "rated"
+
+    services.edit_service(7, service_id, {"identifier": "38640999888"})
+    relay_events()
+    old, new = rate_batch([call("2"), call("3", identifier="38640999888")], voice_catalog, source="test",
+                          lateness=LATENESS, inventory=cache)
+    assert old.status == "rejected" and old.field == "serviceIdentifier"
+    assert new.status == "rated"
+
+
+def test_without_its_events_the_cache_is_not_used(rating_db, voice_line, voice_catalog, call, listening):
+    cache, listener, _ = listening
+    _, subscription = voice_line()
+    listener.stop()  # the events stop: a change could go unseen
+    assert cache.generation() is None
+    services.edit_service(7, subscription["services"][0]["id"], {"status": "suspended"})
+    [outcome] = rate_batch([call("1")], voice_catalog, source="test", lateness=LATENESS, inventory=cache)
+    assert outcome.status == "rejected" and "suspended" in outcome.reason
