@@ -304,16 +304,24 @@ def test_postpaid_usage_from_the_stream_grows_the_active_bill_and_is_invoiced_pe
         items = [i for i in client.get(f"/api/v1/bills/{active}").json()["items"] if i["kind"] == "usage"]
         return sum(Decimal(i["amount"]) for i in items) == 4 and items
 
-    items = None
-    assert wait_for(lambda: (items := usage_items()), timeout=60), client.get(f"/api/v1/bills/{active}").json()
+    assert wait_for(usage_items, timeout=60), client.get(f"/api/v1/bills/{active}").json()
     # Rating aggregates per batch: never one bill item per usage event.
     assert len(usage_items()) < len(sessions)
 
-    billed = client.post(f"/api/v1/billing-profiles/{profile_id}/bill-now")
-    assert billed.status_code == 201, billed.text
     data_service = next(s["id"] for s in summary["subscription"]["services"] if s["serviceType"] == "data")
-    [line] = [line for line in billed.json()["invoice"]["lines"] if line["kind"] == "usage"]
-    assert (line["serviceId"], line["amount"], line["units"], line["events"]) == (data_service, "4.00", "400", 8)
+
+    def usage_line(lines):
+        [line] = [line for line in lines if line["kind"] == "usage"]
+        return line["serviceId"], line["amount"], line["units"], line["events"]
+
+    preview = client.get(f"/api/v1/billing-profiles/{profile_id}/invoice-preview")
+    assert preview.status_code == 200, preview.text
+    assert usage_line(preview.json()["lines"]) == (data_service, "4.00", "400", 8)
+    # The cycle's invoice also charges the plan's monthly fee, which reached billing with subscription.created.
+    assert "recurring_fee" in {line["kind"] for line in preview.json()["lines"]}, preview.json()["lines"]
+    billed = client.post(f"/api/v1/billing-profiles/{profile_id}/bill-now")  # usage now; fees stay for the cycle
+    assert billed.status_code == 201, billed.text
+    assert usage_line(billed.json()["invoice"]["lines"]) == (data_service, "4.00", "400", 8)
 
 
 def test_late_usage_is_rated_into_the_current_cycle_within_the_window_and_rejected_beyond_it(client, platform):

@@ -10,6 +10,8 @@ the cache answers may therefore lag a commit by the outbox relay's delay — the
   the cache is emptied when the listener (re)connects and bypassed while it is down;
 - a batch keeps what it read only if no event arrived since it started (`generation`), so a read that raced
   an invalidation is never kept;
+- a purged customer's documents (deleted without rating's events) are dropped on `customer.purged` and not
+  kept again for `max_age`, since rating's worker may delete them only after this process saw the event;
 - nothing is kept longer than `max_age` seconds, however quiet the events are (a lost event, a relay that is
   down), and at most `max_entries` services and subscriptions (least recently used go first).
 """
@@ -31,7 +33,9 @@ log = logging.getLogger(__name__)
 
 ServiceKey = tuple[str, str]  # (service type, identifier)
 EVENTS = ("service.created", "service.changed", "service.deleted", "subscription.created",
-          "subscription.changed", "subscription.cancelled")
+          "subscription.changed", "subscription.cancelled",
+          # A purge deletes a customer's services and subscriptions without events of rating's own.
+          "customer.purged")
 
 
 class _Lru:
@@ -69,6 +73,9 @@ class InventoryCache:
         self._services = _Lru(max_entries)
         self._subscriptions = _Lru(max_entries)
         self._keys_of_service: dict[Any, ServiceKey] = {}
+        # Customers being purged (-> when the event came): rating's worker may delete their documents after this
+        # process saw the event, so what a batch reads of them is not kept for a while.
+        self._purged: dict[Any, float] = {}
         self._generation = 0
         self._live = False  # only while invalidations are being received
         self._lock = threading.Lock()
@@ -112,27 +119,41 @@ class InventoryCache:
             if generation is None or generation != self._generation or not self._live:
                 return
             now = self._clock()
+            self._purged = {c: at for c, at in self._purged.items() if at > now - self.max_age}
             for key, found in services.items():
-                if not found:
-                    continue  # an unknown identifier is not kept: a new service would have to evict it too
+                # An unknown identifier is not kept: a new service would have to evict it too.
+                if not found or any(s.get("customer_id") in self._purged for s in found):
+                    continue
                 self._services.put(key, found, now)
                 for service in found:
                     self._keys_of_service[service["_id"]] = key
             for subscription_id, subscription in subscriptions.items():
-                self._subscriptions.put(subscription_id, subscription, now)
+                if subscription.get("customer_id") not in self._purged:
+                    self._subscriptions.put(subscription_id, subscription, now)
 
     # -- invalidating ---------------------------------------------------------------------------------
     def forget(self, event_type: str, data: dict[str, Any]) -> None:
         """Drop what a rating event says has changed (and everything kept alongside it)."""
         with self._lock:
             self._generation += 1
-            if event_type.startswith("subscription."):
+            if event_type == "customer.purged":
+                self._forget_customer(data.get("id"))
+            elif event_type.startswith("subscription."):
                 self._subscriptions.values.pop(data.get("id"), None)
                 for service in data.get("services") or []:
                     self._forget_service(service.get("id"), service.get("serviceType"), service.get("identifier"))
             else:
                 self._forget_service(data.get("id"), data.get("serviceType"), data.get("identifier"))
                 self._subscriptions.values.pop(data.get("subscriptionId"), None)
+
+    def _forget_customer(self, customer_id: Any) -> None:
+        self._purged[customer_id] = self._clock()
+        for key, (_, found) in list(self._services.values.items()):
+            if any(s.get("customer_id") == customer_id for s in found):
+                del self._services.values[key]
+        for subscription_id, (_, subscription) in list(self._subscriptions.values.items()):
+            if subscription.get("customer_id") == customer_id:
+                del self._subscriptions.values[subscription_id]
 
     def _forget_service(self, service_id: Any, service_type: Any, identifier: Any) -> None:
         # The key it was kept under (its identifier may just have changed) and the key it has now (a new or
@@ -205,10 +226,10 @@ class InventoryListener:
         connection = pika.BlockingConnection(params)
         try:
             channel = connection.channel()
-            exchange = exchange_for(EVENTS[0])
-            channel.exchange_declare(exchange=exchange, exchange_type="topic", durable=True)
             queue = channel.queue_declare("", exclusive=True, auto_delete=True).method.queue
             for event_type in EVENTS:
+                exchange = exchange_for(event_type)
+                channel.exchange_declare(exchange=exchange, exchange_type="topic", durable=True)
                 channel.queue_bind(queue, exchange, routing_key=event_type)
             # Bound before the cache is used: no event published from now on is missed.
             self.cache.start()

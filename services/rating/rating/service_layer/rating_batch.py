@@ -181,8 +181,8 @@ class BatchRating:
         for service_type, identifier in missing:
             wanted[service_type].add(identifier)
         read: dict[tuple[str, str], list[dict[str, Any]]] = {key: [] for key in missing}
-        for service in self._find("services", {"$or": [{"service_type": t, "identifier": {"$in": sorted(ids)}}
-                                                       for t, ids in wanted.items()]}, SERVICE_FIELDS) if wanted else []:
+        query = {"$or": [{"service_type": t, "identifier": {"$in": sorted(ids)}} for t, ids in wanted.items()]}
+        for service in self._find("services", query, SERVICE_FIELDS) if wanted else []:
             read[(service["service_type"], service["identifier"])].append(service)
         self.services.update(read)
         subscription_ids = {s["subscription_id"] for found in self.services.values() for s in found}

@@ -2,12 +2,14 @@
 rating's own events, as the outbox relay publishes them on `rating.events`."""
 from datetime import timedelta
 
+import pika
 import pytest
 
+from chassis.envelope import encode, exchange_for, new_event
 from chassis.outbox import OutboxRelay
 from chassis.testing import wait_for
 from rating.adapters.inventory_cache import InventoryCache, InventoryListener
-from rating.service_layer import services, subscriptions
+from rating.service_layer import customers, services, subscriptions
 from rating.service_layer.rating_batch import rate_batch
 
 LATENESS = timedelta(hours=72)
@@ -86,3 +88,27 @@ def test_without_its_events_the_cache_is_not_used(rating_db, voice_line, voice_c
     services.edit_service(7, subscription["services"][0]["id"], {"status": "suspended"})
     [outcome] = rate_batch([call("1")], voice_catalog, source="test", lateness=LATENESS, inventory=cache)
     assert outcome.status == "rejected" and "suspended" in outcome.reason
+
+
+def test_a_purged_customers_identifier_is_unknown_once_the_purge_is_seen(
+        rating_db, voice_line, voice_catalog, call, listening, amqp_uri):
+    cache, _, relay_events = listening
+    voice_line()
+    relay_events()
+    [rated] = rate_batch([call("1")], voice_catalog, source="test", lateness=LATENESS, inventory=cache)
+    assert rated.status == "rated"
+
+    # Customer publishes the purge; rating's worker deletes the documents (no rating events of its own).
+    purged = new_event("customer.purged", "customer", {"id": 7}, subject="7")
+    seen = cache.generation()
+    connection = pika.BlockingConnection(pika.URLParameters(amqp_uri))
+    try:
+        connection.channel().basic_publish(exchange_for("customer.purged"), "customer.purged",
+                                           encode(purged.to_dict()))
+    finally:
+        connection.close()
+    assert wait_for(lambda: cache.generation() != seen, timeout=10)
+    customers.purge_customer("rating.purge_customer", purged)
+    [unknown] = rate_batch([call("2")], voice_catalog, source="test", lateness=LATENESS, inventory=cache)
+    assert unknown.status == "rejected" and unknown.field == "serviceIdentifier"
+    assert rating_db.usage.find_one({"_id": "2"}).get("customer_id") is None

@@ -89,3 +89,18 @@ def test_an_unknown_identifier_is_not_kept():
     cache = live()
     cache.keep(cache.generation(), {KEY: []}, {})
     assert cache.services([KEY]) == ({}, [KEY])
+
+
+def test_a_purged_customers_services_and_subscriptions_are_dropped_and_not_kept_again_for_a_while():
+    clock = Clock()
+    customer = {**SERVICE, "customer_id": 7}
+    cache = live(max_age=60, clock=clock)
+    cache.keep(cache.generation(), {KEY: [customer]}, {"sub-1": {**SUBSCRIPTION, "customer_id": 7}})
+    cache.forget("customer.purged", {"id": 7})
+    assert cache.services([KEY]) == ({}, [KEY]) and cache.subscriptions(["sub-1"]) == ({}, ["sub-1"])
+    # Read again before rating's worker deleted them: not kept.
+    cache.keep(cache.generation(), {KEY: [customer]}, {"sub-1": {**SUBSCRIPTION, "customer_id": 7}})
+    assert cache.services([KEY]) == ({}, [KEY]) and cache.subscriptions(["sub-1"]) == ({}, ["sub-1"])
+    clock.now = 61
+    cache.keep(cache.generation(), {KEY: [customer]}, {})
+    assert cache.services([KEY])[0] == {KEY: [customer]}
