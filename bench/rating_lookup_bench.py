@@ -1,4 +1,4 @@
-"""What the stream's services and subscriptions cache saves (decision 0412), in process: no broker, so the
+"""What the stream's services and subscriptions cache saves (decision 0408), in process: no broker, so the
 figure is not drowned by the end-to-end pipeline's noise on a shared machine.
 
 Seeds 10,000 data services as `rating_bench.py` does on a fresh mongod, warms the cache with 40 parts of 250

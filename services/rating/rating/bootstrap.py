@@ -30,7 +30,7 @@ def catalog(call: CatalogCall) -> CatalogCache:
 
 def inventory(settings: Settings) -> tuple[InventoryCache | None, InventoryListener | None]:
     """The services and subscriptions cache and the listener that keeps it current with rating's events, started
-    (decision 0412); (None, None) when `RATING_INVENTORY_CACHE_SIZE` is 0."""
+    (decision 0408); (None, None) when `RATING_INVENTORY_CACHE_SIZE` is 0."""
     size = config.inventory_cache_size(settings)
     if size <= 0:
         return None, None

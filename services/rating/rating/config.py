@@ -12,7 +12,7 @@
 | RATING_CHARGING_MAX_WAIT_MS | 0 | how long an idle charging process waits for more requests before handling a batch |
 | RATING_CHARGING_PARALLEL | 2 | charging batches handled at once (each settles and reserves concurrently) |
 | RATING_DEFAULT_CREDIT_PROFILE | unset | credit profile for balance groups that name none (thresholds) |
-| RATING_INVENTORY_CACHE_SIZE | 20000 | services (and subscriptions) the stream keeps in memory; 0: none (0412) |
+| RATING_INVENTORY_CACHE_SIZE | 20000 | services (and subscriptions) the stream keeps in memory; 0: none (0408) |
 | RATING_INVENTORY_CACHE_SECONDS | 60 | how long at most the stream keeps one, however quiet rating's events are |
 """
 from __future__ import annotations

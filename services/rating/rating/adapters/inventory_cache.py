@@ -1,10 +1,10 @@
 """The stream's in-process cache of services (by type and identifier) and their subscriptions, kept exact by
-rating's own events (decision 0412).
+rating's own events (decision 0408).
 
 A batch reads the services and subscriptions it rates from here and asks MongoDB only for the ones it does
 not hold. Every change of a service or subscription publishes an event on `rating.events` (its outbox, in the
 changing transaction); `InventoryListener` drops what the event names as soon as this process sees it. What
-the cache answers may therefore lag a commit by the outbox relay's delay — the window decision 0412 bounds:
+the cache answers may therefore lag a commit by the outbox relay's delay — the window decision 0408 bounds:
 
 - it is used only while the listener is connected: events missed while it was away cannot be told apart, so
   the cache is emptied when the listener (re)connects and bypassed while it is down;

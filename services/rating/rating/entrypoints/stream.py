@@ -3,7 +3,7 @@
 Batches from the `rating.usage` queue are rated and acknowledged after their transactions commit. A message
 that is not a usage event (not JSON, no id) is dead-lettered with its reason; an event that cannot be rated is
 stored as rejected. Catalog reads go through the in-process cache only; services and subscriptions through
-the inventory cache, which rating's own events keep current (decision 0412).
+the inventory cache, which rating's own events keep current (decision 0408).
 
 A batch is split by service identifier into `RATING_STREAM_PARALLEL` parts rated in concurrent transactions:
 a batch spends much of its time waiting for MongoDB (reads, the commit's journal flush), and the parts wait at

@@ -1,4 +1,4 @@
-"""The stream's services and subscriptions cache on real MongoDB and RabbitMQ (decision 0412): kept current by
+"""The stream's services and subscriptions cache on real MongoDB and RabbitMQ (decision 0408): kept current by
 rating's own events, as the outbox relay publishes them on `rating.events`."""
 from datetime import timedelta
 

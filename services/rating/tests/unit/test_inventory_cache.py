@@ -1,4 +1,4 @@
-"""The stream's services and subscriptions cache, in memory (decision 0412)."""
+"""The stream's services and subscriptions cache, in memory (decision 0408)."""
 from rating.adapters.inventory_cache import InventoryCache
 
 KEY = ("voice", "38640111222")
