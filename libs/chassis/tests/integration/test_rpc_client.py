@@ -165,3 +165,31 @@ def test_while_the_broker_refuses_connections_calls_fail_fast_and_serve_again_wh
     finally:
         rpc.close()
         stop()
+
+
+def test_batches_answered_out_of_order_are_all_acknowledged_so_nothing_is_redelivered(amqp_uri, client):
+    name = f"svc{uuid.uuid4().hex[:8]}"
+    # Two batches in flight: the older one (holding a slow request) finishes after the younger ones.
+    _, stop = serving(amqp_uri, name)
+    try:
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            slow = pool.submit(client.call, name, "slow", 1.0)
+            time.sleep(0.2)
+            quick = list(pool.map(lambda n: client.call(name, "echo", n), range(40)))
+            assert slow.result() == "late"
+        assert quick == list(range(40))
+    finally:
+        stop()  # closes the connection: a request left unacknowledged would go back to the queue
+    seen = []
+    server = BatchRpcServer(amqp_uri, RpcTopology(name), lambda batch: seen.extend(batch) or [None] * len(batch),
+                            max_wait=0)
+    halt = threading.Event()
+    thread = threading.Thread(target=server.run, args=(halt,), daemon=True)
+    thread.start()
+    try:
+        assert server.connected.wait(30)
+        time.sleep(1.0)
+    finally:
+        halt.set()
+        thread.join(30)
+    assert seen == [], f"{len(seen)} requests were redelivered"
