@@ -1,9 +1,10 @@
 """A lean RPC client for processes that do not run eventlet: nameko's AMQP RPC protocol on one pika connection.
 
 `AmqpRpcClient(amqp_uri, timeout).call(service, method, *args, **kwargs)` returns the result or raises the
-service's typed error, exactly as the nameko-based pool (`chassis.nameko_adapter.RpcClient`) does; a service
-nobody serves, a timeout or a broker that is away raises `Unavailable`. It answers both nameko workers and
-`chassis.rpc_batch.BatchRpcServer` (decision 0015).
+service's typed error, exactly as the nameko-based pool (`chassis.nameko_adapter.NamekoRpcPool`) does; a service
+nobody serves, a timeout or a broker that is away raises `Unavailable`. It calls nameko workers and
+`chassis.rpc_batch.BatchRpcServer` alike (decision 0015). `chassis.nameko_adapter.RpcClient` chooses it in every
+process that does not run eventlet.
 
 How it works, and why it is cheap (one connection instead of a pool of nameko standalone proxies, each with its
 own connection, reply queue and a synchronous publisher-confirm round trip per call):
@@ -140,8 +141,9 @@ class _Link:
                 self.alive = False
                 calls, self.calls = self.calls, {}
                 self.outbox.clear()
+            failure = "the RPC client was closed" if reason is None else f"message broker unreachable: {reason!r}"
             for call in calls.values():
-                call.future.set_exception(Unavailable(f"message broker unreachable: {reason!r}"))
+                call.future.set_exception(Unavailable(failure))
             try:
                 if self.connection.is_open:
                     self.connection.close()
