@@ -10,6 +10,9 @@ stream process, gives 10,000 data services their balance groups, subscriptions a
 - peak RSS (VmHWM) of the stream process.
 
     .venv/bin/python bench/rating_bench.py [--events 100000] [--services 10000] [--charges 2000]
+        [--rate 500 [--rate 200 ...]] [--only-charging]
+
+Each charging phase also prints the CPU each process spent per pair (the benchmark's own client included).
 
 Targets (issue 9): >= 5,000 events/s end to end required, 10,000 aimed for; reserve+commit p99 <= 20 ms at
 500 req/s; stream process peak RSS <= 300 MB.
@@ -33,7 +36,7 @@ from pymongo import UpdateOne
 from chassis.nameko_adapter import RpcClient
 from chassis.testing import start_platform
 
-from support import infrastructure, peak_rss_mb, percentiles
+from support import cpu_seconds, infrastructure, infrastructure_pids, peak_rss_mb, percentiles
 
 PUBLISH_CHUNK = 1000
 SINCE = datetime(2024, 1, 1, tzinfo=UTC)
@@ -175,10 +178,9 @@ def end_to_end(amqp_uri: str, db: Any, bodies: list[bytes]) -> tuple[float, floa
     return len(bodies) / (time.perf_counter() - started), publish_seconds
 
 
-def charging(amqp_uri: str, identifiers: list[str], count: int, rate: float) -> list[float]:
+def charging(client: RpcClient, identifiers: list[str], count: int, rate: float) -> list[float]:
     """Reserve + commit pairs started at a steady `rate` per second, through RPC to `python -m rating charging`
     (`rating_charging`); latency of each pair in ms."""
-    client = RpcClient(amqp_uri, timeout=30, size=64)
     fields = {"zone": "home"}
     latencies: list[float] = []
     lock = threading.Lock()
@@ -205,8 +207,57 @@ def charging(amqp_uri: str, identifiers: list[str], count: int, rate: float) -> 
             futures.append(pool.submit(one, 1000 + n))
         for future in futures:
             future.result()
-    client.close()
     return latencies
+
+
+class CpuMeter:
+    """CPU seconds each process spent between `start()` and `report()`: the platform's processes, this
+    benchmark (the RPC client), its mongod and the broker."""
+
+    def __init__(self, platform: Any, mongo_uri: str):
+        import os
+
+        self.pids = {name: [p.process.pid] for name, p in platform.processes.items()}
+        self.pids["bench client"] = [os.getpid()]
+        self.pids.update(infrastructure_pids(mongo_uri))
+        self.before: dict[str, float] = {}
+
+    def _now(self) -> dict[str, float]:
+        return {name: sum(cpu_seconds(pid) for pid in pids) for name, pids in self.pids.items()}
+
+    def start(self) -> None:
+        self.before = self._now()
+
+    def report(self, pairs: int) -> str:
+        used = {name: seconds - self.before[name] for name, seconds in self._now().items()}
+        parts = [f"{name} {seconds * 1000 / pairs:.2f}" for name, seconds in used.items() if seconds > 0.005]
+        return f"  CPU per pair (ms): {', '.join(parts)}; total {sum(used.values()) * 1000 / pairs:.2f}"
+
+
+def stream(platform: Any, db: Any, amqp_uri: str, identifiers: list[str], args: Any) -> None:
+    """The usage stream end to end, beside the raw broker and database rates; prints its figures."""
+    bodies = usage_events(identifiers, args.events)
+    raw_publish, raw_consume = raw_rabbitmq(amqp_uri, bodies)
+    raw_updates = raw_mongo(db, min(args.events, 50_000))
+    # Warm the stream's catalog cache and connections with a few events first.
+    end_to_end(amqp_uri, db, usage_events(identifiers, 200))
+    db.usage.delete_many({})
+    e2e, publish_seconds = end_to_end(amqp_uri, db, bodies)
+    rated = db.usage.count_documents({"status": "rated"})
+    charged = db.outbox.count_documents({"type": "usage.charged"})
+    rss = peak_rss_mb(platform["rating:stream"].process.pid)
+    print(f"raw RabbitMQ publish:      {raw_publish:10.0f} msg/s (persistent)")
+    print(f"raw RabbitMQ consume:      {raw_consume:10.0f} msg/s (prefetch 1000, acks per 500)")
+    print(f"raw MongoDB bulk update:   {raw_updates:10.0f} updates/s (500 per bulk, one transaction each)")
+    print(f"end to end (publish -> durable usage + balances -> ack): {e2e:.0f} events/s "
+          f"({args.events} events over {args.services} services; publishing alone took "
+          f"{publish_seconds:.1f} s; {rated} rated, {args.events - rated} rejected; "
+          f"{charged} usage.charged events)")
+    print(f"  ratio to raw publish {e2e / raw_publish:.2f}, to raw consume {e2e / raw_consume:.2f}, "
+          f"to raw bulk update {e2e / raw_updates:.2f}")
+    print(f"  required >= 5000 events/s: {'met' if e2e >= 5000 else 'NOT met'}; "
+          f"target 10000: {'met' if e2e >= 10000 else 'not met'}")
+    print(f"stream process peak RSS:   {rss:.0f} MB (<= 300 MB: {'met' if rss <= 300 else 'NOT met'})", flush=True)
 
 
 def main() -> None:
@@ -214,8 +265,11 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=100_000)
     parser.add_argument("--services", type=int, default=10_000)
     parser.add_argument("--charges", type=int, default=2_000)
-    parser.add_argument("--rate", type=float, default=500.0)
+    parser.add_argument("--rate", type=float, action="append",
+                        help="pairs per second offered (repeat for several runs; default 500)")
+    parser.add_argument("--only-charging", action="store_true", help="skip the usage stream and raw rates")
     args = parser.parse_args()
+    rates = args.rate or [500.0]
     with infrastructure() as (mongo_uri, amqp_uri, base):
         platform = start_platform(["catalog", "rating", "rating:stream", "rating:charging"], mongo_uri, amqp_uri, base,
                                   {"LOG_LEVEL": "WARNING"})
@@ -227,37 +281,24 @@ def main() -> None:
             prepaid = seed_services(db, lines, "prepaid", payment_type="prepaid", free_mb=None, wallet_eur="100000")
             postpaid = seed_services(db, lines, "postpaid", free_mb=None)
             print(f"seeded {args.services} services; {args.events} events to rate", flush=True)
-            bodies = usage_events(identifiers, args.events)
-            raw_publish, raw_consume = raw_rabbitmq(amqp_uri, bodies)
-            raw_updates = raw_mongo(db, min(args.events, 50_000))
-            # Warm the stream's catalog cache and connections with a few events first.
-            end_to_end(amqp_uri, db, usage_events(identifiers, 200))
-            db.usage.delete_many({})
-            e2e, publish_seconds = end_to_end(amqp_uri, db, bodies)
-            rated = db.usage.count_documents({"status": "rated"})
-            charged = db.outbox.count_documents({"type": "usage.charged"})
-            rss = peak_rss_mb(platform["rating:stream"].process.pid)
-            paced = {kind: charging(amqp_uri, lines_of, args.charges, args.rate)
-                     for kind, lines_of in (("prepaid", prepaid), ("postpaid", postpaid))}
+            if not args.only_charging:
+                stream(platform, db, amqp_uri, identifiers, args)
+            meter = CpuMeter(platform, mongo_uri)
+            client = RpcClient(amqp_uri, timeout=30, size=64)
+            try:
+                for rate in rates:
+                    for kind, lines_of in (("prepaid", prepaid), ("postpaid", postpaid)):
+                        meter.start()
+                        latencies = charging(client, lines_of, args.charges, rate)
+                        p99 = sorted(latencies)[int(len(latencies) * 0.99) - 1]
+                        print(f"reserve + commit via RPC, {kind}, at {rate:.0f} req/s: {percentiles(latencies)}"
+                              f" (p99 <= 20 ms: {'met' if p99 <= 20 else 'NOT met'})")
+                        print(meter.report(len(latencies)), flush=True)
+            finally:
+                client.close()
             postpaid_charges = db.outbox.count_documents({"type": "usage.charged", "envelope.data.billingProfileId": {
                 "$regex": "^postpaid"}})
-            print(f"raw RabbitMQ publish:      {raw_publish:10.0f} msg/s (persistent)")
-            print(f"raw RabbitMQ consume:      {raw_consume:10.0f} msg/s (prefetch 1000, acks per 500)")
-            print(f"raw MongoDB bulk update:   {raw_updates:10.0f} updates/s (500 per bulk, one transaction each)")
-            print(f"end to end (publish -> durable usage + balances -> ack): {e2e:.0f} events/s "
-                  f"({args.events} events over {args.services} services; publishing alone took "
-                  f"{publish_seconds:.1f} s; {rated} rated, {args.events - rated} rejected; "
-                  f"{charged} usage.charged events)")
-            print(f"  ratio to raw publish {e2e / raw_publish:.2f}, to raw consume {e2e / raw_consume:.2f}, "
-                  f"to raw bulk update {e2e / raw_updates:.2f}")
-            print(f"  required >= 5000 events/s: {'met' if e2e >= 5000 else 'NOT met'}; "
-                  f"target 10000: {'met' if e2e >= 10000 else 'not met'}")
-            for kind, latencies in paced.items():
-                p99 = sorted(latencies)[int(len(latencies) * 0.99) - 1]
-                print(f"reserve + commit via RPC, {kind}, at {args.rate:.0f} req/s: {percentiles(latencies)}"
-                      f" (p99 <= 20 ms: {'met' if p99 <= 20 else 'NOT met'})")
             print(f"  postpaid commits charged: {postpaid_charges} usage.charged events")
-            print(f"stream process peak RSS:   {rss:.0f} MB (<= 300 MB: {'met' if rss <= 300 else 'NOT met'})")
         finally:
             platform.stop()
 

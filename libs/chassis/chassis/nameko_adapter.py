@@ -28,7 +28,7 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import amqp.exceptions
 import eventlet
@@ -42,6 +42,7 @@ from nameko.exceptions import (
     RemoteError,
     RpcTimeout,
     UnknownService,
+    deserialize,
     registry,
     serialize,
 )
@@ -60,6 +61,9 @@ from chassis.envelope import CONTENT_TYPE, CloudEvent, EnvelopeError, exchange_f
 from chassis.errors import PlatformError, Unavailable, all_error_types
 from chassis.health import readiness
 from chassis.settings import Settings
+
+if TYPE_CHECKING:
+    from chassis.rpc_client import AmqpRpcClient
 
 log = logging.getLogger(__name__)
 SETTINGS_KEY = "CHASSIS_SETTINGS"
@@ -91,6 +95,21 @@ def rpc_queue(service: str) -> str:
 def serialize_error(exc: BaseException) -> dict[str, Any]:
     """An error as nameko's reply carries it; the caller rebuilds registered (typed) errors from it."""
     return serialize(exc)
+
+
+def remote_error(service: str, method: str, data: dict[str, Any]) -> BaseException:
+    """The error a nameko reply's `error` carries, rebuilt as nameko's proxy rebuilds it: a registered (typed)
+    error as itself; one the caller does not know as a `PlatformError` naming its type."""
+    error = deserialize(data)
+    if isinstance(error, RemoteError):
+        failure = _unknown_remote_error(service, method, error)
+        failure.__cause__ = error
+        return failure
+    return error
+
+
+def _unknown_remote_error(service: str, method: str, error: RemoteError) -> PlatformError:
+    return PlatformError(f"{service}.{method} failed: {error.exc_type}")
 
 
 def malformed_request(detail: str) -> Exception:
@@ -320,8 +339,8 @@ class OutboxRelayRunner(DependencyProvider):
 
 
 class RemoteServices(DependencyProvider):
-    """`self.services.call("catalog", "get_customer_type", code)` in a worker: the same
-    pooled `RpcClient` the HTTP processes use (typed errors, timeout -> Unavailable)."""
+    """`self.services.call("catalog", "get_customer_type", code)` in a worker: the `RpcClient` the HTTP
+    processes use (typed errors, timeout -> Unavailable); under eventlet, the nameko pool."""
 
     def setup(self) -> None:
         settings: Settings = self.container.config[SETTINGS_KEY]
@@ -451,15 +470,40 @@ def _wait(runnlet: Any) -> None:
                 raise
 
 
-# -- the caller's side: HTTP processes ---------------------------------------------
+# -- the caller's side -------------------------------------------------------------
 
 class RpcClient:
-    """A pool of nameko standalone RPC proxies, safe to share between threads.
+    """The RPC client every process uses, safe to share between threads.
 
     `call("customer", "create_customer", payload)` returns the result or raises the
     service's typed error; an unreachable broker or service, or a timeout,
     raises `Unavailable`.
+
+    A process without eventlet gets the lean client (`chassis.rpc_client.AmqpRpcClient`: one connection, one
+    I/O thread, decision 0015); a nameko worker (eventlet monkey-patched) gets the pool of nameko standalone
+    proxies (`NamekoRpcPool`), whose green threads the lean client's blocking I/O thread would not suit.
     """
+
+    def __init__(self, amqp_uri: str, timeout: float = 10.0, size: int = 8):
+        self.timeout = timeout
+        self._impl: AmqpRpcClient | NamekoRpcPool
+        if eventlet.patcher.is_monkey_patched("thread"):
+            self._impl = NamekoRpcPool(amqp_uri, timeout, size)
+        else:
+            from chassis.rpc_client import AmqpRpcClient
+
+            self._impl = AmqpRpcClient(amqp_uri, timeout, size)
+
+    def call(self, service: str, method: str, *args: Any, **kwargs: Any) -> Any:
+        return self._impl.call(service, method, *args, **kwargs)
+
+    def close(self) -> None:
+        self._impl.close()
+
+
+class NamekoRpcPool:
+    """A pool of nameko standalone RPC proxies (each its own connection and reply queue), safe to share between
+    green threads: `RpcClient` in an eventlet process."""
 
     def __init__(self, amqp_uri: str, timeout: float = 10.0, size: int = 8):
         self.config = {"AMQP_URI": amqp_uri, "serializer": "json", "ACCEPT": ["json"]}
@@ -487,7 +531,7 @@ class RpcClient:
                     raise Unavailable(f"{service} is not running") from exc
                 except RemoteError as exc:
                     healthy = True
-                    raise PlatformError(f"{service}.{method} failed: {exc.exc_type}") from exc
+                    raise _unknown_remote_error(service, method, exc) from exc
                 except (OSError, kombu.exceptions.KombuError, amqp.exceptions.AMQPError) as exc:
                     # AMQPError: the broker closed the connection (a restart, `close_all_connections`)
                     raise Unavailable(f"message broker unreachable: {exc!r}") from exc

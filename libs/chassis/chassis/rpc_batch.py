@@ -13,7 +13,8 @@ rides on the stream consumer's connection handling (`chassis.stream.StreamConsum
 instead of waiting for the batch before it (handlers mostly wait for the database, and wait together). When
 a batch's handler returns, every reply is published and then the batch's requests are acknowledged.
 A crash before the ack redelivers the requests, so handlers must be idempotent (a redelivered request gets
-the answer the first one got, or the same effect).
+the answer the first one got, or the same effect). Acknowledgements go out with `multiple=True` up to the
+oldest request still unanswered (batches finish in any order; one ack covers every batch answered before it).
 """
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ import json
 import logging
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -85,6 +87,12 @@ class BatchRpcServer(StreamConsumer):
     # out and retry, and the request (not yet acknowledged) is redelivered and answered again.
     confirm_deliveries: ClassVar[bool] = False
     _pending: list[Any] = field(default_factory=list, init=False)  # RpcRequests
+    # Delivery tags not yet acknowledged, in delivery order, and those of them already answered.
+    _unacked: deque[int] = field(default_factory=deque, init=False)
+    _answered: set[int] = field(default_factory=set, init=False)
+    # Metric children by label values, looked up once instead of per request.
+    _counters: dict[tuple[str, str], Any] = field(default_factory=dict, init=False)
+    _timers: dict[str, Any] = field(default_factory=dict, init=False)
 
     def run(self, stop: threading.Event) -> None:
         self._flights: list[tuple[list[RpcRequest], float, Future]] = []
@@ -134,7 +142,12 @@ class BatchRpcServer(StreamConsumer):
         self._flights = []
         super()._disconnect()
 
+    def _connect(self) -> None:
+        super()._connect()
+        self._unacked, self._answered = deque(), set()  # delivery tags count per channel
+
     def _on_message(self, channel: Any, method: Any, properties: Any, body: bytes) -> None:
+        self._unacked.append(method.delivery_tag)
         name = method.routing_key.split(".")[-1]
         args: list[Any] = []
         kwargs: dict[str, Any] = {}
@@ -165,20 +178,43 @@ class BatchRpcServer(StreamConsumer):
     def _answer(self, batch: list[RpcRequest], started: float, future: Future) -> None:
         """On the consumer thread: reply to every request, then acknowledge them."""
         answers = future.result()  # a transient failure propagates: the batch is given back
-        service = cast(RpcTopology, self.topology).service
         for request, answer in zip(batch, answers, strict=True):
             error = answer if isinstance(answer, BaseException) else None
-            metrics.RPC_CALLS.labels(service, request.method, "ok" if error is None else type(error).__name__).inc()
+            self._counter(request.method, "ok" if error is None else type(error).__name__).inc()
             if request.reply_to is None:
                 continue  # nobody waits (nameko's callers always set reply_to)
             self._channel.basic_publish(RPC_EXCHANGE, request.reply_to, reply_body(answer), pika.BasicProperties(
                 content_type="application/json", content_encoding="utf-8", correlation_id=request.correlation_id,
                 delivery_mode=pika.DeliveryMode.Transient))
-        for request in batch:  # batches finish in any order: each acknowledges only its own requests
-            self._channel.basic_ack(request.delivery_tag)
+        self._acknowledge(request.delivery_tag for request in batch)
         elapsed = time.monotonic() - started
         for request in batch:
-            metrics.RPC_SECONDS.labels(service, request.method).observe(elapsed)
+            self._timer(request.method).observe(elapsed)
+
+    def _acknowledge(self, tags: Any) -> None:
+        """Acknowledge every request answered so far that no unanswered one precedes, with one `multiple` ack.
+        A batch finished before an older one waits for it (batches never overtake by much: `parallel`)."""
+        self._answered.update(tags)
+        last = None
+        while self._unacked and self._unacked[0] in self._answered:
+            last = self._unacked.popleft()
+            self._answered.discard(last)
+        if last is not None:
+            self._channel.basic_ack(last, multiple=True)
+
+    def _counter(self, method: str, outcome: str) -> Any:
+        child = self._counters.get((method, outcome))
+        if child is None:
+            service = cast(RpcTopology, self.topology).service
+            child = self._counters[(method, outcome)] = metrics.RPC_CALLS.labels(service, method, outcome)
+        return child
+
+    def _timer(self, method: str) -> Any:
+        child = self._timers.get(method)
+        if child is None:
+            service = cast(RpcTopology, self.topology).service
+            child = self._timers[method] = metrics.RPC_SECONDS.labels(service, method)
+        return child
 
 
 def reply_body(answer: Any) -> bytes:

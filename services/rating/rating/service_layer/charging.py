@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+import bson
 from bson.decimal128 import Decimal128
 from pymongo import UpdateOne
 from pymongo.errors import DuplicateKeyError
@@ -287,7 +288,8 @@ def _settle_all(uow: UnitOfWork, requests: list[tuple[int, str, str, Any]], cata
     releasing: list[dict[str, Any]] = []
     rating: list[tuple[int, dict[str, Any], Any]] = []  # commits to rate: (position, reservation, event)
     settled: list[UpdateOne] = []
-    shown: list[tuple[int, dict[str, Any]]] = []  # committed before: answered with their usage record
+    shown: list[tuple[int, dict[str, Any]]] = []  # committed (now or before): answered with their usage record
+    committed: dict[str, dict[str, Any]] = {}  # usage id -> record, of the commits of this batch
     for position, kind, reservation_id, payload in requests:
         reservation = found.get(reservation_id)
         try:
@@ -323,15 +325,23 @@ def _settle_all(uow: UnitOfWork, requests: list[tuple[int, str, str, Any]], cata
             settled.append(UpdateOne({"_id": reservation["_id"]}, {"$set": {
                 "status": "committed", "usage_id": outcome.id, "used": Decimal128(checked.event.quantity),
                 "settled_at": now}}))
+            committed[outcome.id] = _as_stored(uow, outcome.record)
             shown.append((position, {**reservation, "status": "committed", "usage_id": outcome.id}))
     if settled:
         uow.collection(COLLECTION).bulk_write(settled, ordered=False, session=uow.session)
-    if shown:
-        records = {r["_id"]: r for r in uow.collection("usage").find(
-            {"_id": {"$in": [r["usage_id"] for _, r in shown]}}, session=uow.session)}
-        for position, reservation in shown:
-            answers[position] = {**_wire(reservation), "usage": usage_wire(records[reservation["usage_id"]])}
+    earlier = [r["usage_id"] for _, r in shown if r["usage_id"] not in committed]
+    if earlier:  # committed before (a repeated commit): answered with the record as stored then
+        committed.update((r["_id"], r) for r in uow.collection("usage").find(
+            {"_id": {"$in": earlier}}, session=uow.session))
+    for position, reservation in shown:
+        answers[position] = {**_wire(reservation), "usage": usage_wire(committed[reservation["usage_id"]])}
     return answers
+
+
+def _as_stored(uow: UnitOfWork, record: Any) -> dict[str, Any]:
+    """A usage record just written, as a read would return it (instants to the millisecond), without the read:
+    a repeated commit answers from the stored record, and both answers must be the same."""
+    return bson.decode(bson.encode(record), codec_options=uow.collection("usage").codec_options)
 
 
 def _commit_request(reservation: dict[str, Any], reservation_id: str, payload: Any, catalog: CatalogCache,

@@ -100,7 +100,8 @@ def test_reserve_commit_release_hold_credit_and_rate_only_what_was_used(
     group, _ = voice_line()
     prepaid(rating_db)
     wallet = grant(group["id"], "EUR", "-1")  # 10 minutes at 0.10
-    first = reserve(voice_catalog, "6")
+    # A start to the microsecond, which MongoDB keeps to the millisecond.
+    first = reserve(voice_catalog, "6", startTime=(datetime.now(UTC) - timedelta(seconds=5)).isoformat())
     assert first["granted"] == "6"
     second = reserve(voice_catalog, "6")
     assert second["granted"] == "4"  # only what the credit still covers
@@ -108,6 +109,8 @@ def test_reserve_commit_release_hold_credit_and_rate_only_what_was_used(
         reserve(voice_catalog, "1")
     committed = charging.commit(first["id"], {"used": "3"}, voice_catalog, LATENESS)
     assert committed["status"] == "committed" and committed["usage"]["amount"] == "0.3"
+    # Committing again (a redelivered request) answers exactly what the first commit did, from the stored record.
+    assert charging.commit(first["id"], {"used": "3"}, voice_catalog, LATENESS) == committed
     assert amount_of(wallet["id"]) == Decimal("-0.7")
     charging.release(second["id"])
     assert rating_db.balances.find_one({"_id": wallet["id"]})["held"].to_decimal() == 0

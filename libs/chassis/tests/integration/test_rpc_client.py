@@ -1,0 +1,195 @@
+"""The lean RPC client (chassis.rpc_client, decision 0015) against a real RabbitMQ, in a vhost of its own, answered
+by a `BatchRpcServer` in this process. (Its answers from a nameko worker: test_nameko_adapter.py, whose `rpc`
+fixture is this client too.)"""
+import threading
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from opentelemetry.sdk.trace import TracerProvider
+
+from chassis import localinfra
+from chassis.errors import NotFound, Unavailable
+from chassis.nameko_adapter import RpcClient
+from chassis.rpc_batch import BatchRpcServer, RpcTopology
+from chassis.rpc_client import AmqpRpcClient
+
+
+def answer(request):
+    """`echo(x)` returns x; `missing(name)` is a typed error; `slow(seconds)` answers late; `trace()` returns
+    the caller's traceparent as the request carried it."""
+    if request.method == "echo":
+        return request.args[0]
+    if request.method == "missing":
+        return NotFound(f"{request.args[0]} does not exist", {"name": "unknown"})
+    if request.method == "slow":
+        time.sleep(request.args[0])
+        return "late"
+    if request.method == "trace":
+        return request.traceparent
+    return ValueError(request.method)
+
+
+def serving(amqp_uri, service):
+    server = BatchRpcServer(amqp_uri, RpcTopology(service), lambda batch: [answer(r) for r in batch],
+                            batch_size=50, prefetch=100, max_wait=0, parallel=2)
+    stop = threading.Event()
+    thread = threading.Thread(target=server.run, args=(stop,), daemon=True)
+    thread.start()
+    assert server.connected.wait(30)
+    return server, lambda: (stop.set(), thread.join(30))
+
+
+@pytest.fixture
+def service(amqp_uri):
+    name = f"svc{uuid.uuid4().hex[:8]}"
+    _, stop = serving(amqp_uri, name)
+    yield name
+    stop()
+
+
+@pytest.fixture
+def client(amqp_uri):
+    rpc = RpcClient(amqp_uri, timeout=5)
+    yield rpc
+    rpc.close()
+
+
+def test_a_process_without_eventlet_gets_the_lean_client(client):
+    assert isinstance(client._impl, AmqpRpcClient)
+
+
+def test_results_and_typed_errors_come_back_as_the_server_answered(service, client):
+    assert client.call(service, "echo", {"amount": "1.50", "items": [1, 2]}) == {"amount": "1.50", "items": [1, 2]}
+    with pytest.raises(NotFound) as caught:
+        client.call(service, "missing", "widget-7")
+    assert caught.value.fields == {"name": "unknown"}
+
+
+def test_concurrent_callers_on_one_connection_each_get_their_own_answer(service, client):
+    with ThreadPoolExecutor(max_workers=32) as pool:
+        answers = list(pool.map(lambda n: client.call(service, "echo", n), range(500)))
+    assert answers == list(range(500))
+
+
+def test_calling_a_service_nobody_serves_is_unavailable_at_once(client):
+    started = time.monotonic()
+    with pytest.raises(Unavailable, match="nosuchservice is not running"):
+        client.call("nosuchservice", "anything")
+    assert time.monotonic() - started < 2, "the broker returns the request: no waiting for the timeout"
+
+
+def test_a_server_that_does_not_answer_in_time_is_unavailable_and_its_late_answer_is_dropped(amqp_uri, service):
+    rpc = RpcClient(amqp_uri, timeout=0.5)
+    try:
+        with pytest.raises(Unavailable, match="did not answer within 0.5s"):
+            rpc.call(service, "slow", 1.5)
+        time.sleep(1.5)  # the late reply arrives for nobody
+        assert rpc.call(service, "echo", "next") == "next"
+    finally:
+        rpc.close()
+
+
+def test_the_callers_trace_travels_with_the_request(service, client):
+    tracer = TracerProvider().get_tracer("test")
+    with tracer.start_as_current_span("operator request") as span:
+        traceparent = client.call(service, "trace")
+    assert traceparent.split("-")[1] == format(span.get_span_context().trace_id, "032x")
+
+
+def test_calls_in_flight_when_the_broker_drops_the_connection_fail_and_the_next_call_reconnects(scratch_vhost):
+    vhost, uri = scratch_vhost
+    name = f"svc{uuid.uuid4().hex[:8]}"
+    server, stop = serving(uri, name)
+    rpc = RpcClient(uri, timeout=20)
+    try:
+        assert rpc.call(name, "echo", 1) == 1
+        outcome = {}
+
+        def in_flight():
+            try:
+                outcome["answer"] = rpc.call(name, "slow", 3)
+            except Unavailable as exc:
+                outcome["error"] = exc
+
+        caller = threading.Thread(target=in_flight)
+        caller.start()
+        time.sleep(0.5)
+        started = time.monotonic()
+        localinfra.close_connections(vhost)
+        caller.join(15)
+        assert "message broker unreachable" in str(outcome.get("error")), outcome
+        assert time.monotonic() - started < 10, "failed when the connection dropped, not at the 20 s timeout"
+        assert server.connected.wait(30)
+        deadline = time.monotonic() + 30
+        while True:  # the server reconnects by itself; the client on the next call
+            try:
+                assert rpc.call(name, "echo", 2) == 2
+                break
+            except Unavailable:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.5)
+    finally:
+        rpc.close()
+        stop()
+
+
+def test_while_the_broker_refuses_connections_calls_fail_fast_and_serve_again_when_it_returns(scratch_vhost):
+    vhost, uri = scratch_vhost
+    name = f"svc{uuid.uuid4().hex[:8]}"
+    _, stop = serving(uri, name)
+    rpc = RpcClient(uri, timeout=5)
+    outage = localinfra.BrokerOutage(vhost)
+    try:
+        assert rpc.call(name, "echo", 1) == 1
+        outage.begin()
+        try:
+            for _ in range(5):
+                started = time.monotonic()
+                with pytest.raises(Unavailable):
+                    rpc.call(name, "echo", 2)
+                assert time.monotonic() - started < 5 + 1
+        finally:
+            outage.end()
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                assert rpc.call(name, "echo", 3) == 3
+                break
+            except Unavailable:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.5)
+    finally:
+        rpc.close()
+        stop()
+
+
+def test_batches_answered_out_of_order_are_all_acknowledged_so_nothing_is_redelivered(amqp_uri, client):
+    name = f"svc{uuid.uuid4().hex[:8]}"
+    # Two batches in flight: the older one (holding a slow request) finishes after the younger ones.
+    _, stop = serving(amqp_uri, name)
+    try:
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            slow = pool.submit(client.call, name, "slow", 1.0)
+            time.sleep(0.2)
+            quick = list(pool.map(lambda n: client.call(name, "echo", n), range(40)))
+            assert slow.result() == "late"
+        assert quick == list(range(40))
+    finally:
+        stop()  # closes the connection: a request left unacknowledged would go back to the queue
+    seen = []
+    server = BatchRpcServer(amqp_uri, RpcTopology(name), lambda batch: seen.extend(batch) or [None] * len(batch),
+                            max_wait=0)
+    halt = threading.Event()
+    thread = threading.Thread(target=server.run, args=(halt,), daemon=True)
+    thread.start()
+    try:
+        assert server.connected.wait(30)
+        time.sleep(1.0)
+    finally:
+        halt.set()
+        thread.join(30)
+    assert seen == [], f"{len(seen)} requests were redelivered"
