@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from marshmallow import fields
 
-from chassis.shapes import enum, rpc_shape, shape
+from chassis.shapes import components, enum, properties_of, rpc_shape, shape
 from rating.domain.model import Change, GroupStatus, ProductStatus, ProductType, ServiceStatus, SubscriptionStatus
 
 # RPC payloads that are a gateway component plus what the gateway takes from the path (and an id the caller
@@ -82,3 +82,14 @@ SharingJoinSchema = rpc_shape("sharing-join.v1", absent_is_null=True)
 
 class SharingMemberSchema(shape("SharingMember", fields={"status": enum(GroupStatus)})):
     pass
+
+
+def _names(component: str) -> frozenset[str]:
+    return frozenset(properties_of(components(), components()[component])[0])
+
+
+# rating_charging.reserve / commit_reservation payloads (the gateway's ReservationCreate, ReservationCommit):
+# their values are a usage event's, checked by the usage parser every usage path shares (no marshmallow on the
+# charging hot path); only their names are read here, to refuse others.
+RESERVATION_FIELDS = _names("ReservationCreate")
+COMMIT_FIELDS = _names("ReservationCommit")
