@@ -60,6 +60,14 @@ def _given(value: Any, default: str) -> Any:
 _COMMIT_NAMES = {"quantity": "used", "id": "usageId"}
 
 
+def _decimal_string(value: Any, name: str) -> Any:
+    # ReservationCreate / ReservationCommit take decimal strings only, as over HTTP (a usage event of the stream
+    # may give a whole quantity as a JSON integer); the usage parser checks the rest.
+    if isinstance(value, int):
+        raise ValidationFailed("the reservation is not valid", {name: "must be a decimal string"})
+    return value
+
+
 def _unknown(payload: dict[str, Any], known: frozenset[str]) -> None:
     """ReservationCreate / ReservationCommit refuse other members, as the gateway does over HTTP."""
     unknown = sorted(set(payload) - known)
@@ -122,8 +130,8 @@ def _reservation_request(payload: Any, catalog: CatalogCache, now: datetime) -> 
     ttl = _ttl(payload.get("ttlSeconds"))
     start = payload.get("startTime")
     start = now.isoformat() if start is None else start
-    checked = check_event(_event(payload, _given(payload.get("id"), str(uuid.uuid4())), payload.get("quantity"),
-                                 start), catalog)
+    checked = check_event(_event(payload, _given(payload.get("id"), str(uuid.uuid4())),
+                                 _decimal_string(payload.get("quantity"), "quantity"), start), catalog)
     if checked.problem is not None:
         raise _bad(checked.problem)
     return checked.event.id, ttl, checked
@@ -366,8 +374,8 @@ def _commit_request(reservation: dict[str, Any], reservation_id: str, payload: A
     payload = payload if isinstance(payload, dict) else {}
     _unknown(payload, COMMIT_FIELDS)
     template = reservation["event"]
-    checked = check_event(_event(template, _given(payload.get("usageId"), reservation_id), payload.get("used"),
-                                 template["startTime"]), catalog)
+    checked = check_event(_event(template, _given(payload.get("usageId"), reservation_id),
+                                 _decimal_string(payload.get("used"), "used"), template["startTime"]), catalog)
     if checked.problem is not None:
         field = _COMMIT_NAMES.get(checked.problem.field, checked.problem.field or "used")
         raise ValidationFailed("the commit is not valid", {field: checked.problem.reason})
