@@ -14,8 +14,9 @@ A schema may name a shape declared elsewhere instead of copying it:
 The chassis' nameko adapter checks every incoming call against its declaration (`check_arguments`): a wrong
 type, a missing or unknown argument is refused as `ValidationFailed` naming the parameter, before the method
 runs. Arguments are checked to the depth of the declaration itself: a parameter that names a shape is
-checked to be an object (or an array of them, ...) here and loaded field by field by the service's marshmallow schema,
-which chassis.shapes generates from that same shape (so its errors keep naming the fields). Results are
+checked to be an object (or an array of them, ...) here and loaded field by field by the service's marshmallow
+schema, which chassis.shapes generates from that same shape (so its errors keep naming the fields); rating's
+usage shapes are loaded by its usage parser, proven against them by tests/contract/test_usage_shapes.py. Results are
 checked in full, `$ref`s resolved, when RPC_CHECK_RESULTS=1 (the test platform sets it): a result that
 breaks its declaration is a bug of the service, not of the caller.
 """
@@ -131,18 +132,11 @@ def _target(ref: str) -> dict[str, Any]:
         if match["name"] not in schemas:
             raise ContractError(f"{ref}: no such component")
         return _local_refs(schemas[match["name"]], f"http:{match['spec']}#/components/schemas/")
-    if match := _RPC_REF.match(ref):
+    if (match := _RPC_REF.match(ref)) or (match := _EVENTS_REF.match(ref)):
         from chassis.shapes import rpc_schema
 
-        document = dict(rpc_schema(match["name"]))
-        document.pop("$schema", None)
-        document.pop("$id", None)
-        return document
-    if match := _EVENTS_REF.match(ref):
-        document = dict(event_schema(match["name"]))
-        document.pop("$schema", None)
-        document.pop("$id", None)
-        return document
+        load = rpc_schema if ref.startswith("rpc:") else event_schema
+        return {key: value for key, value in load(match["name"]).items() if key not in ("$schema", "$id")}
     if re.fullmatch(r"[A-Za-z0-9_.-]+\.json", ref):  # one RPC schema naming another
         return _target(f"rpc:{ref[:-len('.json')]}")
     if ref.startswith("#/components/schemas/"):
@@ -163,8 +157,7 @@ def _local_refs(node: Any, prefix: str) -> Any:
 
 def _shallow(node: dict[str, Any]) -> dict[str, Any]:
     """What the adapter checks of a parameter: a named shape (or one of several, or an array of one) only by
-    its JSON type (the service's loader, generated from the shape, checks its fields and names them); an
-    inline schema as declared."""
+    its JSON type (the service's loader checks its fields and names them); an inline schema as declared."""
     if "$ref" in node:
         target = _target(node["$ref"])
         kind = target.get("type") or ("object" if "properties" in target or "allOf" in target else None)
