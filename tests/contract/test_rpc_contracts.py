@@ -86,9 +86,16 @@ def _refs(node: Any) -> list[str]:
     return []
 
 
+# Shapes whose loader is rating's usage parser, not marshmallow: the usage paths (stream, rate_usage, charging)
+# share it and keep marshmallow off the hot path. tests/contract/test_usage_shapes.py proves that the parser
+# applies each of these shapes (what the shape allows it takes, what it refuses the parser refuses, naming the
+# member).
+LOADED_BY_THE_USAGE_PARSER = {"usage.event.v1", "ReservationCreate", "ReservationCommit"}
+
+
 @pytest.mark.parametrize("service", sorted(WORKERS))
 def test_a_parameter_that_names_a_component_is_loaded_with_a_schema_generated_from_it(service):
-    generated = set()
+    generated = set(LOADED_BY_THE_USAGE_PARSER) if service.startswith("rating") else set()
     for module_name in WORKERS[service][1]:
         for value in vars(importlib.import_module(module_name)).values():
             if inspect.isclass(value) and hasattr(value, "__shape__"):
@@ -97,7 +104,7 @@ def test_a_parameter_that_names_a_component_is_loaded_with_a_schema_generated_fr
     for name, declared in rpc_contracts.declaration(service).items():
         for param, schema in (declared.get("params") or {}).items():
             for ref in _refs(schema):
-                component = ref.rsplit("/", 1)[-1].removeprefix("rpc:")
+                component = ref.rsplit("/", 1)[-1].removeprefix("rpc:").removeprefix("events:")
                 if rpc_contracts.resolve({"$ref": ref}).get("type") not in ("object", None):
                     continue  # a scalar (an enum of statuses): checked in full by the adapter itself
                 if component not in generated:
@@ -133,11 +140,7 @@ FREE_FORM: dict[str, str] = {
 
 # Loose declarations not tightened yet (issue 8, item 5): debt, not design. This list only shrinks; the test
 # below fails when an entry here has been tightened, so that it leaves the list too.
-NOT_YET_TIGHTENED: set[str] = {
-    "rating_charging.commit_reservation(payload)",
-    "rating.rate_usage(events)",
-    "rating_charging.reserve(payload)",
-}
+NOT_YET_TIGHTENED: set[str] = set()
 
 
 def _loose() -> set[str]:

@@ -217,6 +217,38 @@ def test_a_patch_component_offers_the_fields_of_its_shape_with_the_same_rules(pa
             k: v for k, v in whole_props[key].items() if k not in ("description", "default")}, key
 
 
+def _json_types(prop: dict[str, Any]) -> set[str]:
+    """The JSON types a property allows, in JSON Schema words (OpenAPI's `nullable` is a null type)."""
+    kinds = prop.get("type") or sorted({type(v).__name__.replace("str", "string").replace("NoneType", "null")
+                                        for v in prop.get("enum", [])})
+    kinds = {kinds} if isinstance(kinds, str) else set(kinds)
+    return kinds | ({"null"} if prop.get("nullable") or None in prop.get("enum", []) else set())
+
+
+# The snapshot's members rating keeps in another form: validity as validityUnit / validityCount, the
+# service identifier on the service it creates.
+KEPT_OTHERWISE = {"validity", "serviceIdentifier"}
+
+
+def test_a_purchased_product_returns_every_member_of_the_snapshot_it_was_bought_with_as_the_snapshot_says():
+    snapshot = rpc_schema("subscription-product.v1")["properties"]
+    schemas = components("gateway")
+    returned = properties_of(schemas, schemas["PurchasedProduct"])[0]
+    missing = sorted(set(snapshot) - KEPT_OTHERWISE - set(returned))
+    assert missing == [], "snapshot members PurchasedProduct does not declare"
+    differ = {name: (sorted(_json_types(snapshot[name])), sorted(_json_types(returned[name])))
+              for name in set(snapshot) - KEPT_OTHERWISE
+              if _json_types(snapshot[name]) != _json_types(returned[name])
+              or sorted(map(str, snapshot[name].get("enum", []))) != sorted(map(str, returned[name].get("enum", [])))}
+    assert differ == {}, "(snapshot, PurchasedProduct) types"
+
+
+def test_ratings_subscription_and_product_output_schemas_are_generated():
+    assert rating_schemas.SubscriptionSchema.__shape__.component == "Subscription"
+    assert rating_schemas.ProductSchema.__shape__.component == "PurchasedProduct"
+    assert rating_schemas.SharingGroupSchema.__shape__.component == "SharingGroup"
+
+
 def test_the_customer_and_catalog_schemas_are_generated():
     assert customer_schemas.CustomerCreateSchema.__shape__.component == "CustomerCreate"
     assert catalog_schemas.ProductSchema.__shape__.component == "CatalogProduct"

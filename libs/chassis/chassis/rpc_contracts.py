@@ -7,14 +7,16 @@
       result: {$ref: 'http:gateway#/components/schemas/Customer'}
 
 A schema may name a shape declared elsewhere instead of copying it:
-`http:<spec>#/components/schemas/<Name>` (an OpenAPI component of `contracts/http/<spec>.yaml`) or
-`rpc:<file>` (a JSON Schema of `contracts/rpc/schemas/<file>.json`).
+`http:<spec>#/components/schemas/<Name>` (an OpenAPI component of `contracts/http/<spec>.yaml`),
+`rpc:<file>` (a JSON Schema of `contracts/rpc/schemas/<file>.json`) or `events:<file>` (a message schema of
+`contracts/events/<file>.json`: rating.rate_usage takes the usage events the stream carries).
 
 The chassis' nameko adapter checks every incoming call against its declaration (`check_arguments`): a wrong
 type, a missing or unknown argument is refused as `ValidationFailed` naming the parameter, before the method
 runs. Arguments are checked to the depth of the declaration itself: a parameter that names a shape is
-checked to be an object (or array, ...) here and loaded field by field by the service's marshmallow schema,
-which chassis.shapes generates from that same shape (so its errors keep naming the fields). Results are
+checked to be an object (or an array of them, ...) here and loaded field by field by the service's marshmallow
+schema, which chassis.shapes generates from that same shape (so its errors keep naming the fields); rating's
+usage shapes are loaded by its usage parser, proven against them by tests/contract/test_usage_shapes.py. Results are
 checked in full, `$ref`s resolved, when RPC_CHECK_RESULTS=1 (the test platform sets it): a result that
 breaks its declaration is a bug of the service, not of the caller.
 """
@@ -22,6 +24,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import json
 import os
 import re
 from dataclasses import dataclass
@@ -34,6 +37,7 @@ from chassis.errors import ValidationFailed
 CHECK_RESULTS_ENV = "RPC_CHECK_RESULTS"
 _HTTP_REF = re.compile(r"^http:(?P<spec>[a-z-]+)#/components/schemas/(?P<name>[A-Za-z0-9_]+)$")
 _RPC_REF = re.compile(r"^rpc:(?P<name>[A-Za-z0-9_.-]+)$")
+_EVENTS_REF = re.compile(r"^events:(?P<name>[A-Za-z0-9_.-]+)$")
 
 
 def camel(name: str) -> str:
@@ -109,6 +113,15 @@ def _extended(node: dict[str, Any]) -> dict[str, Any]:
 
 
 @functools.cache
+def event_schema(name: str) -> dict[str, Any]:
+    """The JSON Schema `contracts/events/<name>.json` (a message on a stream or exchange)."""
+    path = contracts_dir() / "events" / f"{name}.json"
+    if not path.exists():
+        raise ContractError(f"no event schema {name!r} (looked for {path})")
+    return json.loads(path.read_text())
+
+
+@functools.cache
 def _http_components(spec: str) -> dict[str, Any]:
     return http_spec(spec).get("components", {}).get("schemas", {})
 
@@ -119,13 +132,11 @@ def _target(ref: str) -> dict[str, Any]:
         if match["name"] not in schemas:
             raise ContractError(f"{ref}: no such component")
         return _local_refs(schemas[match["name"]], f"http:{match['spec']}#/components/schemas/")
-    if match := _RPC_REF.match(ref):
+    if (match := _RPC_REF.match(ref)) or (match := _EVENTS_REF.match(ref)):
         from chassis.shapes import rpc_schema
 
-        document = dict(rpc_schema(match["name"]))
-        document.pop("$schema", None)
-        document.pop("$id", None)
-        return document
+        load = rpc_schema if ref.startswith("rpc:") else event_schema
+        return {key: value for key, value in load(match["name"]).items() if key not in ("$schema", "$id")}
     if re.fullmatch(r"[A-Za-z0-9_.-]+\.json", ref):  # one RPC schema naming another
         return _target(f"rpc:{ref[:-len('.json')]}")
     if ref.startswith("#/components/schemas/"):
@@ -145,8 +156,8 @@ def _local_refs(node: Any, prefix: str) -> Any:
 
 
 def _shallow(node: dict[str, Any]) -> dict[str, Any]:
-    """What the adapter checks of a parameter: a named shape (or one of several) only by its JSON type (the
-    service's generated loader checks its fields and names them); an inline schema as declared."""
+    """What the adapter checks of a parameter: a named shape (or one of several, or an array of one) only by
+    its JSON type (the service's loader checks its fields and names them); an inline schema as declared."""
     if "$ref" in node:
         target = _target(node["$ref"])
         kind = target.get("type") or ("object" if "properties" in target or "allOf" in target else None)
@@ -154,6 +165,10 @@ def _shallow(node: dict[str, Any]) -> dict[str, Any]:
         if node.get("nullable") or target.get("nullable"):
             shallow = {"anyOf": [shallow, {"type": "null"}]} if shallow else {}
         return shallow
+    if node.get("type") == "array" and "$ref" in node.get("items", {}):
+        # Items of a named shape: the loader checks each one, so that its errors name `<param>.<index>.<field>`
+        # (and a batch can refuse or keep each item on its own).
+        return {key: value for key, value in node.items() if key in ("type", "minItems", "maxItems")}
     options = node.get("anyOf") or node.get("oneOf")
     if options and all("$ref" in option for option in options):  # one of several shapes (by the kind argument)
         shallow = {"anyOf": [_shallow(option) for option in options]}

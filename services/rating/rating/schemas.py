@@ -1,10 +1,9 @@
 """Wire schemas of rating (camelCase, as on RPC and the HTTP API)."""
 from __future__ import annotations
 
-from marshmallow import Schema, fields
+from marshmallow import fields
 
-from chassis.fields import DecimalString
-from chassis.shapes import enum, rpc_shape, shape
+from chassis.shapes import components, enum, properties_of, rpc_shape, shape
 from rating.domain.model import Change, GroupStatus, ProductStatus, ProductType, ServiceStatus, SubscriptionStatus
 
 # RPC payloads that are a gateway component plus what the gateway takes from the path (and an id the caller
@@ -46,56 +45,15 @@ PlanTransitionSchema = rpc_shape("plan-transition.v1", fields={
     "products": lambda **kwargs: fields.List(fields.Nested(ProductInSchema), **kwargs)})
 
 
-class ProductSchema(Schema):
-    id = fields.String()
-    bundle_code = fields.String(data_key="bundleCode", allow_none=True)
-    bundle_version = fields.Integer(data_key="bundleVersion", allow_none=True)
-    promo_code = fields.String(data_key="promoCode", allow_none=True)
-    code = fields.String()
-    version = fields.Integer()
-    name = fields.String()
-    type = fields.Enum(ProductType, by_value=True)
-    service_type = fields.String(data_key="serviceType", allow_none=True)
-    quantity = DecimalString()
-    value = DecimalString(allow_none=True)
-    validity_unit = fields.String(data_key="validityUnit", allow_none=True)
-    validity_count = fields.Integer(data_key="validityCount", allow_none=True)
-    purchased = fields.Boolean()
-    resource = fields.String(allow_none=True)
-    free_units = DecimalString(data_key="freeUnits", allow_none=True)
-    service_id = fields.String(data_key="serviceId", allow_none=True)
-    optional = fields.Boolean()
-    origin = fields.String()
-    currency = fields.String(allow_none=True)
-    interval = fields.Dict(allow_none=True)
-    proration = fields.String(allow_none=True)
-    tax = fields.String(allow_none=True)
-    gl_code = fields.String(data_key="glCode", allow_none=True)
-    discount = fields.Dict(allow_none=True)
-    status = fields.Enum(ProductStatus, by_value=True)
-    valid_from = fields.AwareDateTime(data_key="validFrom")
-    valid_to = fields.AwareDateTime(data_key="validTo", allow_none=True)
-    added_at = fields.AwareDateTime(data_key="addedAt")
-    cancelled_at = fields.AwareDateTime(data_key="cancelledAt", allow_none=True)
+class ProductSchema(shape("PurchasedProduct", fields={"type": enum(ProductType), "status": enum(ProductStatus)})):
+    """A purchased product as stored (output only)."""
 
 
-class SubscriptionSchema(Schema):
-    id = fields.String()
-    customer_id = fields.Integer(data_key="customerId")
-    balance_group_id = fields.String(data_key="balanceGroupId")
-    billing_profile_id = fields.String(data_key="billingProfileId")
-    plan_code = fields.String(data_key="planCode")
-    plan_version = fields.Integer(data_key="planVersion")
-    plan_name = fields.String(data_key="planName")
-    products = fields.List(fields.Nested(ProductSchema))
-    promo_codes = fields.List(fields.String(), data_key="promoCodes")
-    status = fields.Enum(SubscriptionStatus, by_value=True)
-    valid_from = fields.AwareDateTime(data_key="validFrom")
-    created_at = fields.AwareDateTime(data_key="createdAt")
-    changed_at = fields.AwareDateTime(data_key="changedAt", allow_none=True)
-    cancelled_at = fields.AwareDateTime(data_key="cancelledAt", allow_none=True)
-    cancel_reason = fields.String(data_key="cancelReason", allow_none=True)
-    plan_history = fields.List(fields.Dict(), data_key="planHistory")
+class SubscriptionSchema(shape("Subscription", fields={
+        "status": enum(SubscriptionStatus),
+        "products": lambda **kwargs: fields.List(fields.Nested(ProductSchema), **kwargs)})):
+    """A subscription as stored (output only): its services are added by the reads that return them, the plan
+    transition's proration by that use case, the redeemed promotions by the gateway."""
 
 
 class ServiceSchema(shape("Service", fields={"status": enum(ServiceStatus)})):
@@ -124,3 +82,14 @@ SharingJoinSchema = rpc_shape("sharing-join.v1", absent_is_null=True)
 
 class SharingMemberSchema(shape("SharingMember", fields={"status": enum(GroupStatus)})):
     pass
+
+
+def _names(component: str) -> frozenset[str]:
+    return frozenset(properties_of(components(), components()[component])[0])
+
+
+# rating_charging.reserve / commit_reservation payloads (the gateway's ReservationCreate, ReservationCommit):
+# their values are a usage event's, checked by the usage parser every usage path shares (no marshmallow on the
+# charging hot path); only their names are read here, to refuse others.
+RESERVATION_FIELDS = _names("ReservationCreate")
+COMMIT_FIELDS = _names("ReservationCommit")

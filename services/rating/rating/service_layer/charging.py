@@ -29,6 +29,7 @@ from rating.adapters.catalog import CatalogCache
 from rating.domain.balances import ZERO
 from rating.domain.engine import PREPAID, Rating, rate
 from rating.domain.usage import UsageRejected
+from rating.schemas import COMMIT_FIELDS, RESERVATION_FIELDS
 from rating.service_layer.rating_batch import BatchRating, check_event, refuse_bad_input
 from rating.service_layer.usage import usage_wire
 
@@ -44,10 +45,35 @@ def _bad(problem: UsageRejected) -> Exception:
     return ValidationFailed("the reservation is not valid", {problem.field: problem.reason})
 
 
-def _event(payload: dict[str, Any], event_id: str, quantity: Any, start: str) -> dict[str, Any]:
+def _event(payload: dict[str, Any], event_id: Any, quantity: Any, start: str) -> dict[str, Any]:
+    fields = payload.get("fields")
     return {"id": event_id, "serviceType": payload.get("serviceType"),
             "serviceIdentifier": payload.get("serviceIdentifier"), "startTime": start, "quantity": quantity,
-            "fields": payload.get("fields") or {}}
+            "fields": {} if fields is None else fields}
+
+
+def _given(value: Any, default: str) -> Any:
+    # An id left out (or empty) takes its default; any other value is the usage parser's to check.
+    return default if value is None or value == "" else value
+
+
+# A commit's problems named as the commit's members, not as the usage event's they become.
+_COMMIT_NAMES = {"quantity": "used", "id": "usageId"}
+
+
+def _decimal_string(value: Any, name: str) -> Any:
+    # ReservationCreate / ReservationCommit take decimal strings only, as over HTTP (a usage event of the stream
+    # may give a whole quantity as a JSON integer); the usage parser checks the rest.
+    if isinstance(value, int):
+        raise ValidationFailed("the reservation is not valid", {name: "must be a decimal string"})
+    return value
+
+
+def _unknown(payload: dict[str, Any], known: frozenset[str]) -> None:
+    """ReservationCreate / ReservationCommit refuse other members, as the gateway does over HTTP."""
+    unknown = sorted(set(payload) - known)
+    if unknown:
+        raise ValidationFailed("the reservation is not valid", {unknown[0]: "is not a member of this request"})
 
 
 def _wire(reservation: dict[str, Any]) -> dict[str, Any]:
@@ -101,13 +127,15 @@ def _retried(fn: Any) -> Any:
 def _reservation_request(payload: Any, catalog: CatalogCache, now: datetime) -> tuple[str, timedelta, Any]:
     if not isinstance(payload, dict):
         raise ValidationFailed("a reservation is an object", {"body": "must be an object"})
-    reservation_id = str(payload.get("id") or uuid.uuid4())
+    _unknown(payload, RESERVATION_FIELDS)
     ttl = _ttl(payload.get("ttlSeconds"))
-    start = payload.get("startTime") or now.isoformat()
-    checked = check_event(_event(payload, reservation_id, payload.get("quantity"), start), catalog)
+    start = payload.get("startTime")
+    start = now.isoformat() if start is None else start
+    checked = check_event(_event(payload, _given(payload.get("id"), str(uuid.uuid4())),
+                                 _decimal_string(payload.get("quantity"), "quantity"), start), catalog)
     if checked.problem is not None:
         raise _bad(checked.problem)
-    return reservation_id, ttl, checked
+    return checked.event.id, ttl, checked
 
 
 def _hold_all(uow: UnitOfWork, wanted: list[tuple[int, str, timedelta, Any]], catalog: CatalogCache,
@@ -354,11 +382,12 @@ def _commit_request(reservation: dict[str, Any], reservation_id: str, payload: A
     if reservation["status"] != "active":
         raise Conflict(f"reservation {reservation_id} is {reservation['status']}")
     payload = payload if isinstance(payload, dict) else {}
+    _unknown(payload, COMMIT_FIELDS)
     template = reservation["event"]
-    checked = check_event(_event(template, payload.get("usageId") or reservation_id, payload.get("used"),
-                                 template["startTime"]), catalog)
+    checked = check_event(_event(template, _given(payload.get("usageId"), reservation_id),
+                                 _decimal_string(payload.get("used"), "used"), template["startTime"]), catalog)
     if checked.problem is not None:
-        field = "used" if checked.problem.field == "quantity" else checked.problem.field or "used"
+        field = _COMMIT_NAMES.get(checked.problem.field, checked.problem.field or "used")
         raise ValidationFailed("the commit is not valid", {field: checked.problem.reason})
     assert checked.event is not None
     if checked.event.quantity > reservation["granted"].to_decimal():
