@@ -142,6 +142,12 @@ class BatchRating:
         # Instants read as `datetime.timezone.utc` like the events' own: comparing datetimes of two different
         # tzinfo objects calls bson's pure-Python FixedOffset on every comparison, several per event.
         self.db = uow.db.with_options(codec_options=uow.db.codec_options.with_options(tzinfo=UTC))
+        self.charges: dict[tuple[Any, ...], dict[str, Any]] = {}
+        self.share_deltas: dict[str, tuple[str, Decimal]] = {}
+        # Credit held by reservations (+) or given back (-), per balance and per sharing counter: written with
+        # the amounts, one update per document (real-time charging).
+        self.held_deltas: dict[str, Decimal] = defaultdict(Decimal)
+        self.share_held: dict[str, tuple[str, Decimal]] = {}
 
     def _find(self, collection: str, query: dict[str, Any], projection: dict[str, Any] | None = None
               ) -> list[dict[str, Any]]:
@@ -158,16 +164,18 @@ class BatchRating:
         customers = sorted({s["customer_id"] for s in self.subscriptions.values()})
         self._load_sharing(customers)
         profiles = sorted({s["billing_profile_id"] for s in self.subscriptions.values()})
-        self.cycles = {c["_id"]: c for c in self._find("billing_cycles", {"_id": {"$in": profiles}})}
+        self.cycles = {c["_id"]: c for c in self._find("billing_cycles", {"_id": {"$in": profiles}})} \
+            if profiles else {}
         groups = {s["balance_group_id"] for s in self.subscriptions.values()} | set(self.owner_groups.values())
-        raw_balances = self._find("balances", {"balance_group_id": {"$in": sorted(groups)}}, BALANCE_FIELDS)
+        raw_balances = self._find("balances", {"balance_group_id": {"$in": sorted(groups)}}, BALANCE_FIELDS) \
+            if groups else []
         resources = {b["resource"] for b in raw_balances}
         self.book = BalanceBook([to_domain(b) for b in raw_balances],
                                 {r: self.catalog.consumption_order(r) for r in resources},
                                 {b["_id"]: _dec(b["held"]) for b in raw_balances if b.get("held")})
         self.new_balances: dict[str, dict[str, Any]] = {}
         balance_groups = {g["_id"]: g for g in self._find("balance_groups", {"_id": {"$in": sorted(groups)}},
-                                                          GROUP_FIELDS)} if thresholds else {}
+                                                          GROUP_FIELDS)} if thresholds and groups else {}
         self.thresholds = ThresholdWatch(self.uow, self.catalog, self.book, self.now, balance_groups, self.cycles)
 
     def _load_inventory(self, by_type: dict[str, set[str]]) -> None:
@@ -199,6 +207,8 @@ class BatchRating:
         self.sharing_groups: dict[str, dict[str, Any]] = {}
         self.owner_groups: dict[str, str] = {}  # sharing group id -> the owner's balance group
         self.share_used: dict[str, Decimal] = {}
+        if not customers:
+            return
         members = self._find("sharing_members", {"customer_id": {"$in": customers}, "status": ACTIVE})
         if not members:
             return
@@ -287,15 +297,25 @@ class BatchRating:
 
     # -- the batch ----------------------------------------------------------------------------------
     def run(self, checked: list[_Checked], strict: bool = False) -> list[Outcome]:
-        identified = [c for c in checked if c.event is not None]
-        existing = {d["_id"] for d in self._find(USAGE, {"_id": {"$in": [c.event.id for c in identified]}},
-                                                 {"_id": 1})} if identified else set()
-        self.load([c.event for c in identified if c.problem is None and c.event.id not in existing])
+        existing = self.existing(checked)
+        self.load([c.event for c in checked if c.event is not None and c.problem is None
+                   and c.event.id not in existing])
+        outcomes, records = self.rate_all(checked, existing)
+        if strict:
+            refuse_bad_input(outcomes)
+        self.write(records)
+        return outcomes
+
+    def existing(self, checked: list[_Checked]) -> set[str]:
+        """The ids of `checked` rated before (a redelivery)."""
+        ids = [c.event.id for c in checked if c.event is not None]
+        return {d["_id"] for d in self._find(USAGE, {"_id": {"$in": ids}}, {"_id": 1})} if ids else set()
+
+    def rate_all(self, checked: list[_Checked], existing: set[str]) -> tuple[list[Outcome], list[dict[str, Any]]]:
+        """Rate against the book (after `load`); (one outcome per input, the usage records to write)."""
         outcomes: list[Outcome] = []
         records: list[dict[str, Any]] = []
         seen: set[str] = set()
-        self.charges: dict[tuple[Any, ...], dict[str, Any]] = {}
-        self.share_deltas: dict[str, tuple[str, Decimal]] = {}
         for item in checked:
             if item.event is None:
                 outcomes.append(Outcome("invalid", reason=str(item.problem), field=item.problem.field))
@@ -309,14 +329,25 @@ class BatchRating:
             records.append(record)
             outcomes.append(Outcome(record["status"], event.id, record.get("reason"), record.get("reason_field"),
                                     record))
-        if strict:
-            refuse_bad_input(outcomes)
+        return outcomes, records
+
+    def hold(self, balance_id: str, amount: Decimal) -> None:
+        """Hold (or with a negative amount give back) credit of a balance for a reservation."""
+        self.book.held[balance_id] = self.book.held.get(balance_id, ZERO) + amount
+        self.held_deltas[balance_id] += amount
+
+    def hold_shared(self, member_key: str, amount: Decimal) -> None:
+        """Hold (or give back) a sharing member's units of the owner's pool: they count against its cap."""
+        self.book.shared[member_key] += amount
+        member_id, previous = self.share_held.get(member_key, (member_key.split(":", 1)[0], ZERO))
+        self.share_held[member_key] = (member_id, previous + amount)
+
+    def write(self, records: list[dict[str, Any]]) -> None:
         if records:
             self.db[USAGE].insert_many(records, ordered=False, session=self.session)
         self._write_balances()
         self._publish_charges()
         self.thresholds.publish()
-        return outcomes
 
     def _rate_one(self, item: _Checked) -> dict[str, Any]:
         event = item.event
@@ -379,23 +410,35 @@ class BatchRating:
     # -- writes -------------------------------------------------------------------------------------
     def _write_balances(self) -> None:
         updates: list[UpdateOne] = []
-        for balance_id, delta in self.book.deltas.items():
+        for balance_id in {**self.book.deltas, **self.held_deltas}:
+            change = {}
+            if balance_id in self.book.deltas:
+                change["amount"] = _d128(self.book.deltas[balance_id])
+            if self.held_deltas.get(balance_id):
+                change["held"] = _d128(self.held_deltas[balance_id])
+            if not change:
+                continue
             created = self.new_balances.get(balance_id)
             if created is None:
-                updates.append(UpdateOne({"_id": balance_id}, {"$inc": {"amount": _d128(delta)}}))
+                updates.append(UpdateOne({"_id": balance_id}, {"$inc": change}))
             else:
                 # Upsert: a concurrent batch may have created the cycle's charge balance meanwhile.
                 on_insert = {k: v for k, v in created.items() if k not in ("_id", "amount")}
-                updates.append(UpdateOne({"_id": balance_id}, {"$inc": {"amount": _d128(delta)},
-                                                               "$setOnInsert": on_insert}, upsert=True))
+                updates.append(UpdateOne({"_id": balance_id}, {"$inc": change, "$setOnInsert": on_insert},
+                                         upsert=True))
         if updates:
             self.db["balances"].bulk_write(updates, ordered=False, session=self.session)
-        if self.share_deltas:
-            self.db["sharing_usage"].bulk_write([
-                UpdateOne({"_id": key}, {"$inc": {"used": _d128(amount)},
-                                         "$setOnInsert": {"member_id": member_id, "created_at": self.now}},
-                          upsert=True)
-                for key, (member_id, amount) in self.share_deltas.items()], ordered=False, session=self.session)
+        counters = []
+        for key in {**self.share_deltas, **self.share_held}:
+            member_id, used = self.share_deltas.get(key, (None, ZERO))
+            change = {"used": _d128(used)}
+            if key in self.share_held:
+                member_id, held = self.share_held[key]
+                change["held"] = _d128(held)
+            counters.append(UpdateOne({"_id": key}, {"$inc": change, "$setOnInsert": {
+                "member_id": member_id, "created_at": self.now}}, upsert=True))
+        if counters:
+            self.db["sharing_usage"].bulk_write(counters, ordered=False, session=self.session)
 
     def _publish_charges(self) -> None:
         """One outbox write for all of the batch's `usage.charged` (a postpaid batch charges up to one per
