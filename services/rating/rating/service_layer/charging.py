@@ -19,7 +19,7 @@ from typing import Any
 
 import bson
 from bson.decimal128 import Decimal128
-from pymongo import InsertOne, UpdateOne
+from pymongo import UpdateOne
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from chassis.clock import utc_now
@@ -119,7 +119,9 @@ def _hold_all(batch: BatchRating, wanted: list[tuple[int, str, timedelta, Any]],
             answers.append((index, error))
             continue
         known[reservation_id] = reservation
-        writes.append(InsertOne(reservation))
+        # An upsert, not an insert: the batch's inserts and updates then go in one command. The id was read
+        # absent in this transaction's snapshot, so a concurrent insert of it is a write conflict (retried).
+        writes.append(UpdateOne({"_id": reservation_id}, {"$setOnInsert": reservation}, upsert=True))
         answers.append((index, _wire(reservation)))
     return answers
 

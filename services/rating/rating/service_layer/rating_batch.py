@@ -160,12 +160,17 @@ class BatchRating:
         by_type: dict[str, set[str]] = defaultdict(set)
         for event in events:
             by_type[event.service_type].add(event.service_identifier)
-        self._load_inventory(by_type)
-        customers = sorted({s["customer_id"] for s in self.subscriptions.values()})
-        self._load_sharing(customers)
-        profiles = sorted({s["billing_profile_id"] for s in self.subscriptions.values()})
-        self.cycles = {c["_id"]: c for c in self._find("billing_cycles", {"_id": {"$in": profiles}})} \
-            if profiles else {}
+        read, fresh = self._load_inventory(by_type)
+        customers = {s["customer_id"] for s in self.subscriptions.values()}
+        memberships = self._load_sharing(customers)
+        profiles = {s["billing_profile_id"] for s in self.subscriptions.values()}
+        cycles, unknown = self.inventory.cycles(profiles) if self.inventory else ({}, profiles)
+        read_cycles: dict[str, dict[str, Any]] = dict.fromkeys(unknown, {})  # {}: no cycle recorded yet
+        if unknown:
+            read_cycles.update((c["_id"], c) for c in self._find("billing_cycles", {"_id": {"$in": sorted(unknown)}}))
+        self.cycles = {p: c for p, c in {**cycles, **read_cycles}.items() if c}
+        if self.inventory:
+            self.inventory.keep(self.generation, read, fresh, memberships, read_cycles)
         groups = {s["balance_group_id"] for s in self.subscriptions.values()} | set(self.owner_groups.values())
         raw_balances = self._find("balances", {"balance_group_id": {"$in": sorted(groups)}}, BALANCE_FIELDS) \
             if groups else []
@@ -178,7 +183,7 @@ class BatchRating:
                                                           GROUP_FIELDS)} if thresholds and groups else {}
         self.thresholds = ThresholdWatch(self.uow, self.catalog, self.book, self.now, balance_groups, self.cycles)
 
-    def _load_inventory(self, by_type: dict[str, set[str]]) -> None:
+    def _load_inventory(self, by_type: dict[str, set[str]]) -> tuple[dict[Any, Any], dict[Any, Any]]:
         """The batch's services (by type and identifier) and their subscriptions: from the in-process cache
         where it holds them, the rest from MongoDB (and then kept)."""
         keys = [(t, i) for t, ids in by_type.items() for i in ids]
@@ -199,19 +204,23 @@ class BatchRating:
         fresh = {s["_id"]: s for s in self._find(
             "subscriptions", {"_id": {"$in": sorted(unknown)}}, SUBSCRIPTION_FIELDS)} if unknown else {}
         self.subscriptions.update(fresh)
-        if self.inventory:
-            self.inventory.keep(self.generation, read, fresh)
+        return read, fresh  # to keep
 
-    def _load_sharing(self, customers: list[int]) -> None:
+    def _load_sharing(self, customers: set[int]) -> dict[int, list[dict[str, Any]]]:
+        """The customers' active sharing memberships and what sharing needs of them; returns the memberships
+        read from MongoDB (to keep)."""
         self.memberships: dict[int, list[dict[str, Any]]] = defaultdict(list)
         self.sharing_groups: dict[str, dict[str, Any]] = {}
         self.owner_groups: dict[str, str] = {}  # sharing group id -> the owner's balance group
         self.share_used: dict[str, Decimal] = {}
-        if not customers:
-            return
-        members = self._find("sharing_members", {"customer_id": {"$in": customers}, "status": ACTIVE})
+        cached, unknown = self.inventory.memberships(customers) if self.inventory else ({}, customers)
+        read: dict[int, list[dict[str, Any]]] = {c: [] for c in unknown}
+        for member in self._find("sharing_members", {"customer_id": {"$in": sorted(unknown)}, "status": ACTIVE}) \
+                if unknown else []:
+            read[member["customer_id"]].append(member)
+        members = [m for found in (cached, read) for ms in found.values() for m in ms]
         if not members:
-            return
+            return read
         for member in members:
             self.memberships[member["customer_id"]].append(member)
         self.sharing_groups = {g["_id"]: g for g in self._find(
@@ -226,6 +235,7 @@ class BatchRating:
         # Units held by open reservations count against a member's cap like consumed ones.
         self.share_used = {c["_id"]: _dec(c["used"]) + _dec(c.get("held", Decimal128("0"))) for c in self._find(
             "sharing_usage", {"member_id": {"$in": [m["_id"] for m in members]}})}
+        return read
 
     # -- one event ----------------------------------------------------------------------------------
     def _service(self, event: UsageEvent) -> dict[str, Any]:

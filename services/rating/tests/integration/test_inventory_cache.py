@@ -3,6 +3,7 @@ rating's own events, as the outbox relay publishes them on `rating.events`."""
 from datetime import UTC, datetime, timedelta
 
 import pika
+from bson.decimal128 import Decimal128
 import pytest
 
 from chassis.envelope import encode, exchange_for, new_event
@@ -10,7 +11,7 @@ from chassis.errors import ValidationFailed
 from chassis.outbox import OutboxRelay
 from chassis.testing import wait_for
 from rating.adapters.inventory_cache import InventoryCache, InventoryListener
-from rating.service_layer import charging, customers, services, subscriptions
+from rating.service_layer import charging, customers, services, sharing, subscriptions
 from rating.service_layer.rating_batch import rate_batch
 
 LATENESS = timedelta(hours=72)
@@ -147,3 +148,34 @@ def test_a_suspended_services_reservation_is_refused_once_its_event_reaches_the_
     assert rating_db.usage.count_documents({}) == 0
     held = rating_db.balances.find_one({"balance_group_id": group["id"], "resource": "MIN"})["held"].to_decimal()
     assert held == 10  # r-1 still holds its credit until released or expired
+
+
+def test_a_members_usage_draws_on_the_owners_pool_once_the_join_is_seen_and_not_after_the_removal_is_seen(
+        rating_db, voice_line, voice_catalog, grant, listening):
+    cache, _, relay_events = listening
+    owner_group, owner_subscription = voice_line(1, "owner-line")
+    pool = grant(owner_group["id"], "MIN", "-100")
+    voice_line(2, "member-line")
+    group = sharing.create_sharing_group({"name": "Family", "ownerCustomerId": 1,
+                                          "subscriptionId": owner_subscription["id"], "policy": "STRICT"})
+    relay_events()
+    fields = {"endTime": NOW.isoformat(), "from": "1", "to": "2", "destination": "Slovenia"}
+
+    def reserve(reservation_id):
+        [answer] = charging.reserve_many([{"id": reservation_id, "serviceType": "voice",
+                                           "serviceIdentifier": "member-line", "quantity": "10", "fields": fields}],
+                                         voice_catalog, LATENESS, cache)
+        return answer
+
+    def pool_held():
+        return rating_db.balances.find_one({"_id": pool["id"]}).get("held", Decimal128("0")).to_decimal()
+
+    reserve("r-1")  # not a member yet (its answer is kept: the customer has no membership)
+    assert pool_held() == 0
+    member = sharing.join_sharing_group({"groupId": group["id"], "customerId": 2})
+    relay_events()  # sharing_member.joined
+    assert reserve("r-2")["granted"] == "10" and pool_held() == 10
+    sharing.remove_membership(2, member["id"])
+    relay_events()  # sharing_member.removed
+    reserve("r-3")
+    assert pool_held() == 10
