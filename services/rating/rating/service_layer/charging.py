@@ -81,15 +81,16 @@ def reserve_many(payloads: Sequence[Any], catalog: CatalogCache, lateness: timed
 
 
 def _retried(fn: Any) -> Any:
+    """`fn(uow, careful)` in a transaction; run again, careful, when it stored an id that already existed."""
     try:
-        return transaction(fn, source=SOURCE)
+        return transaction(lambda uow: fn(uow, False), source=SOURCE)
     except (DuplicateKeyError, BulkWriteError) as error:
         if isinstance(error, BulkWriteError) and any(
                 e.get("code") != DUPLICATE_KEY for e in error.details.get("writeErrors", [])):
             raise
         # A concurrent transaction stored one of these ids (a reservation, a usage record) between our read and
-        # our insert: run again, it is now seen as existing.
-        return transaction(fn, source=SOURCE)
+        # our insert, or a commit's usage id was taken by other usage: run again, it is now seen as existing.
+        return transaction(lambda uow: fn(uow, True), source=SOURCE)
 
 
 def _reservation_request(payload: Any, catalog: CatalogCache, now: datetime) -> tuple[str, timedelta, Any]:
@@ -264,8 +265,8 @@ def charge_many(reserves: Sequence[Any], settles: Sequence[tuple[str, str, Any]]
             seen.add(settles[position][1])
         while True:
             try:
-                held, answers = _retried(lambda uow, chosen=round_, asked=wanted: _charge_all(
-                    uow, asked, [(p, *settles[p]) for p in chosen], catalog, now, lateness, inventory))
+                held, answers = _retried(lambda uow, careful, chosen=round_, asked=wanted: _charge_all(
+                    uow, asked, [(p, *settles[p]) for p in chosen], catalog, now, lateness, inventory, careful))
                 break
             except _Refused as refused:
                 settled[refused.position] = refused.error
@@ -279,7 +280,8 @@ def charge_many(reserves: Sequence[Any], settles: Sequence[tuple[str, str, Any]]
 
 def _charge_all(uow: UnitOfWork, wanted: list[tuple[int, str, timedelta, Any]],
                 requests: list[tuple[int, str, str, Any]], catalog: CatalogCache | None, now: datetime,
-                lateness: timedelta, inventory: InventoryCache | None) -> tuple[list[tuple[int, Any]], dict[int, Any]]:
+                lateness: timedelta, inventory: InventoryCache | None, careful: bool
+                ) -> tuple[list[tuple[int, Any]], dict[int, Any]]:
     ids = sorted({rid for _, rid, _, _ in wanted} | {rid for _, _, rid, _ in requests})
     found = {r["_id"]: r for r in uow.collection(COLLECTION).find({"_id": {"$in": ids}}, session=uow.session)}
     answers: dict[int, Any] = {}
@@ -314,7 +316,9 @@ def _charge_all(uow: UnitOfWork, wanted: list[tuple[int, str, timedelta, Any]],
             answers[position] = error
     batch = BatchRating(uow, catalog, now, lateness, "charging", inventory)  # type: ignore[arg-type]
     commits = [checked for _, _, checked in rating]
-    existing = batch.existing(commits)
+    # An active reservation's own id has no usage record yet (its commit writes both at once): only a usage id
+    # the caller chose is looked up, unless a first run found one taken anyway (`careful`).
+    existing = batch.existing([c for c in commits if careful or c.event.id not in found])
     batch.load([c.event for c in commits if c.event.id not in existing]
                + [checked.event for _, rid, _, checked in wanted if rid not in found], thresholds=bool(commits))
     for reservation in releasing:
