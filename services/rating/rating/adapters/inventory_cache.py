@@ -228,7 +228,7 @@ class InventoryCache:
 
 
 class InventoryListener:
-    """Feeds `rating.events`' service and subscription events to an `InventoryCache`, on its own thread and
+    """Feeds the events that change what an `InventoryCache` keeps (`EVENTS`) to it, on its own thread and
     connection, from a queue of its own (exclusive, deleted with the connection)."""
 
     def __init__(self, amqp_uri: str, cache: InventoryCache) -> None:
