@@ -252,6 +252,7 @@ def charge_many(reserves: Sequence[Any], settles: Sequence[tuple[str, str, Any]]
     reserved: list[Any] = [None] * len(reserves)
     wanted: list[tuple[int, str, timedelta, Any]] = []
     for index, payload in enumerate(reserves):
+        assert catalog is not None  # only a release goes without one
         try:
             wanted.append((index, *_reservation_request(payload, catalog, now)))
         except PlatformError as error:
@@ -259,7 +260,9 @@ def charge_many(reserves: Sequence[Any], settles: Sequence[tuple[str, str, Any]]
     settled: dict[int, Any] = {}
     waiting = list(range(len(settles)))
     while wanted or waiting:
-        round_, seen, later = [], set(), []
+        round_: list[int] = []
+        later: list[int] = []
+        seen: set[str] = set()
         for position in waiting:
             (later if settles[position][1] in seen else round_).append(position)
             seen.add(settles[position][1])
@@ -332,7 +335,7 @@ def _charge_all(uow: UnitOfWork, wanted: list[tuple[int, str, timedelta, Any]],
         writes.append(UpdateOne({"_id": reservation["_id"]}, {"$set": {
             "status": "committed", "usage_id": outcome.id, "used": Decimal128(checked.event.quantity),
             "settled_at": now}}))
-        if outcome.record is not None:
+        if outcome.record is not None and outcome.id is not None:
             committed[outcome.id] = _as_stored(uow, outcome.record)
         shown.append((position, {**reservation, "status": "committed", "usage_id": outcome.id}))
     held = _hold_all(batch, wanted, found, now, writes)

@@ -1,10 +1,10 @@
-"""The services and subscriptions cache of the stream and of the charging process on real MongoDB and RabbitMQ (decision 0408): kept current by
-rating's own events, as the outbox relay publishes them on `rating.events`."""
+"""The inventory cache of the stream and of the charging process on real MongoDB and RabbitMQ (decisions 0408,
+0409): kept current by rating's own events, as the outbox relay publishes them on `rating.events`."""
 from datetime import UTC, datetime, timedelta
 
 import pika
-from bson.decimal128 import Decimal128
 import pytest
+from bson.decimal128 import Decimal128
 
 from chassis.envelope import encode, exchange_for, new_event
 from chassis.errors import ValidationFailed
