@@ -1,5 +1,6 @@
-"""The stream's in-process cache of services (by type and identifier) and their subscriptions, kept exact by
-rating's own events (decision 0408).
+"""The in-process cache of services (by type and identifier), their subscriptions, customers' sharing
+memberships and billing profiles' cycles, kept exact by events (decisions 0408, 0409), in the stream and the
+charging process.
 
 A batch reads the services and subscriptions it rates from here and asks MongoDB only for the ones it does
 not hold. Every change of a service or subscription publishes an event on `rating.events` (its outbox, in the
@@ -12,6 +13,8 @@ the cache answers may therefore lag a commit by the outbox relay's delay — the
   an invalidation is never kept;
 - a purged customer's documents (deleted without rating's events) are dropped on `customer.purged` and not
   kept again for `max_age`, since rating's worker may delete them only after this process saw the event;
+- a billing profile's cycle is recorded by rating's worker after billing announces it, so for `max_age` after
+  the announcement reached this process the profile's cycle is read afresh every time;
 - nothing is kept longer than `max_age` seconds, however quiet the events are (a lost event, a relay that is
   down), and at most `max_entries` services and subscriptions (least recently used go first).
 """
@@ -34,6 +37,10 @@ log = logging.getLogger(__name__)
 ServiceKey = tuple[str, str]  # (service type, identifier)
 EVENTS = ("service.created", "service.changed", "service.deleted", "subscription.created",
           "subscription.changed", "subscription.cancelled",
+          # A customer's sharing memberships (decision 0409).
+          "sharing_member.joined", "sharing_member.changed", "sharing_member.removed",
+          # Billing's announcement of a profile's new cycle, which rating's worker then records (decision 0409).
+          "billing.cycle_started",
           # A purge deletes a customer's services and subscriptions without events of rating's own.
           "customer.purged")
 
@@ -72,6 +79,13 @@ class InventoryCache:
         self.max_age, self._clock = max_age, clock
         self._services = _Lru(max_entries)
         self._subscriptions = _Lru(max_entries)
+        # customer id -> its active sharing memberships ([] for none); billing profile id -> its recorded cycle
+        # ({} for none yet).
+        self._memberships = _Lru(max_entries)
+        self._cycles = _Lru(max_entries)
+        # Billing profiles whose new cycle was announced (-> when): rating's worker records it only after this
+        # process may have seen the announcement, so their cycle is read afresh for a while.
+        self._new_cycles: dict[Any, float] = {}
         self._keys_of_service: dict[Any, ServiceKey] = {}
         # Customers being purged (-> when the event came): rating's worker may delete their documents after this
         # process saw the event, so what a batch reads of them is not kept for a while.
@@ -94,6 +108,12 @@ class InventoryCache:
     def subscriptions(self, ids: Iterable[Any]) -> tuple[dict[Any, dict[str, Any]], list[Any]]:
         return self._lookup(self._subscriptions, ids)
 
+    def memberships(self, customer_ids: Iterable[Any]) -> tuple[dict[Any, list[dict[str, Any]]], list[Any]]:
+        return self._lookup(self._memberships, customer_ids)
+
+    def cycles(self, profile_ids: Iterable[Any]) -> tuple[dict[Any, dict[str, Any]], list[Any]]:
+        return self._lookup(self._cycles, profile_ids)
+
     def _lookup(self, lru: _Lru, keys: Iterable[Hashable]) -> tuple[dict[Any, Any], list[Any]]:
         found: dict[Any, Any] = {}
         missing: list[Any] = []
@@ -112,7 +132,8 @@ class InventoryCache:
         return found, missing
 
     def keep(self, generation: int | None, services: dict[ServiceKey, list[dict[str, Any]]],
-             subscriptions: dict[Any, dict[str, Any]]) -> None:
+             subscriptions: dict[Any, dict[str, Any]], memberships: dict[Any, list[dict[str, Any]]] | None = None,
+             cycles: dict[Any, dict[str, Any]] | None = None) -> None:
         """Keep what a batch read, unless an event arrived since it took `generation` (its read may predate
         the change the event announces)."""
         with self._lock:
@@ -120,6 +141,13 @@ class InventoryCache:
                 return
             now = self._clock()
             self._purged = {c: at for c, at in self._purged.items() if at > now - self.max_age}
+            self._new_cycles = {p: at for p, at in self._new_cycles.items() if at > now - self.max_age}
+            for customer_id, found in (memberships or {}).items():
+                if customer_id not in self._purged:
+                    self._memberships.put(customer_id, found, now)
+            for profile_id, cycle in (cycles or {}).items():
+                if profile_id not in self._new_cycles and cycle.get("customer_id") not in self._purged:
+                    self._cycles.put(profile_id, cycle, now)
             for key, found in services.items():
                 # An unknown identifier is not kept: a new service would have to evict it too.
                 if not found or any(s.get("customer_id") in self._purged for s in found):
@@ -138,6 +166,11 @@ class InventoryCache:
             self._generation += 1
             if event_type == "customer.purged":
                 self._forget_customer(data.get("id"))
+            elif event_type.startswith("sharing_member."):
+                self._memberships.values.pop(data.get("customerId"), None)
+            elif event_type == "billing.cycle_started":
+                self._cycles.values.pop(data.get("billingProfileId"), None)
+                self._new_cycles[data.get("billingProfileId")] = self._clock()
             elif event_type.startswith("subscription."):
                 self._subscriptions.values.pop(data.get("id"), None)
                 for service in data.get("services") or []:
@@ -154,6 +187,10 @@ class InventoryCache:
         for subscription_id, (_, subscription) in list(self._subscriptions.values.items()):
             if subscription.get("customer_id") == customer_id:
                 del self._subscriptions.values[subscription_id]
+        self._memberships.values.pop(customer_id, None)
+        for profile_id, (_, cycle) in list(self._cycles.values.items()):
+            if cycle.get("customer_id") == customer_id:
+                del self._cycles.values[profile_id]
 
     def _forget_service(self, service_id: Any, service_type: Any, identifier: Any) -> None:
         # The key it was kept under (its identifier may just have changed) and the key it has now (a new or
@@ -185,11 +222,13 @@ class InventoryCache:
         self._generation += 1
         self._services.values.clear()
         self._subscriptions.values.clear()
+        self._memberships.values.clear()
+        self._cycles.values.clear()
         self._keys_of_service.clear()
 
 
 class InventoryListener:
-    """Feeds `rating.events`' service and subscription events to an `InventoryCache`, on its own thread and
+    """Feeds the events that change what an `InventoryCache` keeps (`EVENTS`) to it, on its own thread and
     connection, from a queue of its own (exclusive, deleted with the connection)."""
 
     def __init__(self, amqp_uri: str, cache: InventoryCache) -> None:

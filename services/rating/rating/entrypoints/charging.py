@@ -2,15 +2,14 @@
 
 Callers call the RPC service `rating_charging` (`RpcClient.call("rating_charging", "reserve", payload)`) with the
 same methods and answers the rating worker has (decision 0407). Requests that arrive while a batch is being
-handled form the next batch; its reserves are applied in one transaction and its commits and releases in
-another (group commit), then every reply is sent and the batch acknowledged. A crash before the ack
+handled form the next batch; its commits, releases and reserves are applied in one transaction (group commit,
+decision 0409), then every reply is sent and the batch acknowledged. A crash before the ack
 redelivers the requests; reserve is idempotent on the reservation id and a commit or release of a settled
 reservation answers what the first one did, so a redelivered request changes nothing.
 """
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from typing import Any
 
@@ -22,6 +21,7 @@ from chassis.settings import Settings
 from chassis.stream import serve
 from rating import bootstrap, config
 from rating.adapters.catalog import CatalogCache
+from rating.adapters.inventory_cache import InventoryCache
 from rating.service_layer import charging
 
 RESERVE = "reserve"
@@ -51,13 +51,8 @@ METHODS: dict[str, Callable[..., tuple[Any, ...]]] = {
     "reserve": _reserve, "commit_reservation": _commit, "release_reservation": _release}
 
 
-def batch_handler(catalog: CatalogCache, lateness: timedelta, parallel: int = 1
+def batch_handler(catalog: CatalogCache, lateness: timedelta, inventory: InventoryCache | None = None
                   ) -> Callable[[Sequence[RpcRequest]], list[Any]]:
-    # A batch's commits and releases are settled in one transaction while its reserves are held in another:
-    # both mostly wait for MongoDB, and they wait at the same time. When they touch the same balance MongoDB
-    # makes one retry on what the other committed, so credit is never promised twice.
-    settler = ThreadPoolExecutor(max_workers=parallel, thread_name_prefix="charging-settle")
-
     def handle(requests: Sequence[RpcRequest]) -> list[Any]:
         answers: list[Any] = [None] * len(requests)
         reserves: list[tuple[int, Any]] = []
@@ -80,17 +75,10 @@ def batch_handler(catalog: CatalogCache, lateness: timedelta, parallel: int = 1
                 reserves.append((index, call[1]))
             else:
                 settles.append((index, call))
-        settled = settler.submit(charging.settle_many, [c for _, c in settles], catalog, lateness) if settles \
-            else None
-        try:
-            if reserves:
-                for (index, _), answer in zip(reserves, charging.reserve_many([p for _, p in reserves], catalog,
-                                                                              lateness), strict=True):
-                    answers[index] = answer
-        finally:
-            # Both halves are done before the batch is answered or given back.
-            settled_answers = settled.result() if settled is not None else []
-        for (index, _), answer in zip(settles, settled_answers, strict=True):
+        # One transaction for the whole batch (decision 0409): its reads, its book and its writes are shared.
+        reserved, settled = charging.charge_many([p for _, p in reserves], [c for _, c in settles], catalog,
+                                                 lateness, inventory)
+        for (index, _), answer in zip(reserves + settles, reserved + settled, strict=True):
             answers[index] = answer
         if rpc_contracts.check_results():
             for request, answer in zip(requests, answers, strict=True):
@@ -104,9 +92,12 @@ def batch_handler(catalog: CatalogCache, lateness: timedelta, parallel: int = 1
 def run(settings: Settings) -> None:
     rpc = RpcClient(settings.amqp_uri, timeout=settings.rpc_timeout)
     catalog = bootstrap.catalog(lambda method, *args: rpc.call("catalog", method, *args))
-    handler = batch_handler(catalog, config.lateness_window(settings), config.charging_parallel(settings))
-    server = bootstrap.charging_server(settings, handler)
+    # Services and subscriptions from the cache rating's own events keep current, as the stream does (0409).
+    inventory, listener = bootstrap.inventory(settings)
+    server = bootstrap.charging_server(settings, batch_handler(catalog, config.lateness_window(settings), inventory))
     try:
         serve(settings, server)
     finally:
+        if listener is not None:
+            listener.stop()
         rpc.close()

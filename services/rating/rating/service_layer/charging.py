@@ -20,13 +20,13 @@ from typing import Any
 import bson
 from bson.decimal128 import Decimal128
 from pymongo import UpdateOne
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from chassis.clock import utc_now
 from chassis.errors import Conflict, NotFound, PlatformError, ValidationFailed
 from chassis.mongo import UnitOfWork, database, transaction
 from rating.adapters.catalog import CatalogCache
-from rating.domain.balances import ZERO
+from rating.adapters.inventory_cache import InventoryCache
 from rating.domain.engine import PREPAID, Rating, rate
 from rating.domain.usage import UsageRejected
 from rating.schemas import COMMIT_FIELDS, RESERVATION_FIELDS
@@ -37,6 +37,7 @@ SOURCE = "rating"
 COLLECTION = "reservations"
 DEFAULT_TTL = timedelta(seconds=60)
 MAX_TTL = timedelta(hours=1)
+DUPLICATE_KEY = 11000
 
 
 def _bad(problem: UsageRejected) -> Exception:
@@ -97,31 +98,25 @@ def _one(answers: list[Any]) -> dict[str, Any]:
     return answer
 
 
-def reserve_many(payloads: Sequence[Any], catalog: CatalogCache, lateness: timedelta) -> list[Any]:
+def reserve_many(payloads: Sequence[Any], catalog: CatalogCache, lateness: timedelta,
+                 inventory: InventoryCache | None = None) -> list[Any]:
     """Reserve for every payload in ONE transaction (group commit); one answer per payload, in order: the
     reservation, or the typed error refusing that payload alone. Reservations of the batch draw from the same
     book one after the other, so they never promise the same credit twice."""
-    now = utc_now()
-    answers: list[Any] = [None] * len(payloads)
-    wanted: list[tuple[int, str, timedelta, Any]] = []
-    for index, payload in enumerate(payloads):
-        try:
-            wanted.append((index, *_reservation_request(payload, catalog, now)))
-        except PlatformError as error:
-            answers[index] = error
-    if wanted:
-        for index, answer in _retried(lambda uow: _hold_all(uow, wanted, catalog, now, lateness)):
-            answers[index] = answer
-    return answers
+    return charge_many(payloads, [], catalog, lateness, inventory)[0]
 
 
 def _retried(fn: Any) -> Any:
+    """`fn(uow, careful)` in a transaction; run again, careful, when it stored an id that already existed."""
     try:
-        return transaction(fn, source=SOURCE)
-    except DuplicateKeyError:
+        return transaction(lambda uow: fn(uow, False), source=SOURCE)
+    except (DuplicateKeyError, BulkWriteError) as error:
+        if isinstance(error, BulkWriteError) and any(
+                e.get("code") != DUPLICATE_KEY for e in error.details.get("writeErrors", [])):
+            raise
         # A concurrent transaction stored one of these ids (a reservation, a usage record) between our read and
-        # our insert: run again, it is now seen as existing.
-        return transaction(fn, source=SOURCE)
+        # our insert, or a commit's usage id was taken by other usage: run again, it is now seen as existing.
+        return transaction(lambda uow: fn(uow, True), source=SOURCE)
 
 
 def _reservation_request(payload: Any, catalog: CatalogCache, now: datetime) -> tuple[str, timedelta, Any]:
@@ -138,16 +133,11 @@ def _reservation_request(payload: Any, catalog: CatalogCache, now: datetime) -> 
     return checked.event.id, ttl, checked
 
 
-def _hold_all(uow: UnitOfWork, wanted: list[tuple[int, str, timedelta, Any]], catalog: CatalogCache,
-              now: datetime, lateness: timedelta) -> list[tuple[int, Any]]:
-    ids = sorted({reservation_id for _, reservation_id, _, _ in wanted})
-    known = {r["_id"]: r for r in uow.collection(COLLECTION).find({"_id": {"$in": ids}}, session=uow.session)}
-    batch = BatchRating(uow, catalog, now, lateness, "charging")
-    batch.load([checked.event for _, rid, _, checked in wanted if rid not in known], thresholds=False)
+def _hold_all(batch: BatchRating, wanted: list[tuple[int, str, timedelta, Any]], known: dict[str, Any],
+              now: datetime, writes: list[Any]) -> list[tuple[int, Any]]:
+    """Hold credit for the batch's new reservations in its book (after its commits and releases), one after
+    the other; adds their inserts to `writes`."""
     answers: list[tuple[int, Any]] = []
-    created: list[dict[str, Any]] = []
-    holds: dict[str, Decimal] = defaultdict(Decimal)
-    shared: dict[str, Decimal] = defaultdict(Decimal)
     for index, reservation_id, ttl, checked in wanted:
         if reservation_id in known:  # idempotent: asked before (or earlier in this batch)
             answers.append((index, _wire(known[reservation_id])))
@@ -157,23 +147,11 @@ def _hold_all(uow: UnitOfWork, wanted: list[tuple[int, str, timedelta, Any]], ca
         except PlatformError as error:
             answers.append((index, error))
             continue
-        for hold in reservation["holds"]:
-            holds[hold["balance_id"]] += hold["amount"].to_decimal()
-        if reservation["share_key"] is not None and reservation["shared_held"].to_decimal():
-            shared[reservation["share_key"]] += reservation["shared_held"].to_decimal()
         known[reservation_id] = reservation
-        created.append(reservation)
+        # An upsert, not an insert: the batch's inserts and updates then go in one command. The id was read
+        # absent in this transaction's snapshot, so a concurrent insert of it is a write conflict (retried).
+        writes.append(UpdateOne({"_id": reservation_id}, {"$setOnInsert": reservation}, upsert=True))
         answers.append((index, _wire(reservation)))
-    if holds:
-        uow.collection("balances").bulk_write([UpdateOne({"_id": b}, {"$inc": {"held": Decimal128(amount)}})
-                                               for b, amount in holds.items()], ordered=False, session=uow.session)
-    if shared:
-        uow.collection("sharing_usage").bulk_write([UpdateOne(
-            {"_id": key}, {"$inc": {"held": Decimal128(amount), "used": Decimal128("0")},
-                           "$setOnInsert": {"member_id": key.split(":", 1)[0], "created_at": now}}, upsert=True)
-            for key, amount in shared.items()], ordered=False, session=uow.session)
-    if created:
-        uow.collection(COLLECTION).insert_many(created, ordered=False, session=uow.session)
     return answers
 
 
@@ -194,9 +172,9 @@ def _hold(batch: BatchRating, checked: Any, reservation_id: str, ttl: timedelta,
 
     granted, result = _largest_grant(attempt, event.quantity, context.payment_type)
     for impact in result.impacts:
-        batch.book.held[impact.balance_id] = batch.book.held.get(impact.balance_id, ZERO) + impact.amount
+        batch.hold(impact.balance_id, impact.amount)
     if context.share is not None and result.shared_used:
-        batch.book.shared[context.share.member_key] += result.shared_used
+        batch.hold_shared(context.share.member_key, result.shared_used)
     return {
         "_id": reservation_id, "status": "active", "customer_id": context.subscription["customer_id"],
         "service_id": context.service["_id"], "resource": context.tariff.resource,
@@ -284,38 +262,63 @@ class _Refused(Exception):
 
 
 def settle_many(requests: Sequence[tuple[str, str, Any]], catalog: CatalogCache | None,
-                lateness: timedelta) -> list[Any]:
+                lateness: timedelta, inventory: InventoryCache | None = None) -> list[Any]:
     """Commit or release (`(COMMIT, id, payload)`, `(RELEASE, id, None)`) in ONE transaction; one answer per
-    request, in order: the reservation, or the typed error refusing that request alone. A reservation named
-    twice in a batch is settled in a following round, exactly as if the requests had come one after another."""
+    request, in order: the reservation, or the typed error refusing that request alone."""
+    return charge_many([], requests, catalog, lateness, inventory)[1]
+
+
+def charge_many(reserves: Sequence[Any], settles: Sequence[tuple[str, str, Any]], catalog: CatalogCache | None,
+                lateness: timedelta, inventory: InventoryCache | None = None) -> tuple[list[Any], list[Any]]:
+    """A batch of reservations and of commits and releases in ONE transaction (decision 0409): one read per
+    collection, one book, one write per collection. Commits and releases are settled first, then the
+    reservations draw from what is left, one after the other. Returns (one answer per reserve, one per
+    settle), in order: the reservation, or the typed error refusing that request alone. A reservation named
+    twice among `settles` is settled again in a following transaction, exactly as if the requests had come
+    one after another."""
     now = utc_now()
-    answers: dict[int, Any] = {}
-    waiting = list(range(len(requests)))
-    while waiting:
-        round_, seen, later = [], set(), []
+    reserved: list[Any] = [None] * len(reserves)
+    wanted: list[tuple[int, str, timedelta, Any]] = []
+    for index, payload in enumerate(reserves):
+        assert catalog is not None  # only a release goes without one
+        try:
+            wanted.append((index, *_reservation_request(payload, catalog, now)))
+        except PlatformError as error:
+            reserved[index] = error
+    settled: dict[int, Any] = {}
+    waiting = list(range(len(settles)))
+    while wanted or waiting:
+        round_: list[int] = []
+        later: list[int] = []
+        seen: set[str] = set()
         for position in waiting:
-            (later if requests[position][1] in seen else round_).append(position)
-            seen.add(requests[position][1])
-        while round_:
+            (later if settles[position][1] in seen else round_).append(position)
+            seen.add(settles[position][1])
+        while True:
             try:
-                answers.update(_retried(lambda uow, chosen=round_: _settle_all(
-                    uow, [(p, *requests[p]) for p in chosen], catalog, now, lateness)))
+                held, answers = _retried(lambda uow, careful, chosen=round_, asked=wanted: _charge_all(
+                    uow, asked, [(p, *settles[p]) for p in chosen], catalog, now, lateness, inventory, careful))
                 break
             except _Refused as refused:
-                answers[refused.position] = refused.error
+                settled[refused.position] = refused.error
                 round_ = [p for p in round_ if p != refused.position]
-        waiting = later
-    return [answers[position] for position in range(len(requests))]
+        for index, answer in held:
+            reserved[index] = answer
+        settled.update(answers)
+        wanted, waiting = [], later
+    return reserved, [settled[position] for position in range(len(settles))]
 
 
-def _settle_all(uow: UnitOfWork, requests: list[tuple[int, str, str, Any]], catalog: CatalogCache | None,
-                now: datetime, lateness: timedelta) -> dict[int, Any]:
-    ids = sorted({reservation_id for _, _, reservation_id, _ in requests})
+def _charge_all(uow: UnitOfWork, wanted: list[tuple[int, str, timedelta, Any]],
+                requests: list[tuple[int, str, str, Any]], catalog: CatalogCache | None, now: datetime,
+                lateness: timedelta, inventory: InventoryCache | None, careful: bool
+                ) -> tuple[list[tuple[int, Any]], dict[int, Any]]:
+    ids = sorted({rid for _, rid, _, _ in wanted} | {rid for _, _, rid, _ in requests})
     found = {r["_id"]: r for r in uow.collection(COLLECTION).find({"_id": {"$in": ids}}, session=uow.session)}
     answers: dict[int, Any] = {}
     releasing: list[dict[str, Any]] = []
     rating: list[tuple[int, dict[str, Any], Any]] = []  # commits to rate: (position, reservation, event)
-    settled: list[UpdateOne] = []
+    writes: list[Any] = []  # to the reservations: settled ones updated, new ones inserted
     shown: list[tuple[int, dict[str, Any]]] = []  # committed (now or before): answered with their usage record
     committed: dict[str, dict[str, Any]] = {}  # usage id -> record, of the commits of this batch
     for position, kind, reservation_id, payload in requests:
@@ -329,7 +332,7 @@ def _settle_all(uow: UnitOfWork, requests: list[tuple[int, str, str, Any]], cata
                 if reservation["status"] == "active":
                     releasing.append(reservation)
                     reservation = {**reservation, "status": "released"}
-                    settled.append(UpdateOne({"_id": reservation_id}, {"$set": {
+                    writes.append(UpdateOne({"_id": reservation_id}, {"$set": {
                         "status": "released", "settled_at": now}}))
                 answers[position] = _wire(reservation)
                 continue
@@ -342,28 +345,46 @@ def _settle_all(uow: UnitOfWork, requests: list[tuple[int, str, str, Any]], cata
             rating.append((position, reservation, checked))
         except PlatformError as error:
             answers[position] = error
-    _write_releases(uow, releasing)
-    if rating:
-        outcomes = BatchRating(uow, catalog, now, lateness, "charging").run([c for _, _, c in rating])
-        for (position, reservation, checked), outcome in zip(rating, outcomes, strict=True):
-            try:
-                refuse_bad_input([outcome])
-            except ValidationFailed as error:
-                raise _Refused(position, error) from None
-            settled.append(UpdateOne({"_id": reservation["_id"]}, {"$set": {
-                "status": "committed", "usage_id": outcome.id, "used": Decimal128(checked.event.quantity),
-                "settled_at": now}}))
+    batch = BatchRating(uow, catalog, now, lateness, "charging", inventory)  # type: ignore[arg-type]
+    commits = [checked for _, _, checked in rating]
+    # An active reservation's own id has no usage record yet (its commit writes both at once): only a usage id
+    # the caller chose is looked up, unless a first run found one taken anyway (`careful`).
+    existing = batch.existing([c for c in commits if careful or c.event.id not in found])
+    batch.load([c.event for c in commits if c.event.id not in existing]
+               + [checked.event for _, rid, _, checked in wanted if rid not in found], thresholds=bool(commits))
+    for reservation in releasing:
+        _give_back(batch, reservation)
+    outcomes, records = batch.rate_all(commits, existing)
+    for (position, reservation, checked), outcome in zip(rating, outcomes, strict=True):
+        try:
+            refuse_bad_input([outcome])
+        except ValidationFailed as error:
+            raise _Refused(position, error) from None
+        writes.append(UpdateOne({"_id": reservation["_id"]}, {"$set": {
+            "status": "committed", "usage_id": outcome.id, "used": Decimal128(checked.event.quantity),
+            "settled_at": now}}))
+        if outcome.record is not None and outcome.id is not None:
             committed[outcome.id] = _as_stored(uow, outcome.record)
-            shown.append((position, {**reservation, "status": "committed", "usage_id": outcome.id}))
-    if settled:
-        uow.collection(COLLECTION).bulk_write(settled, ordered=False, session=uow.session)
+        shown.append((position, {**reservation, "status": "committed", "usage_id": outcome.id}))
+    held = _hold_all(batch, wanted, found, now, writes)
+    batch.write(records)
+    if writes:
+        uow.collection(COLLECTION).bulk_write(writes, ordered=False, session=uow.session)
     earlier = [r["usage_id"] for _, r in shown if r["usage_id"] not in committed]
     if earlier:  # committed before (a repeated commit): answered with the record as stored then
         committed.update((r["_id"], r) for r in uow.collection("usage").find(
             {"_id": {"$in": earlier}}, session=uow.session))
     for position, reservation in shown:
         answers[position] = {**_wire(reservation), "usage": usage_wire(committed[reservation["usage_id"]])}
-    return answers
+    return held, answers
+
+
+def _give_back(batch: BatchRating, reservation: dict[str, Any]) -> None:
+    """Release what a reservation holds in the batch's book (written with the batch's other balance changes)."""
+    for hold in reservation["holds"]:
+        batch.hold(hold["balance_id"], -hold["amount"].to_decimal())
+    if reservation.get("share_key") and reservation["shared_held"].to_decimal():
+        batch.hold_shared(reservation["share_key"], -reservation["shared_held"].to_decimal())
 
 
 def _as_stored(uow: UnitOfWork, record: Any) -> dict[str, Any]:

@@ -142,6 +142,12 @@ class BatchRating:
         # Instants read as `datetime.timezone.utc` like the events' own: comparing datetimes of two different
         # tzinfo objects calls bson's pure-Python FixedOffset on every comparison, several per event.
         self.db = uow.db.with_options(codec_options=uow.db.codec_options.with_options(tzinfo=UTC))
+        self.charges: dict[tuple[Any, ...], dict[str, Any]] = {}
+        self.share_deltas: dict[str, tuple[str, Decimal]] = {}
+        # Credit held by reservations (+) or given back (-), per balance and per sharing counter: written with
+        # the amounts, one update per document (real-time charging).
+        self.held_deltas: dict[str, Decimal] = defaultdict(Decimal)
+        self.share_held: dict[str, tuple[str, Decimal]] = {}
 
     def _find(self, collection: str, query: dict[str, Any], projection: dict[str, Any] | None = None
               ) -> list[dict[str, Any]]:
@@ -154,23 +160,30 @@ class BatchRating:
         by_type: dict[str, set[str]] = defaultdict(set)
         for event in events:
             by_type[event.service_type].add(event.service_identifier)
-        self._load_inventory(by_type)
-        customers = sorted({s["customer_id"] for s in self.subscriptions.values()})
-        self._load_sharing(customers)
-        profiles = sorted({s["billing_profile_id"] for s in self.subscriptions.values()})
-        self.cycles = {c["_id"]: c for c in self._find("billing_cycles", {"_id": {"$in": profiles}})}
+        read, fresh = self._load_inventory(by_type)
+        customers = {s["customer_id"] for s in self.subscriptions.values()}
+        memberships = self._load_sharing(customers)
+        profiles = {s["billing_profile_id"] for s in self.subscriptions.values()}
+        cycles, unknown = self.inventory.cycles(profiles) if self.inventory else ({}, profiles)
+        read_cycles: dict[str, dict[str, Any]] = dict.fromkeys(unknown, {})  # {}: no cycle recorded yet
+        if unknown:
+            read_cycles.update((c["_id"], c) for c in self._find("billing_cycles", {"_id": {"$in": sorted(unknown)}}))
+        self.cycles = {p: c for p, c in {**cycles, **read_cycles}.items() if c}
+        if self.inventory:
+            self.inventory.keep(self.generation, read, fresh, memberships, read_cycles)
         groups = {s["balance_group_id"] for s in self.subscriptions.values()} | set(self.owner_groups.values())
-        raw_balances = self._find("balances", {"balance_group_id": {"$in": sorted(groups)}}, BALANCE_FIELDS)
+        raw_balances = self._find("balances", {"balance_group_id": {"$in": sorted(groups)}}, BALANCE_FIELDS) \
+            if groups else []
         resources = {b["resource"] for b in raw_balances}
         self.book = BalanceBook([to_domain(b) for b in raw_balances],
                                 {r: self.catalog.consumption_order(r) for r in resources},
                                 {b["_id"]: _dec(b["held"]) for b in raw_balances if b.get("held")})
         self.new_balances: dict[str, dict[str, Any]] = {}
         balance_groups = {g["_id"]: g for g in self._find("balance_groups", {"_id": {"$in": sorted(groups)}},
-                                                          GROUP_FIELDS)} if thresholds else {}
+                                                          GROUP_FIELDS)} if thresholds and groups else {}
         self.thresholds = ThresholdWatch(self.uow, self.catalog, self.book, self.now, balance_groups, self.cycles)
 
-    def _load_inventory(self, by_type: dict[str, set[str]]) -> None:
+    def _load_inventory(self, by_type: dict[str, set[str]]) -> tuple[dict[Any, Any], dict[Any, Any]]:
         """The batch's services (by type and identifier) and their subscriptions: from the in-process cache
         where it holds them, the rest from MongoDB (and then kept)."""
         keys = [(t, i) for t, ids in by_type.items() for i in ids]
@@ -191,17 +204,23 @@ class BatchRating:
         fresh = {s["_id"]: s for s in self._find(
             "subscriptions", {"_id": {"$in": sorted(unknown)}}, SUBSCRIPTION_FIELDS)} if unknown else {}
         self.subscriptions.update(fresh)
-        if self.inventory:
-            self.inventory.keep(self.generation, read, fresh)
+        return read, fresh  # to keep
 
-    def _load_sharing(self, customers: list[int]) -> None:
+    def _load_sharing(self, customers: set[int]) -> dict[int, list[dict[str, Any]]]:
+        """The customers' active sharing memberships and what sharing needs of them; returns the memberships
+        read from MongoDB (to keep)."""
         self.memberships: dict[int, list[dict[str, Any]]] = defaultdict(list)
         self.sharing_groups: dict[str, dict[str, Any]] = {}
         self.owner_groups: dict[str, str] = {}  # sharing group id -> the owner's balance group
         self.share_used: dict[str, Decimal] = {}
-        members = self._find("sharing_members", {"customer_id": {"$in": customers}, "status": ACTIVE})
+        cached, unknown = self.inventory.memberships(customers) if self.inventory else ({}, customers)
+        read: dict[int, list[dict[str, Any]]] = {c: [] for c in unknown}
+        for member in self._find("sharing_members", {"customer_id": {"$in": sorted(unknown)}, "status": ACTIVE}) \
+                if unknown else []:
+            read[member["customer_id"]].append(member)
+        members = [m for found in (cached, read) for ms in found.values() for m in ms]
         if not members:
-            return
+            return read
         for member in members:
             self.memberships[member["customer_id"]].append(member)
         self.sharing_groups = {g["_id"]: g for g in self._find(
@@ -216,6 +235,7 @@ class BatchRating:
         # Units held by open reservations count against a member's cap like consumed ones.
         self.share_used = {c["_id"]: _dec(c["used"]) + _dec(c.get("held", Decimal128("0"))) for c in self._find(
             "sharing_usage", {"member_id": {"$in": [m["_id"] for m in members]}})}
+        return read
 
     # -- one event ----------------------------------------------------------------------------------
     def _service(self, event: UsageEvent) -> dict[str, Any]:
@@ -287,15 +307,25 @@ class BatchRating:
 
     # -- the batch ----------------------------------------------------------------------------------
     def run(self, checked: list[_Checked], strict: bool = False) -> list[Outcome]:
-        identified = [c for c in checked if c.event is not None]
-        existing = {d["_id"] for d in self._find(USAGE, {"_id": {"$in": [c.event.id for c in identified]}},
-                                                 {"_id": 1})} if identified else set()
-        self.load([c.event for c in identified if c.problem is None and c.event.id not in existing])
+        existing = self.existing(checked)
+        self.load([c.event for c in checked if c.event is not None and c.problem is None
+                   and c.event.id not in existing])
+        outcomes, records = self.rate_all(checked, existing)
+        if strict:
+            refuse_bad_input(outcomes)
+        self.write(records)
+        return outcomes
+
+    def existing(self, checked: list[_Checked]) -> set[str]:
+        """The ids of `checked` rated before (a redelivery)."""
+        ids = [c.event.id for c in checked if c.event is not None]
+        return {d["_id"] for d in self._find(USAGE, {"_id": {"$in": ids}}, {"_id": 1})} if ids else set()
+
+    def rate_all(self, checked: list[_Checked], existing: set[str]) -> tuple[list[Outcome], list[dict[str, Any]]]:
+        """Rate against the book (after `load`); (one outcome per input, the usage records to write)."""
         outcomes: list[Outcome] = []
         records: list[dict[str, Any]] = []
         seen: set[str] = set()
-        self.charges: dict[tuple[Any, ...], dict[str, Any]] = {}
-        self.share_deltas: dict[str, tuple[str, Decimal]] = {}
         for item in checked:
             if item.event is None:
                 outcomes.append(Outcome("invalid", reason=str(item.problem), field=item.problem.field))
@@ -309,14 +339,25 @@ class BatchRating:
             records.append(record)
             outcomes.append(Outcome(record["status"], event.id, record.get("reason"), record.get("reason_field"),
                                     record))
-        if strict:
-            refuse_bad_input(outcomes)
+        return outcomes, records
+
+    def hold(self, balance_id: str, amount: Decimal) -> None:
+        """Hold (or with a negative amount give back) credit of a balance for a reservation."""
+        self.book.held[balance_id] = self.book.held.get(balance_id, ZERO) + amount
+        self.held_deltas[balance_id] += amount
+
+    def hold_shared(self, member_key: str, amount: Decimal) -> None:
+        """Hold (or give back) a sharing member's units of the owner's pool: they count against its cap."""
+        self.book.shared[member_key] += amount
+        member_id, previous = self.share_held.get(member_key, (member_key.split(":", 1)[0], ZERO))
+        self.share_held[member_key] = (member_id, previous + amount)
+
+    def write(self, records: list[dict[str, Any]]) -> None:
         if records:
             self.db[USAGE].insert_many(records, ordered=False, session=self.session)
         self._write_balances()
         self._publish_charges()
         self.thresholds.publish()
-        return outcomes
 
     def _rate_one(self, item: _Checked) -> dict[str, Any]:
         event = item.event
@@ -379,23 +420,35 @@ class BatchRating:
     # -- writes -------------------------------------------------------------------------------------
     def _write_balances(self) -> None:
         updates: list[UpdateOne] = []
-        for balance_id, delta in self.book.deltas.items():
+        for balance_id in {**self.book.deltas, **self.held_deltas}:
+            change = {}
+            if balance_id in self.book.deltas:
+                change["amount"] = _d128(self.book.deltas[balance_id])
+            if self.held_deltas.get(balance_id):
+                change["held"] = _d128(self.held_deltas[balance_id])
+            if not change:
+                continue
             created = self.new_balances.get(balance_id)
             if created is None:
-                updates.append(UpdateOne({"_id": balance_id}, {"$inc": {"amount": _d128(delta)}}))
+                updates.append(UpdateOne({"_id": balance_id}, {"$inc": change}))
             else:
                 # Upsert: a concurrent batch may have created the cycle's charge balance meanwhile.
                 on_insert = {k: v for k, v in created.items() if k not in ("_id", "amount")}
-                updates.append(UpdateOne({"_id": balance_id}, {"$inc": {"amount": _d128(delta)},
-                                                               "$setOnInsert": on_insert}, upsert=True))
+                updates.append(UpdateOne({"_id": balance_id}, {"$inc": change, "$setOnInsert": on_insert},
+                                         upsert=True))
         if updates:
             self.db["balances"].bulk_write(updates, ordered=False, session=self.session)
-        if self.share_deltas:
-            self.db["sharing_usage"].bulk_write([
-                UpdateOne({"_id": key}, {"$inc": {"used": _d128(amount)},
-                                         "$setOnInsert": {"member_id": member_id, "created_at": self.now}},
-                          upsert=True)
-                for key, (member_id, amount) in self.share_deltas.items()], ordered=False, session=self.session)
+        counters = []
+        for key in {**self.share_deltas, **self.share_held}:
+            member_id, used = self.share_deltas.get(key, (None, ZERO))
+            change = {"used": _d128(used)}
+            if key in self.share_held:
+                member_id, held = self.share_held[key]
+                change["held"] = _d128(held)
+            counters.append(UpdateOne({"_id": key}, {"$inc": change, "$setOnInsert": {
+                "member_id": member_id, "created_at": self.now}}, upsert=True))
+        if counters:
+            self.db["sharing_usage"].bulk_write(counters, ordered=False, session=self.session)
 
     def _publish_charges(self) -> None:
         """One outbox write for all of the batch's `usage.charged` (a postpaid batch charges up to one per

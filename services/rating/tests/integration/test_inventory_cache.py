@@ -1,18 +1,21 @@
-"""The stream's services and subscriptions cache on real MongoDB and RabbitMQ (decision 0408): kept current by
-rating's own events, as the outbox relay publishes them on `rating.events`."""
-from datetime import timedelta
+"""The inventory cache of the stream and of the charging process on real MongoDB and RabbitMQ (decisions 0408,
+0409): kept current by rating's own events, as the outbox relay publishes them on `rating.events`."""
+from datetime import UTC, datetime, timedelta
 
 import pika
 import pytest
+from bson.decimal128 import Decimal128
 
 from chassis.envelope import encode, exchange_for, new_event
+from chassis.errors import ValidationFailed
 from chassis.outbox import OutboxRelay
 from chassis.testing import wait_for
 from rating.adapters.inventory_cache import InventoryCache, InventoryListener
-from rating.service_layer import customers, services, subscriptions
+from rating.service_layer import charging, customers, services, sharing, subscriptions
 from rating.service_layer.rating_batch import rate_batch
 
 LATENESS = timedelta(hours=72)
+NOW = datetime.now(UTC)
 
 
 @pytest.fixture
@@ -112,3 +115,67 @@ def test_a_purged_customers_identifier_is_unknown_once_the_purge_is_seen(
     [unknown] = rate_batch([call("2")], voice_catalog, source="test", lateness=LATENESS, inventory=cache)
     assert unknown.status == "rejected" and unknown.field == "serviceIdentifier"
     assert rating_db.usage.find_one({"_id": "2"}).get("customer_id") is None
+
+
+def test_a_suspended_services_reservation_is_refused_once_its_event_reaches_the_charging_cache(
+        rating_db, voice_line, voice_catalog, grant, listening):
+    cache, _, relay_events = listening
+    group, subscription = voice_line()
+    grant(group["id"], "MIN", "-100")
+    relay_events()  # subscription.created
+    service_id = subscription["services"][0]["id"]
+    fields = {"endTime": NOW.isoformat(), "from": "1", "to": "2", "destination": "Slovenia"}
+
+    def reserve(reservation_id):
+        [answer] = charging.reserve_many([{"id": reservation_id, "serviceType": "voice",
+                                           "serviceIdentifier": "08094349013", "quantity": "10", "fields": fields}],
+                                         voice_catalog, LATENESS, cache)
+        return answer
+
+    granted = reserve("r-1")
+    assert granted["granted"] == "10"
+    misses = cache.misses
+    assert reserve("r-2")["granted"] == "10" and cache.misses == misses  # answered from the cache
+
+    services.edit_service(7, service_id, {"status": "suspended"})
+    relay_events()  # service.changed
+    refused = reserve("r-3")
+    assert isinstance(refused, ValidationFailed) and "suspended" in refused.fields["serviceIdentifier"]
+    # Nor is a reservation made before the suspension committed once the event is seen; it can be released.
+    [commit, release] = charging.settle_many([(charging.COMMIT, "r-1", {"used": "4"}),
+                                              (charging.RELEASE, "r-2", None)], voice_catalog, LATENESS, cache)
+    assert isinstance(commit, ValidationFailed) and release["status"] == "released"
+    assert rating_db.usage.count_documents({}) == 0
+    held = rating_db.balances.find_one({"balance_group_id": group["id"], "resource": "MIN"})["held"].to_decimal()
+    assert held == 10  # r-1 still holds its credit until released or expired
+
+
+def test_a_members_usage_draws_on_the_owners_pool_once_the_join_is_seen_and_not_after_the_removal_is_seen(
+        rating_db, voice_line, voice_catalog, grant, listening):
+    cache, _, relay_events = listening
+    owner_group, owner_subscription = voice_line(1, "owner-line")
+    pool = grant(owner_group["id"], "MIN", "-100")
+    voice_line(2, "member-line")
+    group = sharing.create_sharing_group({"name": "Family", "ownerCustomerId": 1,
+                                          "subscriptionId": owner_subscription["id"], "policy": "STRICT"})
+    relay_events()
+    fields = {"endTime": NOW.isoformat(), "from": "1", "to": "2", "destination": "Slovenia"}
+
+    def reserve(reservation_id):
+        [answer] = charging.reserve_many([{"id": reservation_id, "serviceType": "voice",
+                                           "serviceIdentifier": "member-line", "quantity": "10", "fields": fields}],
+                                         voice_catalog, LATENESS, cache)
+        return answer
+
+    def pool_held():
+        return rating_db.balances.find_one({"_id": pool["id"]}).get("held", Decimal128("0")).to_decimal()
+
+    reserve("r-1")  # not a member yet (its answer is kept: the customer has no membership)
+    assert pool_held() == 0
+    member = sharing.join_sharing_group({"groupId": group["id"], "customerId": 2})
+    relay_events()  # sharing_member.joined
+    assert reserve("r-2")["granted"] == "10" and pool_held() == 10
+    sharing.remove_membership(2, member["id"])
+    relay_events()  # sharing_member.removed
+    reserve("r-3")
+    assert pool_held() == 10

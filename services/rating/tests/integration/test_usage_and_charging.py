@@ -267,3 +267,17 @@ def test_sharing_members_reserving_in_one_batch_never_hold_more_than_the_owners_
     again = charging.reserve_many(payloads, voice_catalog, LATENESS)
     assert [a for a in again if isinstance(a, dict)] == granted
     assert rating_db.balances.find_one({"_id": pool["id"]})["held"].to_decimal() == held
+
+
+def test_a_commit_whose_usage_id_was_taken_by_other_usage_rates_nothing_twice(
+        rating_db, voice_line, voice_catalog, call, grant, amount_of):
+    group, _ = voice_line()
+    minutes = grant(group["id"], "MIN", "-100")
+    held = reserve(voice_catalog, "10", id="taken-1")
+    # Usage rated elsewhere under the reservation's own id (ids are chosen by callers).
+    usage.rate_usage_batch([call("taken-1", quantity="5")], voice_catalog, LATENESS)
+    committed = charging.commit(held["id"], {"used": "3"}, voice_catalog, LATENESS)
+    assert committed["status"] == "committed" and committed["usage"]["eventId"] == "taken-1"
+    assert rating_db.usage.count_documents({"_id": "taken-1"}) == 1
+    assert amount_of(minutes["id"]) == -95  # the earlier event's 5 minutes only; the hold is given back
+    assert rating_db.balances.find_one({"_id": minutes["id"]})["held"].to_decimal() == 0

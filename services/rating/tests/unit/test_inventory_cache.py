@@ -1,4 +1,4 @@
-"""The stream's services and subscriptions cache, in memory (decision 0408)."""
+"""The inventory cache (services, subscriptions, sharing memberships, cycles), in memory (decisions 0408, 0409)."""
 from rating.adapters.inventory_cache import InventoryCache
 
 KEY = ("voice", "38640111222")
@@ -104,3 +104,40 @@ def test_a_purged_customers_services_and_subscriptions_are_dropped_and_not_kept_
     clock.now = 61
     cache.keep(cache.generation(), {KEY: [customer]}, {})
     assert cache.services([KEY])[0] == {KEY: [customer]}
+
+
+MEMBER = {"_id": "m-1", "customer_id": 7, "group_id": "sg-1", "status": "active"}
+CYCLE = {"_id": "bp-1", "customer_id": 7, "start": "2026-11-01", "end": "2026-12-01"}
+
+
+def test_a_customers_memberships_none_included_are_kept_until_a_membership_event_names_the_customer():
+    cache = live()
+    cache.keep(cache.generation(), {}, {}, {7: [MEMBER], 8: []})
+    assert cache.memberships([7, 8, 9]) == ({7: [MEMBER], 8: []}, [9])
+    cache.forget("sharing_member.joined", {"id": "m-2", "customerId": 8, "groupId": "sg-1"})
+    assert cache.memberships([7, 8]) == ({7: [MEMBER]}, [8])
+    cache.forget("sharing_member.removed", {"id": "m-1", "customerId": 7, "groupId": "sg-1"})
+    assert cache.memberships([7]) == ({}, [7])
+
+
+def test_a_profiles_cycle_is_read_afresh_for_a_while_after_billing_announced_its_next_one():
+    clock = Clock()
+    cache = live(max_age=60, clock=clock)
+    cache.keep(cache.generation(), {}, {}, cycles={"bp-1": CYCLE, "bp-2": {}})
+    assert cache.cycles(["bp-1", "bp-2"]) == ({"bp-1": CYCLE, "bp-2": {}}, [])
+    cache.forget("billing.cycle_started", {"billingProfileId": "bp-1"})
+    assert cache.cycles(["bp-1"]) == ({}, ["bp-1"])
+    # Rating's worker records the new cycle after this process saw the announcement: what a batch reads
+    # meanwhile may be the old one, so it is not kept until the age limit has passed.
+    cache.keep(cache.generation(), {}, {}, cycles={"bp-1": CYCLE})
+    assert cache.cycles(["bp-1"]) == ({}, ["bp-1"])
+    clock.now = 61
+    cache.keep(cache.generation(), {}, {}, cycles={"bp-1": {**CYCLE, "start": "2026-12-01"}})
+    assert cache.cycles(["bp-1"])[0] == {"bp-1": {**CYCLE, "start": "2026-12-01"}}
+
+
+def test_a_purge_drops_the_customers_memberships_and_cycles():
+    cache = live()
+    cache.keep(cache.generation(), {}, {}, {7: [MEMBER]}, {"bp-1": CYCLE})
+    cache.forget("customer.purged", {"id": 7})
+    assert cache.memberships([7]) == ({}, [7]) and cache.cycles(["bp-1"]) == ({}, ["bp-1"])
