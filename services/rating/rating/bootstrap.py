@@ -3,12 +3,14 @@ RPC server): the one place that builds the catalog cache they rate through and t
 settings."""
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from pymongo.errors import ConnectionFailure
 
 from chassis.errors import Unavailable
+from chassis.nameko_adapter import RpcClient
 from chassis.rpc_batch import BatchRpcServer, RpcTopology
 from chassis.settings import Settings
 from chassis.stream import StreamConsumer, StreamTopology
@@ -40,16 +42,31 @@ def inventory(settings: Settings) -> tuple[InventoryCache | None, InventoryListe
     return cache, listener
 
 
+@contextmanager
+def hot_path_reads(settings: Settings) -> Iterator[tuple[CatalogCache, InventoryCache | None]]:
+    """The catalog cache (over one RPC client) and the event-kept inventory cache that the stream and the
+    charging process rate through; the client and the inventory listener are closed on exit."""
+    rpc = RpcClient(settings.amqp_uri, timeout=settings.rpc_timeout)
+    cache, listener = inventory(settings)
+    try:
+        yield catalog(lambda method, *args: rpc.call("catalog", method, *args)), cache
+    finally:
+        if listener is not None:
+            listener.stop()
+        rpc.close()
+
+
 def usage_consumer(settings: Settings, handler: Callable[..., dict[int, str]]) -> StreamConsumer:
+    batching = config.stream_batching(settings)
     return StreamConsumer(
-        settings.amqp_uri, USAGE_TOPOLOGY, handler, batch_size=config.stream_batch_size(settings),
-        prefetch=config.stream_prefetch(settings), max_wait=config.stream_max_wait(settings),
+        settings.amqp_uri, USAGE_TOPOLOGY, handler, batch_size=batching.batch_size, prefetch=batching.prefetch,
+        max_wait=batching.max_wait,
         # The database or catalog being away says nothing about the events: retry the batch later.
         transient=(ConnectionFailure, Unavailable))
 
 
 def charging_server(settings: Settings, handler: Callable[..., list[Any]]) -> BatchRpcServer:
+    batching = config.charging_batching(settings)
     return BatchRpcServer(
-        settings.amqp_uri, CHARGING_TOPOLOGY, handler, batch_size=config.charging_batch_size(settings),
-        prefetch=config.charging_prefetch(settings), max_wait=config.charging_max_wait(settings),
-        transient=(ConnectionFailure, Unavailable), parallel=config.charging_parallel(settings))
+        settings.amqp_uri, CHARGING_TOPOLOGY, handler, batch_size=batching.batch_size, prefetch=batching.prefetch,
+        max_wait=batching.max_wait, transient=(ConnectionFailure, Unavailable), parallel=batching.parallel)

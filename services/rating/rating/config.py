@@ -10,13 +10,14 @@
 | RATING_CHARGING_BATCH_SIZE | 200 | charging requests (reserve, commit, release) handled together (group commit) |
 | RATING_CHARGING_PREFETCH | 400 | unacknowledged charging requests the broker keeps in flight to the charging process |
 | RATING_CHARGING_MAX_WAIT_MS | 0 | how long an idle charging process waits for more requests before handling a batch |
-| RATING_CHARGING_PARALLEL | 2 | charging batches handled at once (each settles and reserves concurrently) |
+| RATING_CHARGING_PARALLEL | 2 | charging batches handled at once (each in one transaction, decision 0409) |
 | RATING_DEFAULT_CREDIT_PROFILE | unset | credit profile for balance groups that name none (thresholds) |
-| RATING_INVENTORY_CACHE_SIZE | 20000 | services (and subscriptions) the stream keeps in memory; 0: none (0408) |
-| RATING_INVENTORY_CACHE_SECONDS | 60 | how long at most the stream keeps one, however quiet rating's events are |
+| RATING_INVENTORY_CACHE_SIZE | 20000 | services (subscriptions, ...) kept by stream and charging; 0: none (0409) |
+| RATING_INVENTORY_CACHE_SECONDS | 60 | how long at most they keep one, however quiet the events are |
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import timedelta
 
 from chassis.settings import Settings
@@ -26,37 +27,32 @@ def lateness_window(settings: Settings) -> timedelta:
     return timedelta(hours=float(settings.service_setting("LATENESS_WINDOW_HOURS", "72")))
 
 
-def stream_batch_size(settings: Settings) -> int:
-    return int(settings.service_setting("STREAM_BATCH_SIZE", "500"))
+@dataclass(frozen=True)
+class Batching:
+    """How a batch-consuming process (`stream`, `charging`) forms and handles its batches."""
+
+    batch_size: int
+    prefetch: int
+    max_wait: float  # seconds
+    parallel: int
 
 
-def stream_prefetch(settings: Settings) -> int:
-    return int(settings.service_setting("STREAM_PREFETCH", "1000"))
+def _batching(settings: Settings, process: str, batch_size: str, prefetch: str, max_wait_ms: str,
+              parallel: str) -> Batching:
+    def setting(name: str, default: str) -> str:
+        return settings.service_setting(f"{process}_{name}", default)
+
+    return Batching(int(setting("BATCH_SIZE", batch_size)), int(setting("PREFETCH", prefetch)),
+                    float(setting("MAX_WAIT_MS", max_wait_ms)) / 1000, max(1, int(setting("PARALLEL", parallel))))
 
 
-def stream_max_wait(settings: Settings) -> float:
-    return float(settings.service_setting("STREAM_MAX_WAIT_MS", "50")) / 1000
+def stream_batching(settings: Settings) -> Batching:
+    return _batching(settings, "STREAM", batch_size="500", prefetch="1000", max_wait_ms="50", parallel="2")
 
 
-def stream_parallel(settings: Settings) -> int:
-    return max(1, int(settings.service_setting("STREAM_PARALLEL", "2")))
-
-
-def charging_batch_size(settings: Settings) -> int:
-    return int(settings.service_setting("CHARGING_BATCH_SIZE", "200"))
-
-
-def charging_prefetch(settings: Settings) -> int:
-    return int(settings.service_setting("CHARGING_PREFETCH", "400"))
-
-
-def charging_max_wait(settings: Settings) -> float:
-    # 0: a request that finds the process idle is handled at once; the next batch forms while it is.
-    return float(settings.service_setting("CHARGING_MAX_WAIT_MS", "0")) / 1000
-
-
-def charging_parallel(settings: Settings) -> int:
-    return max(1, int(settings.service_setting("CHARGING_PARALLEL", "2")))
+def charging_batching(settings: Settings) -> Batching:
+    # max wait 0: a request that finds the process idle is handled at once; the next batch forms while it is.
+    return _batching(settings, "CHARGING", batch_size="200", prefetch="400", max_wait_ms="0", parallel="2")
 
 
 def inventory_cache_size(settings: Settings) -> int:

@@ -18,8 +18,13 @@ from chassis.mongo import get_or_not_found
 from chassis.settings import Settings
 from notification.adapters.documents import ChannelSettings, CustomerPreferences, TemplateDocument, WebhookEndpoint
 from notification.domain.model import Channel, Kind, RetryPolicy
-from notification.schemas import (PreferencesSchema, SmsSettingsSchema, SmtpSettingsSchema, TemplatePartsSchema,
-                                  WebhookEndpointSchema)
+from notification.schemas import (
+    PreferencesSchema,
+    SmsSettingsSchema,
+    SmtpSettingsSchema,
+    TemplatePartsSchema,
+    WebhookEndpointSchema,
+)
 from notification.service_layer import templates
 
 SECRET_FIELDS = {"smtp": "password", "sms": "api_key"}

@@ -15,7 +15,7 @@ from typing import Any
 
 from chassis import rpc_contracts
 from chassis.errors import PlatformError, ValidationFailed
-from chassis.nameko_adapter import RpcClient, method_not_found
+from chassis.nameko_adapter import method_not_found
 from chassis.rpc_batch import RpcRequest
 from chassis.settings import Settings
 from chassis.stream import serve
@@ -90,14 +90,7 @@ def batch_handler(catalog: CatalogCache, lateness: timedelta, inventory: Invento
 
 
 def run(settings: Settings) -> None:
-    rpc = RpcClient(settings.amqp_uri, timeout=settings.rpc_timeout)
-    catalog = bootstrap.catalog(lambda method, *args: rpc.call("catalog", method, *args))
     # Services and subscriptions from the cache rating's own events keep current, as the stream does (0409).
-    inventory, listener = bootstrap.inventory(settings)
-    server = bootstrap.charging_server(settings, batch_handler(catalog, config.lateness_window(settings), inventory))
-    try:
-        serve(settings, server)
-    finally:
-        if listener is not None:
-            listener.stop()
-        rpc.close()
+    with bootstrap.hot_path_reads(settings) as (catalog, inventory):
+        handler = batch_handler(catalog, config.lateness_window(settings), inventory)
+        serve(settings, bootstrap.charging_server(settings, handler))

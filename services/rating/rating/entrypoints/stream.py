@@ -19,7 +19,6 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import timedelta
 from typing import Any
 
-from chassis.nameko_adapter import RpcClient
 from chassis.settings import Settings
 from chassis.stream import StreamMessage, serve
 from rating import bootstrap, config
@@ -79,15 +78,7 @@ def batch_handler(catalog: CatalogCache, lateness: timedelta, parallel: int = 1,
 
 
 def run(settings: Settings) -> None:
-    parallel = config.stream_parallel(settings)
-    rpc = RpcClient(settings.amqp_uri, timeout=settings.rpc_timeout, size=max(8, parallel))
-    catalog = bootstrap.catalog(lambda method, *args: rpc.call("catalog", method, *args))
-    inventory, listener = bootstrap.inventory(settings)
-    consumer = bootstrap.usage_consumer(settings, batch_handler(catalog, config.lateness_window(settings), parallel,
-                                                                inventory))
-    try:
-        serve(settings, consumer)
-    finally:
-        if listener is not None:
-            listener.stop()
-        rpc.close()
+    with bootstrap.hot_path_reads(settings) as (catalog, inventory):
+        handler = batch_handler(catalog, config.lateness_window(settings), config.stream_batching(settings).parallel,
+                                inventory)
+        serve(settings, bootstrap.usage_consumer(settings, handler))

@@ -117,6 +117,13 @@ def test_a_purged_customers_identifier_is_unknown_once_the_purge_is_seen(
     assert rating_db.usage.find_one({"_id": "2"}).get("customer_id") is None
 
 
+def reserve_ten_minutes(reservation_id, identifier, catalog, cache):
+    """A charging batch of one reservation of 10 minutes of a voice call on `identifier`: its answer."""
+    fields = {"endTime": NOW.isoformat(), "from": "1", "to": "2", "destination": "Slovenia"}
+    [answer] = charging.reserve_many([{"id": reservation_id, "serviceType": "voice", "serviceIdentifier": identifier,
+                                       "quantity": "10", "fields": fields}], catalog, LATENESS, cache)
+    return answer
+
 def test_a_suspended_services_reservation_is_refused_once_its_event_reaches_the_charging_cache(
         rating_db, voice_line, voice_catalog, grant, listening):
     cache, _, relay_events = listening
@@ -124,13 +131,9 @@ def test_a_suspended_services_reservation_is_refused_once_its_event_reaches_the_
     grant(group["id"], "MIN", "-100")
     relay_events()  # subscription.created
     service_id = subscription["services"][0]["id"]
-    fields = {"endTime": NOW.isoformat(), "from": "1", "to": "2", "destination": "Slovenia"}
 
     def reserve(reservation_id):
-        [answer] = charging.reserve_many([{"id": reservation_id, "serviceType": "voice",
-                                           "serviceIdentifier": "08094349013", "quantity": "10", "fields": fields}],
-                                         voice_catalog, LATENESS, cache)
-        return answer
+        return reserve_ten_minutes(reservation_id, "08094349013", voice_catalog, cache)
 
     granted = reserve("r-1")
     assert granted["granted"] == "10"
@@ -159,13 +162,9 @@ def test_a_members_usage_draws_on_the_owners_pool_once_the_join_is_seen_and_not_
     group = sharing.create_sharing_group({"name": "Family", "ownerCustomerId": 1,
                                           "subscriptionId": owner_subscription["id"], "policy": "STRICT"})
     relay_events()
-    fields = {"endTime": NOW.isoformat(), "from": "1", "to": "2", "destination": "Slovenia"}
 
     def reserve(reservation_id):
-        [answer] = charging.reserve_many([{"id": reservation_id, "serviceType": "voice",
-                                           "serviceIdentifier": "member-line", "quantity": "10", "fields": fields}],
-                                         voice_catalog, LATENESS, cache)
-        return answer
+        return reserve_ten_minutes(reservation_id, "member-line", voice_catalog, cache)
 
     def pool_held():
         return rating_db.balances.find_one({"_id": pool["id"]}).get("held", Decimal128("0")).to_decimal()
