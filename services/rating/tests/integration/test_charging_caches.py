@@ -1,11 +1,14 @@
-"""How many MongoDB round trips a charging batch costs (decision 0410): counted with a pymongo command listener on
-a warm process (inventory cache live and filled, reservations kept by the process that made them)."""
+"""The charging process's caches (decision 0410): how many MongoDB round trips a warm batch costs (counted with a
+pymongo command listener), and the guards that make what it takes from the reservation cache safe."""
+import threading
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 
 import mongoengine
 import pytest
 from pymongo import monitoring
 
+from chassis.errors import Conflict
 from chassis.mongo import database
 from rating.adapters.inventory_cache import InventoryCache
 from rating.adapters.reservation_cache import ReservationCache
@@ -41,32 +44,109 @@ def commands(rating_db):
     mongoengine.disconnect()
 
 
-def _payload(identifier="08094349013", quantity="2"):
+def _payload(identifier="08094349013", quantity="2", **extra):
     now = datetime.now(UTC).isoformat()
     return {"serviceType": "voice", "serviceIdentifier": identifier, "quantity": quantity,
-            "fields": {"endTime": now, "from": "1", "to": "2", "destination": "Slovenia"}}
+            "fields": {"endTime": now, "from": "1", "to": "2", "destination": "Slovenia"}, **extra}
 
 
-def test_a_warm_charging_batch_costs_a_few_round_trips(rating_db, voice_line, voice_catalog, grant, commands):
+def _prepaid_line(voice_line, grant, wallet="-100"):
     group, _ = voice_line()
     database().billing_cycles.insert_one({
         "_id": "bp-1", "customer_id": 7, "bill_id": 1, "start": datetime.now(UTC) - timedelta(days=5),
         "end": datetime.now(UTC) + timedelta(days=25), "payment_type": "prepaid"})
-    grant(group["id"], "EUR", "-100")
-    inventory = InventoryCache()
-    inventory.start()  # as if its listener were connected
-    kept = ReservationCache()
+    return grant(group["id"], "EUR", wallet)
 
-    def batch(reserves, settles):
+
+@pytest.fixture
+def process(voice_catalog):
+    """The charging process's caches (its inventory listener taken as connected) and its batches."""
+    inventory, kept = InventoryCache(), ReservationCache()
+    inventory.start()
+
+    def batch(reserves, settles, cache=kept):
+        return charging.charge_many(reserves, settles, voice_catalog, LATENESS, inventory, cache)
+
+    return kept, batch
+
+
+def test_a_warm_charging_batch_costs_four_round_trips_to_reserve_and_five_to_commit(
+        rating_db, voice_line, grant, commands, process):
+    _prepaid_line(voice_line, grant)
+    _, batch = process
+
+    def counted(reserves, settles):
         commands.names.clear()
-        answers = charging.charge_many(reserves, settles, voice_catalog, LATENESS, inventory, kept)
-        counted = list(commands.names)
-        return answers, counted
+        answers = batch(reserves, settles)
+        return answers, list(commands.names)
 
-    (first, _), _ = batch([_payload(), _payload()], [])  # warms the inventory cache
-    (second, _), reserving = batch([_payload()], [])
-    (_, [committed]), committing = batch([], [(charging.COMMIT, first[0]["id"], {"used": "1"})])
-    (third, [mixed]), mixing = batch([_payload()], [(charging.COMMIT, first[1]["id"], {"used": "1"})])
-    print("\nreserve only", len(reserving), reserving, "\ncommit only", len(committing), committing,
-          "\nmixed", len(mixing), mixing)
-    assert isinstance(second[0], dict) and committed["status"] == "committed" and mixed["status"] == "committed"
+    (first, _), _ = batch([_payload(), _payload(), _payload()], []), None
+    batch([], [(charging.COMMIT, first[0]["id"], {"used": "1"})])  # the caches are warm
+    (second, _), reserving = counted([_payload()], [])
+    (_, [committed]), committing = counted([], [(charging.COMMIT, first[1]["id"], {"used": "1"})])
+    (third, [mixed]), mixing = counted([_payload()], [(charging.COMMIT, first[2]["id"], {"used": "1"})])
+    assert second[0]["granted"] == "2" and committed["status"] == "committed" and mixed["status"] == "committed"
+    assert reserving == ["find balances", "update balances", "update reservations", "commitTransaction 1"]
+    assert committing == mixing == ["find balances", "insert usage", "update balances", "update reservations",
+                                    "commitTransaction 1"]
+
+
+def test_a_reservation_the_worker_expired_while_kept_active_cannot_be_committed(
+        rating_db, voice_line, grant, process):
+    wallet = _prepaid_line(voice_line, grant, "-1")
+    kept, batch = process
+    [held], _ = batch([_payload(quantity="10")], [])
+    assert held["id"] in kept and held["granted"] == "10"
+    # The worker's timer, in another process, with a clock past the expiry this process has not reached yet.
+    assert charging.expire_reservations(datetime.now(UTC) + timedelta(minutes=5)) == 1
+    _, [refused] = batch([], [(charging.COMMIT, held["id"], {"used": "4"})])
+    assert isinstance(refused, Conflict) and "expired" in str(refused)
+    balance = rating_db.balances.find_one({"_id": wallet["id"]})
+    assert balance["held"].to_decimal() == 0 and balance["amount"].to_decimal() == -1  # given back once
+    assert rating_db.usage.count_documents({}) == 0 and held["id"] not in kept
+
+
+def test_a_reservation_committed_by_another_replica_answers_that_commit(rating_db, voice_line, grant, process):
+    wallet = _prepaid_line(voice_line, grant, "-1")
+    kept, batch = process
+    [held], _ = batch([_payload(quantity="10")], [])
+    _, [first] = batch([], [(charging.COMMIT, held["id"], {"used": "4"})], cache=None)  # another replica
+    assert held["id"] in kept
+    _, [again] = batch([], [(charging.COMMIT, held["id"], {"used": "4"})])
+    assert again == first and rating_db.usage.count_documents({}) == 1
+    balance = rating_db.balances.find_one({"_id": wallet["id"]})
+    assert balance["held"].to_decimal() == 0 and balance["amount"].to_decimal() == Decimal("-0.6")
+
+
+def test_a_reservation_id_another_replica_just_used_answers_the_stored_reservation(
+        rating_db, voice_line, grant, process):
+    wallet = _prepaid_line(voice_line, grant, "-1")
+    _, batch = process
+    [stored], _ = batch([_payload(quantity="3", id="chosen-1")], [], cache=None)  # another replica
+    [again, other], _ = batch([_payload(quantity="5", id="chosen-1"), _payload(quantity="2")], [])
+    assert again == stored and other["granted"] == "2"
+    held = rating_db.balances.find_one({"_id": wallet["id"]})["held"].to_decimal()
+    assert held == Decimal("0.5") and rating_db.reservations.count_documents({}) == 2
+
+
+def test_a_kept_reservation_is_committed_once_when_two_batches_commit_it_at_once(
+        rating_db, voice_line, grant, process):
+    wallet = _prepaid_line(voice_line, grant, "-1")
+    _, batch = process
+    [held], _ = batch([_payload(quantity="10")], [])
+    answers, errors = [], []
+
+    def commit():
+        try:
+            answers.append(batch([], [(charging.COMMIT, held["id"], {"used": "3"})])[1][0])
+        except Exception as error:  # noqa: BLE001 (any is a failure of the test)
+            errors.append(error)
+
+    threads = [threading.Thread(target=commit) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert not errors and len(answers) == 4 and all(a == answers[0] for a in answers)
+    balance = rating_db.balances.find_one({"_id": wallet["id"]})
+    assert balance["held"].to_decimal() == 0 and balance["amount"].to_decimal() == Decimal("-0.7")
