@@ -400,6 +400,8 @@ def _charge_all(uow: UnitOfWork, wanted: list[tuple[int, str, timedelta, Any]],
         try:
             refuse_bad_input([outcome])
         except ValidationFailed as error:
+            if reservation["_id"] in assumed:  # refused, unverified: it may have been committed elsewhere
+                raise _Stale(reservation["_id"]) from None
             raise _Refused(position, error) from None
         settled = {"status": "committed", "usage_id": outcome.id, "used": Decimal128(checked.event.quantity),
                    "settled_at": now}

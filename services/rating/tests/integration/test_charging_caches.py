@@ -12,7 +12,7 @@ from chassis.errors import Conflict
 from chassis.mongo import database
 from rating.adapters.inventory_cache import InventoryCache
 from rating.adapters.reservation_cache import ReservationCache
-from rating.service_layer import charging
+from rating.service_layer import charging, services
 
 LATENESS = timedelta(hours=72)
 
@@ -51,11 +51,12 @@ def _payload(identifier="08094349013", quantity="2", **extra):
 
 
 def _prepaid_line(voice_line, grant, wallet="-100"):
-    group, _ = voice_line()
+    """A prepaid voice line's EUR wallet (its balance)."""
+    group, subscription = voice_line()
     database().billing_cycles.insert_one({
         "_id": "bp-1", "customer_id": 7, "bill_id": 1, "start": datetime.now(UTC) - timedelta(days=5),
         "end": datetime.now(UTC) + timedelta(days=25), "payment_type": "prepaid"})
-    return grant(group["id"], "EUR", wallet)
+    return grant(group["id"], "EUR", wallet), subscription["services"][0]["id"]
 
 
 @pytest.fixture
@@ -93,7 +94,7 @@ def test_a_warm_charging_batch_costs_four_round_trips_to_reserve_and_five_to_com
 
 def test_a_reservation_the_worker_expired_while_kept_active_cannot_be_committed(
         rating_db, voice_line, grant, process):
-    wallet = _prepaid_line(voice_line, grant, "-1")
+    wallet, _ = _prepaid_line(voice_line, grant, "-1")
     kept, batch = process
     [held], _ = batch([_payload(quantity="10")], [])
     assert held["id"] in kept and held["granted"] == "10"
@@ -107,7 +108,7 @@ def test_a_reservation_the_worker_expired_while_kept_active_cannot_be_committed(
 
 
 def test_a_reservation_committed_by_another_replica_answers_that_commit(rating_db, voice_line, grant, process):
-    wallet = _prepaid_line(voice_line, grant, "-1")
+    wallet, _ = _prepaid_line(voice_line, grant, "-1")
     kept, batch = process
     [held], _ = batch([_payload(quantity="10")], [])
     _, [first] = batch([], [(charging.COMMIT, held["id"], {"used": "4"})], cache=None)  # another replica
@@ -120,7 +121,7 @@ def test_a_reservation_committed_by_another_replica_answers_that_commit(rating_d
 
 def test_a_reservation_id_another_replica_just_used_answers_the_stored_reservation(
         rating_db, voice_line, grant, process):
-    wallet = _prepaid_line(voice_line, grant, "-1")
+    wallet, _ = _prepaid_line(voice_line, grant, "-1")
     _, batch = process
     [stored], _ = batch([_payload(quantity="3", id="chosen-1")], [], cache=None)  # another replica
     [again, other], _ = batch([_payload(quantity="5", id="chosen-1"), _payload(quantity="2")], [])
@@ -131,7 +132,7 @@ def test_a_reservation_id_another_replica_just_used_answers_the_stored_reservati
 
 def test_a_kept_reservation_is_committed_once_when_two_batches_commit_it_at_once(
         rating_db, voice_line, grant, process):
-    wallet = _prepaid_line(voice_line, grant, "-1")
+    wallet, _ = _prepaid_line(voice_line, grant, "-1")
     _, batch = process
     [held], _ = batch([_payload(quantity="10")], [])
     answers, errors = [], []
@@ -150,3 +151,17 @@ def test_a_kept_reservation_is_committed_once_when_two_batches_commit_it_at_once
     assert not errors and len(answers) == 4 and all(a == answers[0] for a in answers)
     balance = rating_db.balances.find_one({"_id": wallet["id"]})
     assert balance["held"].to_decimal() == 0 and balance["amount"].to_decimal() == Decimal("-0.7")
+
+
+def test_a_reservation_committed_elsewhere_answers_that_commit_even_once_its_service_is_suspended(
+        rating_db, voice_line, voice_catalog, grant, process):
+    _, service_id = _prepaid_line(voice_line, grant, "-1")
+    kept, batch = process
+    [held], _ = batch([_payload(quantity="10")], [])
+    _, [first] = batch([], [(charging.COMMIT, held["id"], {"used": "4"})], cache=None)  # another replica
+    services.edit_service(7, service_id, {"status": "suspended"})
+    # Without the inventory cache, the suspension is seen at once: the commit would be refused, were the
+    # reservation still active as this process keeps it.
+    _, [again] = charging.charge_many([], [(charging.COMMIT, held["id"], {"used": "4"})], voice_catalog, LATENESS,
+                                      None, kept)
+    assert again == first and held["id"] not in kept
