@@ -57,8 +57,3 @@ class ReservationCache:
                     self._kept.pop(reservation["_id"], None)
             while len(self._kept) > self.max_entries:
                 self._kept.popitem(last=False)
-
-    def forget(self, ids: Iterable[str]) -> None:
-        with self._lock:
-            for reservation_id in ids:
-                self._kept.pop(reservation_id, None)
