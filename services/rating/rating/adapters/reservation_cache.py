@@ -23,7 +23,7 @@ class ReservationCache:
     """reservation id -> its document as stored while active; least recently used go first. Thread-safe (a
     process may have several batches in flight). Callers must not change what they get."""
 
-    def __init__(self, max_entries: int = 50_000) -> None:
+    def __init__(self, max_entries: int = 20_000) -> None:
         self.max_entries = max_entries
         self._kept: OrderedDict[str, dict[str, Any]] = OrderedDict()
         self._lock = threading.Lock()
