@@ -36,9 +36,8 @@ from pymongo import UpdateOne
 from chassis.nameko_adapter import RpcClient
 from chassis.testing import start_platform
 
-from support import cpu_seconds, infrastructure, infrastructure_pids, peak_rss_mb, percentiles
+from support import cpu_seconds, infrastructure, infrastructure_pids, peak_rss_mb, percentiles, publish, raw_rabbitmq
 
-PUBLISH_CHUNK = 1000
 SINCE = datetime(2024, 1, 1, tzinfo=UTC)
 
 
@@ -93,55 +92,6 @@ def usage_events(identifiers: list[str], count: int) -> list[bytes]:
             "startTime": (now - timedelta(seconds=n % 3600)).isoformat(), "quantity": str(random.randint(1, 120)),
             "fields": {"zone": random.choice(("home", "eu")), "apn": "internet"}}).encode())
     return bodies
-
-
-def publish(amqp_uri: str, exchange: str, bodies: list[bytes]) -> float:
-    """Persistent messages as fast as one pika connection sends them; seconds until the broker has them all
-    (a synchronous command on the same channel returns only after the broker handled every publish before it)."""
-    connection = pika.BlockingConnection(pika.URLParameters(amqp_uri))
-    channel = connection.channel()
-    properties = pika.BasicProperties(delivery_mode=2, content_type="application/json",
-                                      timestamp=int(time.time()))
-    started = time.perf_counter()
-    for index, body in enumerate(bodies, 1):
-        channel.basic_publish(exchange, "data", body, properties)
-        if index % PUBLISH_CHUNK == 0:
-            connection.process_data_events(0)  # keep heartbeats and flow control alive
-    channel.basic_qos(prefetch_count=0)
-    elapsed = time.perf_counter() - started
-    connection.close()
-    return elapsed
-
-
-def raw_rabbitmq(amqp_uri: str, bodies: list[bytes]) -> tuple[float, float]:
-    """(publish msgs/s, consume msgs/s) on a scratch queue, same publisher and prefetch as the stream."""
-    connection = pika.BlockingConnection(pika.URLParameters(amqp_uri))
-    channel = connection.channel()
-    queue = f"bench-raw-{uuid.uuid4().hex[:6]}"
-    channel.exchange_declare(queue, exchange_type="topic", durable=True)
-    channel.queue_declare(queue, durable=True)
-    channel.queue_bind(queue, queue, routing_key="#")
-    connection.close()
-    publish_seconds = publish(amqp_uri, queue, bodies)
-    connection = pika.BlockingConnection(pika.URLParameters(amqp_uri))
-    channel = connection.channel()
-    channel.basic_qos(prefetch_count=1000)
-    received = 0
-    started = time.perf_counter()
-    for method, _, _ in channel.consume(queue, inactivity_timeout=5):
-        if method is None:
-            break
-        received += 1
-        if received % 500 == 0 or received == len(bodies):
-            channel.basic_ack(method.delivery_tag, multiple=True)
-        if received == len(bodies):
-            break
-    consume_seconds = time.perf_counter() - started
-    channel.cancel()
-    channel.queue_delete(queue)
-    channel.exchange_delete(queue)
-    connection.close()
-    return len(bodies) / publish_seconds, received / consume_seconds
 
 
 def raw_mongo(db: Any, updates: int) -> float:
