@@ -28,7 +28,7 @@ from typing import Any
 from chassis.errors import Unavailable
 from chassis.rpc_client import AmqpRpcClient
 
-from support import cpu_seconds, infrastructure, percentiles, pids_of, raw_rabbitmq
+from support import cpu_seconds, infrastructure, percentiles, rabbitmq_pids, raw_rabbitmq
 
 SERVICE = "bench_echo"
 # About the size of a reserve request's payload.
@@ -111,7 +111,7 @@ def main() -> None:
         try:
             wait_until_served(client)
             calls(client, 200, 400)  # warm up
-            processes = {"server": [server.pid], "rabbitmq": pids_of("beam.smp", "rabbit"), "client": [os.getpid()]}
+            processes = {"server": [server.pid], "rabbitmq": rabbitmq_pids(), "client": [os.getpid()]}
             print(f"raw RabbitMQ: publish {raw_publish:.0f} msg/s (persistent), consume {raw_consume:.0f} msg/s; "
                   f"handler waits {args.wait_ms:g} ms per batch, parallel {args.parallel}", flush=True)
             for rate in rates:

@@ -83,7 +83,12 @@ def infrastructure_pids(mongo_uri: str) -> dict[str, list[int]]:
     from urllib.parse import urlsplit
 
     port = urlsplit(mongo_uri.split(",")[0]).port or 27017
-    return {"mongod": pids_of("mongod", f"--port {port}"), "rabbitmq": pids_of("beam.smp", "rabbit")}
+    return {"mongod": pids_of("mongod", f"--port {port}"), "rabbitmq": rabbitmq_pids()}
+
+
+def rabbitmq_pids() -> list[int]:
+    """The broker's Erlang VM (not the short-lived ones `rabbitmqctl` starts, which end while being measured)."""
+    return pids_of("beam.smp", "-s rabbit boot")
 
 
 def publish(amqp_uri: str, exchange: str, bodies: list[bytes]) -> float:
