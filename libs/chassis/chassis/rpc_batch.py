@@ -20,11 +20,11 @@ from __future__ import annotations
 
 import json
 import logging
+import queue
 import threading
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, cast
 
@@ -56,6 +56,32 @@ class RpcRequest:
     @property
     def traceparent(self) -> str | None:
         return self.headers.get("nameko.traceparent")
+
+
+class _Flight:
+    """A batch being handled: its requests, when it started and, once `done`, the handler's answers (or the
+    exception it raised)."""
+
+    __slots__ = ("batch", "started", "answers", "failure", "done")
+
+    def __init__(self, batch: list[RpcRequest]):
+        self.batch, self.started = batch, time.monotonic()
+        self.answers: list[Any] = []
+        self.failure: BaseException | None = None
+        self.done = False
+
+    def run(self, handle: Callable[[Any], Any]) -> None:
+        try:
+            self.answers = handle(self.batch)
+        except BaseException as exc:  # noqa: BLE001 (handed to the consumer thread, which raises it)
+            self.failure = exc
+        finally:
+            self.done = True
+
+    def result(self) -> list[Any]:
+        if self.failure is not None:
+            raise self.failure
+        return self.answers
 
 
 # A handler answers a batch: one item per request, in order, either the result or the (typed) error.
@@ -96,19 +122,29 @@ class BatchRpcServer(StreamConsumer):
     _timers: dict[str, Any] = field(default_factory=dict, init=False)
 
     def run(self, stop: threading.Event) -> None:
-        self._flights: list[tuple[list[RpcRequest], float, Future]] = []
-        self._worker = ThreadPoolExecutor(max_workers=self.parallel, thread_name_prefix=f"rpc-{self.topology.queue}")
+        self._flights: list[_Flight] = []
+        self._finished = threading.Event()  # set by a worker thread when its batch is done
+        self._jobs: queue.SimpleQueue[tuple[_Flight, Any] | None] = queue.SimpleQueue()
+        # parallel 1: the consumer thread handles each batch itself (no hand-off to a thread).
+        workers = [threading.Thread(target=self._work, name=f"rpc-{self.topology.queue}-{n}")
+                   for n in range(self.parallel if self.parallel > 1 else 0)]
+        for worker in workers:
+            worker.start()
         try:
             self._run(stop, 0.2)
         finally:
-            self._worker.shutdown(wait=True)
+            for _ in workers:
+                self._jobs.put(None)
+            for worker in workers:
+                worker.join()
 
     def _consume(self, stop: threading.Event) -> None:
         deadline: float | None = None  # when a partial batch stops waiting for more requests
         while not stop.is_set():
-            for flight in [f for f in self._flights if f[2].done()]:
+            self._finished.clear()  # before looking: a batch that finishes after the look sets it again
+            for flight in [f for f in self._flights if f.done]:
                 self._flights.remove(flight)
-                self._answer(*flight)
+                self._answer(flight)
             if self._pending and deadline is None:
                 deadline = time.monotonic() + self.max_wait
             free = len(self._flights) < self.parallel
@@ -118,28 +154,44 @@ class BatchRpcServer(StreamConsumer):
                 deadline = None
                 self._launch(batch)
                 continue
-            wait = 0.2 if deadline is None or not free else max(0.0, deadline - time.monotonic())
+            if not free:
+                # Every worker busy: wait for one to finish, not for the socket. Requests arriving meanwhile are
+                # then read in one go instead of waking this thread (and pika's loop) once each.
+                if not self._finished.wait(0.2):
+                    self._connection.process_data_events(0)  # heartbeats while a batch takes long
+                continue
+            wait = 0.2 if deadline is None else max(0.0, deadline - time.monotonic())
             self._connection.process_data_events(time_limit=wait)
         while self._flights:  # stopping: what is being handled is answered; what was only received goes back
             flight = self._flights.pop(0)
-            flight[2].exception()
-            self._answer(*flight)
+            self._until_done(flight)
+            self._answer(flight)
 
     def _launch(self, batch: list[Any]) -> None:
-        assert self._worker is not None
-        connection = self._connection
-        future = self._worker.submit(self._handle, batch)
-        future.add_done_callback(lambda _: _wake(connection))  # wakes the loop (pika's only thread-safe call)
-        self._flights.append((batch, time.monotonic(), future))
+        flight = _Flight(batch)
+        self._flights.append(flight)
+        if self.parallel == 1:
+            flight.run(self._handle)
+        else:
+            self._jobs.put((flight, self._connection))
+
+    def _work(self) -> None:
+        """A worker thread: handles the batches it is given until it gets None."""
+        while (job := self._jobs.get()) is not None:
+            flight, connection = job
+            flight.run(self._handle)
+            self._finished.set()
+            _wake(connection)  # the consumer may be waiting for the socket (pika's only thread-safe call)
+
+    def _until_done(self, flight: _Flight) -> None:
+        while not flight.done:
+            self._finished.wait(0.05)
 
     def _disconnect(self) -> None:
         # Let the handlers finish before their requests are redelivered, so a request never runs twice at once;
         # the acks are lost with the connection and a redelivered request changes nothing.
-        for _, _, future in getattr(self, "_flights", []):
-            try:
-                future.result()
-            except Exception:  # noqa: BLE001 (already failing over; the requests will be redelivered)
-                pass
+        for flight in getattr(self, "_flights", []):
+            self._until_done(flight)
         self._flights = []
         super()._disconnect()
 
@@ -176,11 +228,11 @@ class BatchRpcServer(StreamConsumer):
             raise RuntimeError(f"the handler answered {len(answers)} of {len(batch)} requests")
         return answers
 
-    def _answer(self, batch: list[RpcRequest], started: float, future: Future) -> None:
+    def _answer(self, flight: _Flight) -> None:
         """On the consumer thread: reply to every request, then acknowledge them: the replies and the ack are
         written in this order in one buffer (`chassis.amqp_frames`), so the broker has every reply before the
         ack, and a batch costs one `send` instead of a flush and a poll per reply."""
-        answers = future.result()  # a transient failure propagates: the batch is given back
+        batch, answers = flight.batch, flight.result()  # a transient failure propagates: the batch is given back
         channel = self._channel.channel_number
         frames = []
         for request, answer in zip(batch, answers, strict=True):
@@ -194,7 +246,7 @@ class BatchRpcServer(StreamConsumer):
         if last is not None:
             frames.append(amqp_frames.ack(channel, last, multiple=True))
         self._write(frames)
-        elapsed = time.monotonic() - started
+        elapsed = time.monotonic() - flight.started
         for request in batch:
             self._timer(request.method).observe(elapsed)
 
