@@ -1,14 +1,17 @@
 """The batch RPC server (chassis.rpc_batch) against a real RabbitMQ: with batches handled on the consumer thread
 (`parallel=1`) and on worker threads, every call is answered once, acknowledged after its reply, given back
 when the handler fails transiently, and served again after the broker drops the connection."""
+import json
 import threading
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 
+import pika
 import pytest
 
 from chassis import localinfra
+from chassis.nameko_adapter import RPC_EXCHANGE
 from chassis.rpc_batch import BatchRpcServer, RpcTopology
 from chassis.rpc_client import AmqpRpcClient
 
@@ -103,3 +106,33 @@ def test_the_server_serves_again_after_the_broker_drops_its_connection(scratch_v
     finally:
         client.close()
         stop()
+
+
+@pytest.mark.parametrize("body", [b"not json", b'{"args": "ab", "kwargs": {}}', b'{"args": [], "kwargs": [1]}',
+                                  b'{"kwargs": {}}'])
+def test_a_body_that_is_no_call_is_answered_with_a_malformed_request_error_and_the_handler_sees_why(amqp_uri, body):
+    name = f"svc{uuid.uuid4().hex[:8]}"
+    seen = []
+    stop = running(BatchRpcServer(amqp_uri, RpcTopology(name),
+                                  lambda batch: seen.extend(batch) or [r.problem or "called" for r in batch],
+                                  max_wait=0, parallel=1))
+    connection = pika.BlockingConnection(pika.URLParameters(amqp_uri))
+    try:
+        channel = connection.channel()
+        replies = channel.queue_declare("", exclusive=True).method.queue
+        channel.queue_bind(replies, RPC_EXCHANGE, routing_key=replies)
+        channel.basic_publish(RPC_EXCHANGE, f"{name}.echo", body, pika.BasicProperties(
+            reply_to=replies, correlation_id="c-1", content_type="application/json"))
+        reply = None
+        for method, properties, payload in channel.consume(replies, auto_ack=True, inactivity_timeout=10):
+            if method is not None:
+                reply = (properties.correlation_id, json.loads(payload))
+            break
+    finally:
+        connection.close()
+        stop()
+    assert reply is not None, "no reply"
+    correlation_id, answer = reply
+    assert correlation_id == "c-1" and answer["result"] is None
+    assert answer["error"]["exc_type"] == "MalformedRequest", answer
+    assert len(seen) == 1 and seen[0].args == [] and seen[0].kwargs == {}
