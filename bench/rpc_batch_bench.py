@@ -7,7 +7,7 @@ percentiles, CPU per request of the server process, of RabbitMQ and of this benc
 raw RabbitMQ publish and consume rates measured in the same run with the rate served as a share of each.
 
     .venv/bin/python bench/rpc_batch_bench.py [--rate 1000 --rate 400] [--seconds 4] [--wait-ms 2]
-        [--parallel 2] [--batch-size 200] [--prefetch 400]
+        [--parallel 1] [--batch-size 200] [--prefetch 400]
 
 Context (issue 9): reserve + commit (two calls) p99 <= 20 ms at 500 pairs/s = 1000 calls/s, on two cores that
 also run MongoDB, RabbitMQ and the caller: every CPU millisecond the server spends per request counts.
@@ -91,7 +91,7 @@ def main() -> None:
     parser.add_argument("--rate", type=float, action="append", help="calls per second offered (default 1000, 400)")
     parser.add_argument("--seconds", type=float, default=4.0, help="length of each rate's run")
     parser.add_argument("--wait-ms", type=float, default=2.0, help="the handler's wait per batch")
-    parser.add_argument("--parallel", type=int, default=2)
+    parser.add_argument("--parallel", type=int, default=1, help="batches in flight (1, as charging runs: inline)")
     parser.add_argument("--batch-size", type=int, default=200)
     parser.add_argument("--prefetch", type=int, default=400)
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)

@@ -8,13 +8,20 @@ exchange with `<service>.*`, reads `{"args": [...], "kwargs": {...}}` bodies, an
 
 Unlike a nameko worker (one green thread and one transaction per call), the handler receives every request
 that arrived while the previous batches were handled at once and can apply them together (group commit). It
-rides on the stream consumer's connection handling (`chassis.stream.StreamConsumer`), but keeps up to
-`parallel` batches in flight on worker threads: a request that finds a free worker is handled at once
-instead of waiting for the batch before it (handlers mostly wait for the database, and wait together). When
-a batch's handler returns, every reply is published and then the batch's requests are acknowledged.
-A crash before the ack redelivers the requests, so handlers must be idempotent (a redelivered request gets
-the answer the first one got, or the same effect). Acknowledgements go out with `multiple=True` up to the
-oldest request still unanswered (batches finish in any order; one ack covers every batch answered before it).
+rides on the stream consumer's connection handling (`chassis.stream.StreamConsumer`). With `parallel=1` the
+consumer thread handles each batch itself: no hand-off to another thread, and the requests that arrive
+meanwhile wait in the socket and are read in one go. With `parallel` > 1 up to that many batches are in flight
+on worker threads: a request that finds a free worker is handled at once instead of waiting for the batch
+before it; while every worker is busy the consumer thread waits for one to finish, not for the socket, so it
+is not woken once per arriving request (decision 0016).
+
+When a batch's handler returns, every reply is published and then the batch's requests are acknowledged: the
+replies and the ack are encoded here (`chassis.amqp_frames`) and written in that order as one buffer, one
+`send` per batch, where pika's `basic_publish` flushes and polls once per reply and sends every frame on its
+own. A crash before the ack redelivers the requests, so handlers must be idempotent (a redelivered request
+gets the answer the first one got, or the same effect). Acknowledgements go out with `multiple=True` up to
+the oldest request still unanswered (batches finish in any order; one ack covers every batch answered before
+it).
 """
 from __future__ import annotations
 
@@ -109,7 +116,7 @@ class BatchRpcServer(StreamConsumer):
     """`BatchRpcServer(amqp_uri, RpcTopology(service), handler, batch_size, prefetch, max_wait, transient)`;
     `parallel` batches at most are handled at once."""
 
-    parallel: int = 2
+    parallel: int = 1
     # As the stream's connection, without publisher confirms: a reply lost with the broker makes the caller time
     # out and retry, and the request (not yet acknowledged) is redelivered and answered again.
     confirm_deliveries: ClassVar[bool] = False
