@@ -10,7 +10,7 @@
 | RATING_CHARGING_BATCH_SIZE | 200 | charging requests (reserve, commit, release) handled together (group commit) |
 | RATING_CHARGING_PREFETCH | 400 | unacknowledged charging requests the broker keeps in flight to the charging process |
 | RATING_CHARGING_MAX_WAIT_MS | 0 | how long an idle charging process waits for more requests before handling a batch |
-| RATING_CHARGING_PARALLEL | 1 | charging batches handled at once (each in one transaction, decision 0409); 1: on the consumer thread (decision 0016) |
+| RATING_CHARGING_PARALLEL | 1 | charging batches handled at once (a transaction each, 0409); 1: no threads (0016) |
 | RATING_DEFAULT_CREDIT_PROFILE | unset | credit profile for balance groups that name none (thresholds) |
 | RATING_INVENTORY_CACHE_SIZE | 20000 | services (subscriptions, ...) kept by stream and charging; 0: none (0409) |
 | RATING_INVENTORY_CACHE_SECONDS | 60 | how long at most they keep one, however quiet the events are |
