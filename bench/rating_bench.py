@@ -25,7 +25,6 @@ import random
 import threading
 import time
 import uuid
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -36,7 +35,16 @@ from pymongo import UpdateOne
 from chassis.nameko_adapter import RpcClient
 from chassis.testing import start_platform
 
-from support import cpu_seconds, infrastructure, infrastructure_pids, peak_rss_mb, percentiles, publish, raw_rabbitmq
+from support import (
+    cpu_seconds,
+    infrastructure,
+    infrastructure_pids,
+    paced,
+    peak_rss_mb,
+    percentiles,
+    publish,
+    raw_rabbitmq,
+)
 
 SINCE = datetime(2024, 1, 1, tzinfo=UTC)
 
@@ -147,16 +155,7 @@ def charging(client: RpcClient, identifiers: list[str], count: int, rate: float)
     for warm in range(20):  # open the pool's connections before measuring
         one(warm)
     latencies.clear()
-    with ThreadPoolExecutor(max_workers=64) as pool:
-        begin = time.perf_counter()
-        futures = []
-        for n in range(count):
-            delay = begin + n / rate - time.perf_counter()
-            if delay > 0:
-                time.sleep(delay)
-            futures.append(pool.submit(one, 1000 + n))
-        for future in futures:
-            future.result()
+    paced(one, count, rate, first=1000)
     return latencies
 
 

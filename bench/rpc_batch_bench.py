@@ -22,13 +22,12 @@ import subprocess
 import sys
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from chassis.errors import Unavailable
 from chassis.rpc_client import AmqpRpcClient
 
-from support import cpu_seconds, infrastructure, percentiles, rabbitmq_pids, raw_rabbitmq
+from support import cpu_seconds, infrastructure, paced, percentiles, rabbitmq_pids, raw_rabbitmq
 
 SERVICE = "bench_echo"
 # About the size of a reserve request's payload.
@@ -56,21 +55,12 @@ def calls(client: AmqpRpcClient, count: int, rate: float) -> list[float]:
     """`count` calls started at a steady `rate` per second; latency of each in ms."""
     latencies: list[float] = []
 
-    def one() -> None:
+    def one(_: int) -> None:
         started = time.perf_counter()
         client.call(SERVICE, "echo", PAYLOAD)
         latencies.append((time.perf_counter() - started) * 1000)  # list.append is atomic
 
-    with ThreadPoolExecutor(max_workers=64) as pool:
-        begin = time.perf_counter()
-        futures = []
-        for n in range(count):
-            delay = begin + n / rate - time.perf_counter()
-            if delay > 0:
-                time.sleep(delay)
-            futures.append(pool.submit(one))
-        for future in futures:
-            future.result()
+    paced(one, count, rate)
     return latencies
 
 

@@ -7,7 +7,8 @@ import statistics
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pika
@@ -138,3 +139,18 @@ def raw_rabbitmq(amqp_uri: str, bodies: list[bytes]) -> tuple[float, float]:
     channel.exchange_delete(queue)
     connection.close()
     return len(bodies) / publish_seconds, received / consume_seconds
+
+
+def paced(one: Callable[[int], None], count: int, rate: float, first: int = 0, workers: int = 64) -> None:
+    """`one(first + n)` for each n < `count`, started at a steady `rate` per second on `workers` threads (an
+    open-loop load: a slow answer does not slow the offered rate); returns when all are done."""
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        begin = time.perf_counter()
+        futures = []
+        for n in range(count):
+            delay = begin + n / rate - time.perf_counter()
+            if delay > 0:
+                time.sleep(delay)
+            futures.append(pool.submit(one, first + n))
+        for future in futures:
+            future.result()

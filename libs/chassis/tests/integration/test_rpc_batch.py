@@ -2,7 +2,6 @@
 (`parallel=1`) and on worker threads, every call is answered once, acknowledged after its reply, given back
 when the handler fails transiently, and served again after the broker drops the connection."""
 import json
-import threading
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -14,18 +13,11 @@ from chassis import localinfra
 from chassis.nameko_adapter import RPC_EXCHANGE
 from chassis.rpc_batch import BatchRpcServer, RpcTopology
 from chassis.rpc_client import AmqpRpcClient
+from chassis.testing import running
 
 
 class Flaky(Exception):
     """The database being away: the batch is given back."""
-
-
-def running(server):
-    stop = threading.Event()
-    thread = threading.Thread(target=server.run, args=(stop,), daemon=True)
-    thread.start()
-    assert server.connected.wait(30)
-    return lambda: (stop.set(), thread.join(30))
 
 
 def call_until_answered(client, service, *args, seconds=30):
