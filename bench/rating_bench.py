@@ -25,7 +25,6 @@ import random
 import threading
 import time
 import uuid
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -36,9 +35,17 @@ from pymongo import UpdateOne
 from chassis.nameko_adapter import RpcClient
 from chassis.testing import start_platform
 
-from support import cpu_seconds, infrastructure, infrastructure_pids, peak_rss_mb, percentiles
+from support import (
+    cpu_seconds,
+    infrastructure,
+    infrastructure_pids,
+    paced,
+    peak_rss_mb,
+    percentiles,
+    publish,
+    raw_rabbitmq,
+)
 
-PUBLISH_CHUNK = 1000
 SINCE = datetime(2024, 1, 1, tzinfo=UTC)
 
 
@@ -95,55 +102,6 @@ def usage_events(identifiers: list[str], count: int) -> list[bytes]:
     return bodies
 
 
-def publish(amqp_uri: str, exchange: str, bodies: list[bytes]) -> float:
-    """Persistent messages as fast as one pika connection sends them; seconds until the broker has them all
-    (a synchronous command on the same channel returns only after the broker handled every publish before it)."""
-    connection = pika.BlockingConnection(pika.URLParameters(amqp_uri))
-    channel = connection.channel()
-    properties = pika.BasicProperties(delivery_mode=2, content_type="application/json",
-                                      timestamp=int(time.time()))
-    started = time.perf_counter()
-    for index, body in enumerate(bodies, 1):
-        channel.basic_publish(exchange, "data", body, properties)
-        if index % PUBLISH_CHUNK == 0:
-            connection.process_data_events(0)  # keep heartbeats and flow control alive
-    channel.basic_qos(prefetch_count=0)
-    elapsed = time.perf_counter() - started
-    connection.close()
-    return elapsed
-
-
-def raw_rabbitmq(amqp_uri: str, bodies: list[bytes]) -> tuple[float, float]:
-    """(publish msgs/s, consume msgs/s) on a scratch queue, same publisher and prefetch as the stream."""
-    connection = pika.BlockingConnection(pika.URLParameters(amqp_uri))
-    channel = connection.channel()
-    queue = f"bench-raw-{uuid.uuid4().hex[:6]}"
-    channel.exchange_declare(queue, exchange_type="topic", durable=True)
-    channel.queue_declare(queue, durable=True)
-    channel.queue_bind(queue, queue, routing_key="#")
-    connection.close()
-    publish_seconds = publish(amqp_uri, queue, bodies)
-    connection = pika.BlockingConnection(pika.URLParameters(amqp_uri))
-    channel = connection.channel()
-    channel.basic_qos(prefetch_count=1000)
-    received = 0
-    started = time.perf_counter()
-    for method, _, _ in channel.consume(queue, inactivity_timeout=5):
-        if method is None:
-            break
-        received += 1
-        if received % 500 == 0 or received == len(bodies):
-            channel.basic_ack(method.delivery_tag, multiple=True)
-        if received == len(bodies):
-            break
-    consume_seconds = time.perf_counter() - started
-    channel.cancel()
-    channel.queue_delete(queue)
-    channel.exchange_delete(queue)
-    connection.close()
-    return len(bodies) / publish_seconds, received / consume_seconds
-
-
 def raw_mongo(db: Any, updates: int) -> float:
     """$inc updates per second on balance documents, 500 per bulk write, each bulk in one transaction."""
     ids = [d["_id"] for d in db.balances.find({}, {"_id": 1})]
@@ -197,16 +155,7 @@ def charging(client: RpcClient, identifiers: list[str], count: int, rate: float)
     for warm in range(20):  # open the pool's connections before measuring
         one(warm)
     latencies.clear()
-    with ThreadPoolExecutor(max_workers=64) as pool:
-        begin = time.perf_counter()
-        futures = []
-        for n in range(count):
-            delay = begin + n / rate - time.perf_counter()
-            if delay > 0:
-                time.sleep(delay)
-            futures.append(pool.submit(one, 1000 + n))
-        for future in futures:
-            future.result()
+    paced(one, count, rate, first=1000)
     return latencies
 
 

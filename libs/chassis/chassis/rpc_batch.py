@@ -8,29 +8,37 @@ exchange with `<service>.*`, reads `{"args": [...], "kwargs": {...}}` bodies, an
 
 Unlike a nameko worker (one green thread and one transaction per call), the handler receives every request
 that arrived while the previous batches were handled at once and can apply them together (group commit). It
-rides on the stream consumer's connection handling (`chassis.stream.StreamConsumer`), but keeps up to
-`parallel` batches in flight on worker threads: a request that finds a free worker is handled at once
-instead of waiting for the batch before it (handlers mostly wait for the database, and wait together). When
-a batch's handler returns, every reply is published and then the batch's requests are acknowledged.
-A crash before the ack redelivers the requests, so handlers must be idempotent (a redelivered request gets
-the answer the first one got, or the same effect). Acknowledgements go out with `multiple=True` up to the
-oldest request still unanswered (batches finish in any order; one ack covers every batch answered before it).
+rides on the stream consumer's connection handling (`chassis.stream.StreamConsumer`). With `parallel=1` the
+consumer thread handles each batch itself: no hand-off to another thread, and the requests that arrive
+meanwhile wait in the socket and are read in one go. With `parallel` > 1 up to that many batches are in flight
+on worker threads: a request that finds a free worker is handled at once instead of waiting for the batch
+before it; while every worker is busy the consumer thread waits for one to finish, not for the socket, so it
+is not woken once per arriving request (decision 0016).
+
+When a batch's handler returns, every reply is published and then the batch's requests are acknowledged: the
+replies and the ack are encoded here (`chassis.amqp_frames`) and written in that order as one buffer, one
+`send` per batch, where pika's `basic_publish` flushes and polls once per reply and sends every frame on its
+own. A crash before the ack redelivers the requests, so handlers must be idempotent (a redelivered request
+gets the answer the first one got, or the same effect). Acknowledgements go out with `multiple=True` up to
+the oldest request still unanswered (batches finish in any order; one ack covers every batch answered before
+it).
 """
 from __future__ import annotations
 
 import json
 import logging
+import queue
 import threading
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, cast
 
 import pika
+import pika.exceptions
 
-from chassis import metrics
+from chassis import amqp_frames, metrics
 from chassis.errors import PlatformError
 from chassis.nameko_adapter import RPC_EXCHANGE, malformed_request, rpc_queue, serialize_error
 from chassis.stream import StreamConsumer, _wake
@@ -55,6 +63,32 @@ class RpcRequest:
     @property
     def traceparent(self) -> str | None:
         return self.headers.get("nameko.traceparent")
+
+
+class _Flight:
+    """A batch being handled: its requests, when it started and, once `done`, the handler's answers (or the
+    exception it raised)."""
+
+    __slots__ = ("batch", "started", "answers", "failure", "done")
+
+    def __init__(self, batch: list[RpcRequest]):
+        self.batch, self.started = batch, time.monotonic()
+        self.answers: list[Any] = []
+        self.failure: BaseException | None = None
+        self.done = False
+
+    def run(self, handle: Callable[[Any], Any]) -> None:
+        try:
+            self.answers = handle(self.batch)
+        except BaseException as exc:  # noqa: BLE001 (handed to the consumer thread, which raises it)
+            self.failure = exc
+        finally:
+            self.done = True
+
+    def result(self) -> list[Any]:
+        if self.failure is not None:
+            raise self.failure
+        return self.answers
 
 
 # A handler answers a batch: one item per request, in order, either the result or the (typed) error.
@@ -82,7 +116,7 @@ class BatchRpcServer(StreamConsumer):
     """`BatchRpcServer(amqp_uri, RpcTopology(service), handler, batch_size, prefetch, max_wait, transient)`;
     `parallel` batches at most are handled at once."""
 
-    parallel: int = 2
+    parallel: int = 1
     # As the stream's connection, without publisher confirms: a reply lost with the broker makes the caller time
     # out and retry, and the request (not yet acknowledged) is redelivered and answered again.
     confirm_deliveries: ClassVar[bool] = False
@@ -95,19 +129,29 @@ class BatchRpcServer(StreamConsumer):
     _timers: dict[str, Any] = field(default_factory=dict, init=False)
 
     def run(self, stop: threading.Event) -> None:
-        self._flights: list[tuple[list[RpcRequest], float, Future]] = []
-        self._worker = ThreadPoolExecutor(max_workers=self.parallel, thread_name_prefix=f"rpc-{self.topology.queue}")
+        self._flights: list[_Flight] = []
+        self._finished = threading.Event()  # set by a worker thread when its batch is done
+        self._jobs: queue.SimpleQueue[tuple[_Flight, Any] | None] = queue.SimpleQueue()
+        # parallel 1: the consumer thread handles each batch itself (no hand-off to a thread).
+        workers = [threading.Thread(target=self._work, name=f"rpc-{self.topology.queue}-{n}")
+                   for n in range(self.parallel if self.parallel > 1 else 0)]
+        for worker in workers:
+            worker.start()
         try:
             self._run(stop, 0.2)
         finally:
-            self._worker.shutdown(wait=True)
+            for _ in workers:
+                self._jobs.put(None)
+            for worker in workers:
+                worker.join()
 
     def _consume(self, stop: threading.Event) -> None:
         deadline: float | None = None  # when a partial batch stops waiting for more requests
         while not stop.is_set():
-            for flight in [f for f in self._flights if f[2].done()]:
+            self._finished.clear()  # before looking: a batch that finishes after the look sets it again
+            for flight in [f for f in self._flights if f.done]:
                 self._flights.remove(flight)
-                self._answer(*flight)
+                self._answer(flight)
             if self._pending and deadline is None:
                 deadline = time.monotonic() + self.max_wait
             free = len(self._flights) < self.parallel
@@ -117,28 +161,44 @@ class BatchRpcServer(StreamConsumer):
                 deadline = None
                 self._launch(batch)
                 continue
-            wait = 0.2 if deadline is None or not free else max(0.0, deadline - time.monotonic())
+            if not free:
+                # Every worker busy: wait for one to finish, not for the socket. Requests arriving meanwhile are
+                # then read in one go instead of waking this thread (and pika's loop) once each.
+                if not self._finished.wait(0.2):
+                    self._connection.process_data_events(0)  # heartbeats while a batch takes long
+                continue
+            wait = 0.2 if deadline is None else max(0.0, deadline - time.monotonic())
             self._connection.process_data_events(time_limit=wait)
         while self._flights:  # stopping: what is being handled is answered; what was only received goes back
             flight = self._flights.pop(0)
-            flight[2].exception()
-            self._answer(*flight)
+            self._until_done(flight)
+            self._answer(flight)
 
     def _launch(self, batch: list[Any]) -> None:
-        assert self._worker is not None
-        connection = self._connection
-        future = self._worker.submit(self._handle, batch)
-        future.add_done_callback(lambda _: _wake(connection))  # wakes the loop (pika's only thread-safe call)
-        self._flights.append((batch, time.monotonic(), future))
+        flight = _Flight(batch)
+        self._flights.append(flight)
+        if self.parallel == 1:
+            flight.run(self._handle)
+        else:
+            self._jobs.put((flight, self._connection))
+
+    def _work(self) -> None:
+        """A worker thread: handles the batches it is given until it gets None."""
+        while (job := self._jobs.get()) is not None:
+            flight, connection = job
+            flight.run(self._handle)
+            self._finished.set()
+            _wake(connection)  # the consumer may be waiting for the socket (pika's only thread-safe call)
+
+    def _until_done(self, flight: _Flight) -> None:
+        while not flight.done:
+            self._finished.wait(0.05)
 
     def _disconnect(self) -> None:
         # Let the handlers finish before their requests are redelivered, so a request never runs twice at once;
         # the acks are lost with the connection and a redelivered request changes nothing.
-        for _, _, future in getattr(self, "_flights", []):
-            try:
-                future.result()
-            except Exception:  # noqa: BLE001 (already failing over; the requests will be redelivered)
-                pass
+        for flight in getattr(self, "_flights", []):
+            self._until_done(flight)
         self._flights = []
         super()._disconnect()
 
@@ -148,18 +208,19 @@ class BatchRpcServer(StreamConsumer):
 
     def _on_message(self, channel: Any, method: Any, properties: Any, body: bytes) -> None:
         self._unacked.append(method.delivery_tag)
-        name = method.routing_key.split(".")[-1]
         args: list[Any] = []
         kwargs: dict[str, Any] = {}
         problem: BaseException | None = None
         try:
             decoded = json.loads(body)
-            args, kwargs = list(decoded["args"]), dict(decoded["kwargs"])
+            args, kwargs = decoded["args"], decoded["kwargs"]  # fresh from the decoder: no copies needed
+            if type(args) is not list or type(kwargs) is not dict:
+                raise TypeError("args must be an array and kwargs an object")
         except (ValueError, KeyError, TypeError, UnicodeDecodeError) as exc:
-            problem = malformed_request(f"not an RPC call: {exc}")
+            args, kwargs, problem = [], {}, malformed_request(f"not an RPC call: {exc}")
         self._pending.append(RpcRequest(
-            name, args, kwargs, properties.reply_to, properties.correlation_id, dict(properties.headers or {}),
-            method.delivery_tag, method.redelivered, problem, properties.timestamp))
+            method.routing_key.rpartition(".")[2], args, kwargs, properties.reply_to, properties.correlation_id,
+            properties.headers or {}, method.delivery_tag, method.redelivered, problem, properties.timestamp))
 
     def _apply(self, batch: Sequence[Any]) -> Any:
         """The handler's answers; a handler that fails for no transient reason fails every request of the
@@ -175,32 +236,49 @@ class BatchRpcServer(StreamConsumer):
             raise RuntimeError(f"the handler answered {len(answers)} of {len(batch)} requests")
         return answers
 
-    def _answer(self, batch: list[RpcRequest], started: float, future: Future) -> None:
-        """On the consumer thread: reply to every request, then acknowledge them."""
-        answers = future.result()  # a transient failure propagates: the batch is given back
+    def _answer(self, flight: _Flight) -> None:
+        """On the consumer thread: reply to every request, then acknowledge them: the replies and the ack are
+        written in this order in one buffer (`chassis.amqp_frames`), so the broker has every reply before the
+        ack, and a batch costs one `send` instead of a flush and a poll per reply."""
+        batch, answers = flight.batch, flight.result()  # a transient failure propagates: the batch is given back
+        channel = self._channel.channel_number
+        frames = []
         for request, answer in zip(batch, answers, strict=True):
             error = answer if isinstance(answer, BaseException) else None
             self._counter(request.method, "ok" if error is None else type(error).__name__).inc()
             if request.reply_to is None:
                 continue  # nobody waits (nameko's callers always set reply_to)
-            self._channel.basic_publish(RPC_EXCHANGE, request.reply_to, reply_body(answer), pika.BasicProperties(
-                content_type="application/json", content_encoding="utf-8", correlation_id=request.correlation_id,
-                delivery_mode=pika.DeliveryMode.Transient))
-        self._acknowledge(request.delivery_tag for request in batch)
-        elapsed = time.monotonic() - started
+            frames.append(amqp_frames.json_reply(channel, RPC_EXCHANGE, request.reply_to, request.correlation_id,
+                                                 reply_body(answer)))
+        last = self._acknowledgeable(request.delivery_tag for request in batch)
+        if last is not None:
+            frames.append(amqp_frames.ack(channel, last, multiple=True))
+        self._write(frames)
+        elapsed = time.monotonic() - flight.started
         for request in batch:
             self._timer(request.method).observe(elapsed)
 
-    def _acknowledge(self, tags: Any) -> None:
-        """Acknowledge every request answered so far that no unanswered one precedes, with one `multiple` ack.
-        A batch finished before an older one waits for it (batches never overtake by much: `parallel`)."""
+    def _acknowledgeable(self, tags: Any) -> int | None:
+        """The tag to acknowledge (`multiple`) now that `tags` are answered: every request answered so far that
+        no unanswered one precedes. A batch finished before an older one waits for it (batches never overtake by
+        much: `parallel`)."""
         self._answered.update(tags)
         last = None
         while self._unacked and self._unacked[0] in self._answered:
             last = self._unacked.popleft()
             self._answered.discard(last)
-        if last is not None:
-            self._channel.basic_ack(last, multiple=True)
+        return last
+
+    def _write(self, frames: list[bytes]) -> None:
+        """Hand the frames to pika's transport as one buffer and send it now. pika has no public call for
+        frames encoded elsewhere: this uses its connection's internals (pika is pinned; the integration tests
+        exercise it)."""
+        if not frames:
+            return
+        if not (self._connection.is_open and self._channel.is_open):
+            raise pika.exceptions.ChannelWrongStateError("the consumer's channel is closed")
+        self._connection._impl._adapter_emit_data(b"".join(frames))
+        self._connection._flush_output()
 
     def _counter(self, method: str, outcome: str) -> Any:
         child = self._counters.get((method, outcome))

@@ -242,6 +242,23 @@ def wait_for(condition: Callable[[], Any], timeout: float = 60.0, interval: floa
     return False
 
 
+def running(consumer: Any) -> Callable[[], None]:
+    """Run a stream consumer or batch RPC server (`run(stop)`) on a thread until it holds its connection; the
+    returned function stops it and waits for it."""
+    import threading
+
+    stop = threading.Event()
+    thread = threading.Thread(target=consumer.run, args=(stop,), daemon=True)
+    thread.start()
+    assert consumer.connected.wait(30)
+
+    def halt() -> None:
+        stop.set()
+        thread.join(30)
+
+    return halt
+
+
 def queue_depth(amqp_uri: str, queue: str) -> int:
     """Messages ready in a queue (what a consumer has not taken yet)."""
     import pika

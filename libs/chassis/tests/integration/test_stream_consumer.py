@@ -14,7 +14,7 @@ import pytest
 
 from chassis import localinfra
 from chassis.stream import BATCH_SIZE, REASON_HEADER, StreamConsumer
-from chassis.testing import queue_depth, wait_for
+from chassis.testing import queue_depth, running, wait_for
 
 SAMPLE = Path(__file__).parent / "sample" / "stream_sample.py"
 _spec = importlib.util.spec_from_file_location("stream_sample", SAMPLE)
@@ -38,14 +38,6 @@ def publish(uri, queue, bodies, start=0):
                               pika.BasicProperties(message_id=f"m-{i}", delivery_mode=2,
                                                    timestamp=int(time.time())))
     connection.close()
-
-
-def running(consumer):
-    stop = threading.Event()
-    thread = threading.Thread(target=consumer.run, args=(stop,), daemon=True)
-    thread.start()
-    assert consumer.connected.wait(30)
-    return lambda: (stop.set(), thread.join(30))
 
 
 def tally(db):

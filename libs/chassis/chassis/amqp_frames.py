@@ -1,0 +1,55 @@
+"""AMQP 0-9-1 frames the batch RPC server encodes itself: a batch's replies and its acknowledgement, written
+to the connection as one buffer (`chassis.rpc_batch`).
+
+Why not pika's `BlockingChannel.basic_publish`: it flushes the socket and polls the I/O loop after every
+message, and pika's transport sends every frame (method, content header, body) with a `send` of its own. With
+TCP_NODELAY (pika's default) a reply cost three system calls and three TCP segments for RabbitMQ to read, plus
+pika's general-purpose marshalling; a batch of replies and its ack now cost one `send`. The encoding is the
+protocol's (AMQP 0-9-1, section 4.2); the unit tests check it byte for byte against pika's own marshalling.
+"""
+from __future__ import annotations
+
+import struct
+
+_METHOD, _HEADER, _BODY = 1, 2, 3
+_END = b"\xce"
+_BASIC = 60
+_PUBLISH = struct.pack(">HHH", _BASIC, 40, 0)  # basic.publish and its reserved ticket
+# Body frames no larger than the smallest frame size a broker may negotiate (frame-min-size, 4096 octets, less
+# the frame's 8 octets of header and end): valid on any connection without asking pika what was negotiated.
+BODY_CHUNK = 4096 - 8
+# Content header property flags, in the order the properties are encoded.
+_CONTENT_TYPE, _CONTENT_ENCODING, _DELIVERY_MODE, _CORRELATION_ID = 1 << 15, 1 << 14, 1 << 12, 1 << 10
+_JSON_UTF8_TRANSIENT = b"\x10application/json\x05utf-8\x01"  # content type, content encoding, delivery mode 1
+
+
+def _frame(kind: int, channel: int, payload: bytes) -> bytes:
+    return struct.pack(">BHI", kind, channel, len(payload)) + payload + _END
+
+
+def short_string(value: str) -> bytes:
+    encoded = value.encode()
+    if len(encoded) > 255:
+        raise ValueError(f"an AMQP short string holds 255 octets at most, not {len(encoded)}")
+    return bytes((len(encoded),)) + encoded
+
+
+def json_reply(channel: int, exchange: str, routing_key: str, correlation_id: str | None, body: bytes) -> bytes:
+    """`basic.publish` of a transient `application/json` message in utf-8 with its correlation id (nameko's
+    reply): the method, content header and body frames."""
+    flags = _CONTENT_TYPE | _CONTENT_ENCODING | _DELIVERY_MODE
+    properties = _JSON_UTF8_TRANSIENT
+    if correlation_id is not None:
+        flags |= _CORRELATION_ID
+        properties += short_string(correlation_id)
+    parts = [
+        _frame(_METHOD, channel, _PUBLISH + short_string(exchange) + short_string(routing_key) + b"\x00"),
+        _frame(_HEADER, channel, struct.pack(">HHQH", _BASIC, 0, len(body), flags) + properties)]
+    for start in range(0, len(body), BODY_CHUNK):
+        parts.append(_frame(_BODY, channel, body[start:start + BODY_CHUNK]))
+    return b"".join(parts)
+
+
+def ack(channel: int, delivery_tag: int, multiple: bool) -> bytes:
+    """`basic.ack` of `delivery_tag` (and every earlier one when `multiple`)."""
+    return _frame(_METHOD, channel, struct.pack(">HHQB", _BASIC, 80, delivery_tag, 1 if multiple else 0))

@@ -1,0 +1,130 @@
+"""The batch RPC server (chassis.rpc_batch) against a real RabbitMQ: with batches handled on the consumer thread
+(`parallel=1`) and on worker threads, every call is answered once, acknowledged after its reply, given back
+when the handler fails transiently, and served again after the broker drops the connection."""
+import json
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+
+import pika
+import pytest
+
+from chassis import localinfra
+from chassis.nameko_adapter import RPC_EXCHANGE
+from chassis.rpc_batch import BatchRpcServer, RpcTopology
+from chassis.rpc_client import AmqpRpcClient
+from chassis.testing import running
+
+
+class Flaky(Exception):
+    """The database being away: the batch is given back."""
+
+
+def call_until_answered(client, service, *args, seconds=30):
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            return client.call(service, "echo", *args)
+        except Exception:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
+
+
+@pytest.mark.parametrize("parallel", [1, 2])
+def test_every_concurrent_call_gets_its_own_answer_and_nothing_is_redelivered_afterwards(amqp_uri, parallel):
+    name = f"svc{uuid.uuid4().hex[:8]}"
+    batches = []
+
+    def handle(batch):
+        batches.append(len(batch))
+        time.sleep(0.003)  # a database wait: requests arriving meanwhile form the next batch
+        return [request.args[0] for request in batch]
+
+    stop = running(BatchRpcServer(amqp_uri, RpcTopology(name), handle, batch_size=50, max_wait=0, parallel=parallel))
+    client = AmqpRpcClient(amqp_uri, timeout=10)
+    try:
+        with ThreadPoolExecutor(max_workers=16) as pool:
+            answers = list(pool.map(lambda n: client.call(name, "echo", {"n": n}), range(300)))
+        assert answers == [{"n": n} for n in range(300)]
+        assert sum(batches) == 300 and max(batches) > 1, batches
+    finally:
+        client.close()
+        stop()  # closes the connection: a request left unacknowledged would go back to the queue
+    seen = []
+    stop = running(BatchRpcServer(amqp_uri, RpcTopology(name), lambda batch: seen.extend(batch) or [None] * len(batch),
+                                  max_wait=0, parallel=parallel))
+    time.sleep(1.0)
+    stop()
+    assert seen == [], f"{len(seen)} requests were redelivered"
+
+
+@pytest.mark.parametrize("parallel", [1, 2])
+def test_a_batch_whose_handler_fails_transiently_is_given_back_and_answered_when_redelivered(amqp_uri, parallel):
+    name = f"svc{uuid.uuid4().hex[:8]}"
+    attempts = []
+
+    def handle(batch):
+        attempts.append([request.redelivered for request in batch])
+        if len(attempts) == 1:
+            raise Flaky("database away")
+        return [request.args[0] for request in batch]
+
+    stop = running(BatchRpcServer(amqp_uri, RpcTopology(name), handle, max_wait=0, parallel=parallel,
+                                  transient=(Flaky,), max_backoff=0.5))
+    client = AmqpRpcClient(amqp_uri, timeout=20)
+    try:
+        assert client.call(name, "echo", "again") == "again"
+    finally:
+        client.close()
+        stop()
+    assert attempts[0] == [False] and attempts[-1] == [True]
+
+
+@pytest.mark.parametrize("parallel", [1, 2])
+def test_the_server_serves_again_after_the_broker_drops_its_connection(scratch_vhost, parallel):
+    vhost, uri = scratch_vhost
+    name = f"svc{uuid.uuid4().hex[:8]}"
+    server = BatchRpcServer(uri, RpcTopology(name), lambda batch: [r.args[0] for r in batch], max_wait=0,
+                            parallel=parallel, max_backoff=1.0)
+    stop = running(server)
+    client = AmqpRpcClient(uri, timeout=5)
+    try:
+        assert client.call(name, "echo", 1) == 1
+        server.connected.clear()
+        localinfra.close_connections(vhost)
+        assert server.connected.wait(30), "no reconnection after the broker closed the connection"
+        assert call_until_answered(client, name, 2) == 2
+    finally:
+        client.close()
+        stop()
+
+
+@pytest.mark.parametrize("body", [b"not json", b'{"args": "ab", "kwargs": {}}', b'{"args": [], "kwargs": [1]}',
+                                  b'{"kwargs": {}}'])
+def test_a_body_that_is_no_call_is_answered_with_a_malformed_request_error_and_the_handler_sees_why(amqp_uri, body):
+    name = f"svc{uuid.uuid4().hex[:8]}"
+    seen = []
+    stop = running(BatchRpcServer(amqp_uri, RpcTopology(name),
+                                  lambda batch: seen.extend(batch) or [r.problem or "called" for r in batch],
+                                  max_wait=0, parallel=1))
+    connection = pika.BlockingConnection(pika.URLParameters(amqp_uri))
+    try:
+        channel = connection.channel()
+        replies = channel.queue_declare("", exclusive=True).method.queue
+        channel.queue_bind(replies, RPC_EXCHANGE, routing_key=replies)
+        channel.basic_publish(RPC_EXCHANGE, f"{name}.echo", body, pika.BasicProperties(
+            reply_to=replies, correlation_id="c-1", content_type="application/json"))
+        reply = None
+        for method, properties, payload in channel.consume(replies, auto_ack=True, inactivity_timeout=10):
+            if method is not None:
+                reply = (properties.correlation_id, json.loads(payload))
+            break
+    finally:
+        connection.close()
+        stop()
+    assert reply is not None, "no reply"
+    correlation_id, answer = reply
+    assert correlation_id == "c-1" and answer["result"] is None
+    assert answer["error"]["exc_type"] == "MalformedRequest", answer
+    assert len(seen) == 1 and seen[0].args == [] and seen[0].kwargs == {}
