@@ -193,7 +193,7 @@ class _Link:
             if self.connection is not None:
                 try:
                     self.connection.ioloop.close()
-                except Exception:  # noqa: BLE001, S110 - nothing left to release
+                except Exception:  # noqa: BLE001 - nothing left to release
                     pass
 
     def _on_open(self, connection: Any) -> None:
