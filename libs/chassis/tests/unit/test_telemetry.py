@@ -19,6 +19,16 @@ def test_traceparent_round_trips_through_a_string():
     assert telemetry.context_from(None) is None
 
 
+def test_the_traceparent_of_a_span_that_is_never_current_is_the_one_injected_had_it_been_current():
+    tracer = TracerProvider().get_tracer("t")
+    with tracer.start_as_current_span("caller"):
+        span = tracer.start_span("rpc client")  # a child of the caller's span, not made current
+    with trace.use_span(span):
+        injected = telemetry.current_traceparent()
+    assert telemetry.traceparent_of(span) == injected
+    assert telemetry.traceparent_of(trace.INVALID_SPAN) is None
+
+
 def test_json_logs_carry_the_trace_id_of_the_current_span():
     formatter = telemetry.JsonFormatter("customer")
     tracer = TracerProvider().get_tracer("t")
