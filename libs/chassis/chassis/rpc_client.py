@@ -40,6 +40,8 @@ own connection, reply queue and a synchronous publisher-confirm round trip per c
 - The broker lost: every call in flight fails with `Unavailable`; the next call connects again. While the
   broker stays away, calls fail fast: one connection attempt at a time, and none again for a moment after one
   failed.
+- The call's client span is built only where spans are exported (`telemetry.exported_tracer`); the request
+  carries the `traceparent` of that span, or of the caller's current span, as before.
 - JSON as nameko's `json` serializer writes and reads it (kombu's encoder and its type markers), with one
   encoder and one decoder for the process instead of new ones per call.
 """
@@ -336,7 +338,7 @@ class AmqpRpcClient:
             raise Unavailable(f"{service} did not answer within {self.timeout:g}s") from None
 
     def call_async(self, service: str, method: str, *args: Any, **kwargs: Any) -> Future[Any]:
-        span = telemetry.tracer().start_span(f"rpc {service}.{method}", kind=SpanKind.CLIENT)
+        span = telemetry.exported_tracer().start_span(f"rpc {service}.{method}", kind=SpanKind.CLIENT)
         try:
             traceparent = telemetry.traceparent_of(span)
             headers = {"nameko.traceparent": traceparent} if traceparent else {}
