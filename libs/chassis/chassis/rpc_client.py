@@ -13,15 +13,16 @@ It calls nameko workers and `chassis.rpc_batch.BatchRpcServer` alike (decision 0
 
 Futures complete on the client's I/O thread, so their done callbacks run there: they must be short and must not
 block. `call_async` from a done callback is fine (that is how a caller chains calls without a thread of its
-own); `call` from one raises `RuntimeError` (it would wait for the thread it blocks).
+own; only after the broker was lost does it wait, for the new connection); `call` from one raises
+`RuntimeError` (it would wait for the thread it blocks).
 
 How it works, and why it is cheap (one connection instead of a pool of nameko standalone proxies, each with its
 own connection, reply queue and a synchronous publisher-confirm round trip per call):
 - One asynchronous connection (pika's `SelectConnection`) owned by one I/O thread running its event loop;
   callers never touch pika (it is not thread-safe). A caller puts its request on an outbox and, unless a wake-up
   is already on its way, wakes the I/O thread (the event loop's only thread-safe call); the I/O thread publishes
-  everything waiting at once. Publishing only buffers frames: the event loop writes them when the socket is
-  writable, all that is buffered by then in one write (not the blocking adapter's flush per message).
+  everything waiting at once. Publishing only buffers frames, which the event loop writes when the socket is
+  writable (the blocking adapter ran its event loop until each message was written: a poll per request).
 - One exclusive, auto-delete reply queue bound to the `nameko-rpc` exchange with a routing key of its own (the
   request's `reply_to`: nameko servers publish replies to that exchange with that key). Replies are consumed
   without acknowledgements; the correlation id (a counter: the reply queue is this connection's alone) finds
