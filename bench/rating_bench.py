@@ -180,9 +180,9 @@ def end_to_end(amqp_uri: str, db: Any, bodies: list[bytes]) -> tuple[float, floa
     return len(bodies) / (time.perf_counter() - started), publish_seconds
 
 
-def charging(client: RpcClient, identifiers: list[str], count: int, rate: float) -> list[float]:
+def charging(client: RpcClient, identifiers: list[str], count: int, rate: float) -> tuple[list[float], float]:
     """Reserve + commit pairs started at a steady `rate` per second, through RPC to `python -m rating charging`
-    (`rating_charging`); latency of each pair in ms.
+    (`rating_charging`); (latency of each pair in ms, seconds from the first pair's start to the last answer).
 
     One driver thread starts the pairs (`call_async`); when a reserve is answered, its done callback (on the RPC
     client's I/O thread) sends the commit, and the commit's answer ends the pair. A pair's latency runs from the
@@ -225,9 +225,10 @@ def charging(client: RpcClient, identifiers: list[str], count: int, rate: float)
             time.sleep(delay)
         reserve(1000 + n).add_done_callback(functools.partial(reserved, due))
     finished.wait()
+    seconds = time.perf_counter() - begin
     if failures:
         raise RuntimeError(f"{len(failures)} of {count} pairs failed") from failures[0]
-    return latencies
+    return latencies, seconds
 
 
 class CpuMeter:
@@ -309,11 +310,13 @@ def main() -> None:
                 for rate in rates:
                     for kind, lines_of in (("prepaid", prepaid), ("postpaid", postpaid)):
                         meter.start()
-                        latencies = charging(client, lines_of, args.charges, rate)
+                        latencies, seconds = charging(client, lines_of, args.charges, rate)
                         p99 = sorted(latencies)[int(len(latencies) * 0.99) - 1]
                         print(f"reserve + commit via RPC, {kind}, at {rate:.0f} pairs/s ({2 * rate:.0f} requests/s): "
                               f"{percentiles(latencies)}"
                               f" (p99 <= 20 ms: {'met' if p99 <= 20 else 'NOT met'})")
+                        print(f"  answered {len(latencies)} pairs in {seconds:.1f} s from the first start: "
+                              f"{len(latencies) / seconds:.0f} pairs/s (offered {rate:.0f})")
                         print(meter.report(len(latencies)), flush=True)
             finally:
                 client.close()
