@@ -7,7 +7,8 @@ stream process, gives 10,000 data services their balance groups, subscriptions a
 - end to end: 100,000 usage events published on `rating.usage` until every one is a durable usage record with
   its balances updated and acknowledged (the queue is empty), events/s and the ratio to each raw rate;
 - reserve + commit through RPC at a paced 500 pairs/s (1,000 requests/s), started by one thread with the RPC
-  client's `call_async`: latency percentiles from each pair's scheduled start;
+  client's `call_async`: latency percentiles from each pair's scheduled start, and the pairs answered per
+  second (below the offered rate when the charging side falls behind);
 - peak RSS (VmHWM) of the stream process.
 
     .venv/bin/python bench/rating_bench.py [--events 100000] [--services 10000] [--charges 2000]
