@@ -232,6 +232,12 @@ def charging(client: RpcClient, identifiers: list[str], count: int, rate: float)
     return latencies, seconds
 
 
+def mongo_operations(db: Any) -> dict[str, int]:
+    """mongod's operation counters (every process's, the rating worker's polls included)."""
+    counters = db.client.admin.command("serverStatus")["opcounters"]
+    return {name: int(counters[name]) for name in ("query", "insert", "update", "command")}
+
+
 class CpuMeter:
     """CPU seconds each process spent between `start()` and `report()`: the platform's processes, this
     benchmark (the RPC client), its mongod and the broker."""
@@ -311,13 +317,17 @@ def main() -> None:
                 for rate in rates:
                     for kind, lines_of in (("prepaid", prepaid), ("postpaid", postpaid)):
                         meter.start()
+                        operations = mongo_operations(db)
                         latencies, seconds = charging(client, lines_of, args.charges, rate)
+                        operations = {k: v - operations[k] for k, v in mongo_operations(db).items()}
                         p99 = sorted(latencies)[int(len(latencies) * 0.99) - 1]
                         print(f"reserve + commit via RPC, {kind}, at {rate:.0f} pairs/s ({2 * rate:.0f} requests/s): "
                               f"{percentiles(latencies)}"
                               f" (p99 <= 20 ms: {'met' if p99 <= 20 else 'NOT met'})")
                         print(meter.report(len(latencies)))
-                        # After the CPU line: tooling reads the latency line and the one after it.
+                        print("  MongoDB operations per pair (all processes): " + ", ".join(
+                            f"{name} {count / len(latencies):.2f}" for name, count in operations.items()))
+                        # Last: tooling reads the latency line and the ones after it as they were.
                         print(f"  answered {len(latencies)} pairs in {seconds:.1f} s from the first start: "
                               f"{len(latencies) / seconds:.0f} pairs/s (offered {rate:.0f})", flush=True)
             finally:

@@ -34,7 +34,10 @@ HELD = {"_id": "r-1", "status": "active", "expires_at": NOW + timedelta(minutes=
 
 # Values to try in every member; those the declaration refuses there must be refused by the parser.
 CANDIDATES: list[Any] = [1.5, True, [], {"x": 1}, 0, -1, 3601, "", " ", "-1", "1,5", "abc", "yesterday",
-                         "2026-03-01T10:00:00", "x" * 129, {"destination": 1.5}, {"destination": ["DE"]}]
+                         "2026-03-01T10:00:00", "x" * 129, {"destination": 1.5}, {"destination": ["DE"]},
+                         # forms Decimal() and datetime.fromisoformat() take but the declaration does not
+                         "1e3", " 5", "+5", "2026-03-01T10:00Z", "20260301T100000Z", "2026-03-01 10:00:00Z",
+                         "2026-03-01T10:00:00+0100"]
 
 
 def _usage_event(payload: Any) -> str | None:

@@ -97,7 +97,8 @@ def encode(envelope: dict[str, Any]) -> bytes:
 # Event families named after what they are about rather than who publishes them (decision 0010): rating
 # publishes subscriptions, services, usage, balances and sharing groups, so they travel on `rating.events`.
 PRODUCER_OF_FAMILY = {"subscription": "rating", "service": "rating", "usage": "rating", "balance": "rating",
-                      "sharing_group": "rating", "sharing_member": "rating"}
+                      "sharing_group": "rating", "sharing_member": "rating",
+                      "balance_group": "rating"}
 
 
 def producer_of(event_type: str) -> str:

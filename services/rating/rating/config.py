@@ -14,6 +14,7 @@
 | RATING_DEFAULT_CREDIT_PROFILE | unset | credit profile for balance groups that name none (thresholds) |
 | RATING_INVENTORY_CACHE_SIZE | 20000 | services (subscriptions, ...) kept by stream and charging; 0: none (0409) |
 | RATING_INVENTORY_CACHE_SECONDS | 60 | how long at most they keep one, however quiet the events are |
+| RATING_RESERVATION_CACHE_SIZE | 20000 | active reservations the charging process keeps unread; 0: none (0410) |
 """
 from __future__ import annotations
 
@@ -61,3 +62,7 @@ def inventory_cache_size(settings: Settings) -> int:
 
 def inventory_cache_seconds(settings: Settings) -> float:
     return float(settings.service_setting("INVENTORY_CACHE_SECONDS", "60"))
+
+
+def reservation_cache_size(settings: Settings) -> int:
+    return int(settings.service_setting("RESERVATION_CACHE_SIZE", "20000"))

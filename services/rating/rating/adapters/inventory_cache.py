@@ -1,6 +1,6 @@
 """The in-process cache of services (by type and identifier), their subscriptions, customers' sharing
-memberships and billing profiles' cycles, kept exact by events (decisions 0408, 0409), in the stream and the
-charging process.
+memberships, billing profiles' cycles and balance groups' credit profiles, kept exact by events (decisions 0408,
+0409, 0410), in the stream and the charging process.
 
 A batch reads the services and subscriptions it rates from here and asks MongoDB only for the ones it does
 not hold. Every change of a service or subscription publishes an event on `rating.events` (its outbox, in the
@@ -41,6 +41,8 @@ EVENTS = ("service.created", "service.changed", "service.deleted", "subscription
           "sharing_member.joined", "sharing_member.changed", "sharing_member.removed",
           # Billing's announcement of a profile's new cycle, which rating's worker then records (decision 0409).
           "billing.cycle_started",
+          # A balance group's credit profile (thresholds), edited by an operator (decision 0410).
+          "balance_group.changed",
           # A purge deletes a customer's services and subscriptions without events of rating's own.
           "customer.purged")
 
@@ -83,6 +85,8 @@ class InventoryCache:
         # ({} for none yet).
         self._memberships = _Lru(max_entries)
         self._cycles = _Lru(max_entries)
+        # balance group id -> what thresholds read of it (customer, billing profile, credit profile).
+        self._groups = _Lru(max_entries)
         # Billing profiles whose new cycle was announced (-> when): rating's worker records it only after this
         # process may have seen the announcement, so their cycle is read afresh for a while.
         self._new_cycles: dict[Any, float] = {}
@@ -114,6 +118,9 @@ class InventoryCache:
     def cycles(self, profile_ids: Iterable[Any]) -> tuple[dict[Any, dict[str, Any]], list[Any]]:
         return self._lookup(self._cycles, profile_ids)
 
+    def balance_groups(self, group_ids: Iterable[Any]) -> tuple[dict[Any, dict[str, Any]], list[Any]]:
+        return self._lookup(self._groups, group_ids)
+
     def _lookup(self, lru: _Lru, keys: Iterable[Hashable]) -> tuple[dict[Any, Any], list[Any]]:
         found: dict[Any, Any] = {}
         missing: list[Any] = []
@@ -133,7 +140,8 @@ class InventoryCache:
 
     def keep(self, generation: int | None, services: dict[ServiceKey, list[dict[str, Any]]],
              subscriptions: dict[Any, dict[str, Any]], memberships: dict[Any, list[dict[str, Any]]] | None = None,
-             cycles: dict[Any, dict[str, Any]] | None = None) -> None:
+             cycles: dict[Any, dict[str, Any]] | None = None,
+             balance_groups: dict[Any, dict[str, Any]] | None = None) -> None:
         """Keep what a batch read, unless an event arrived since it took `generation` (its read may predate
         the change the event announces)."""
         with self._lock:
@@ -148,6 +156,9 @@ class InventoryCache:
             for profile_id, cycle in (cycles or {}).items():
                 if profile_id not in self._new_cycles and cycle.get("customer_id") not in self._purged:
                     self._cycles.put(profile_id, cycle, now)
+            for group_id, group in (balance_groups or {}).items():
+                if group.get("customer_id") not in self._purged:
+                    self._groups.put(group_id, group, now)
             for key, found in services.items():
                 # An unknown identifier is not kept: a new service would have to evict it too.
                 if not found or any(s.get("customer_id") in self._purged for s in found):
@@ -168,6 +179,8 @@ class InventoryCache:
                 self._forget_customer(data.get("id"))
             elif event_type.startswith("sharing_member."):
                 self._memberships.values.pop(data.get("customerId"), None)
+            elif event_type == "balance_group.changed":
+                self._groups.values.pop(data.get("id"), None)
             elif event_type == "billing.cycle_started":
                 self._cycles.values.pop(data.get("billingProfileId"), None)
                 self._new_cycles[data.get("billingProfileId")] = self._clock()
@@ -188,6 +201,9 @@ class InventoryCache:
             if subscription.get("customer_id") == customer_id:
                 del self._subscriptions.values[subscription_id]
         self._memberships.values.pop(customer_id, None)
+        for group_id, (_, group) in list(self._groups.values.items()):
+            if group.get("customer_id") == customer_id:
+                del self._groups.values[group_id]
         for profile_id, (_, cycle) in list(self._cycles.values.items()):
             if cycle.get("customer_id") == customer_id:
                 del self._cycles.values[profile_id]
@@ -224,6 +240,7 @@ class InventoryCache:
         self._subscriptions.values.clear()
         self._memberships.values.clear()
         self._cycles.values.clear()
+        self._groups.values.clear()
         self._keys_of_service.clear()
 
 

@@ -7,6 +7,7 @@ from the event's `startTime`, so it is never sent twice.
 """
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -16,6 +17,11 @@ from typing import Any
 START_FIELD = "startTime"
 MAX_ID_LENGTH = 128
 _ENVELOPE_KEYS = {"id", "serviceType", "serviceIdentifier", "startTime", "quantity", "fields"}
+# What usage.event.v1 declares (tests/contract/test_usage_shapes.py keeps them in step): a quantity string is
+# plain digits (Decimal() alone would also take "1e3", " 5" or "+5"), and an instant is an RFC 3339 date-time
+# (fromisoformat alone would also take one without seconds, or the basic format "20260301T100000Z").
+_QUANTITY = re.compile(r"\d+(\.\d+)?")
+_INSTANT = re.compile(r"\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})")
 
 
 class UsageRejected(Exception):
@@ -57,6 +63,8 @@ def parse_envelope(raw: Any) -> UsageEvent:
     quantity = _decimal(raw.get("quantity"), "quantity")
     if quantity < 0:
         raise UsageRejected("must not be negative", "quantity")
+    if isinstance(raw["quantity"], str) and not _QUANTITY.fullmatch(raw["quantity"]):
+        raise UsageRejected("must be a decimal string of digits, such as \"12\" or \"0.5\"", "quantity")
     fields = raw.get("fields", {})
     if not isinstance(fields, Mapping):
         raise UsageRejected("must be an object of the service type's fields", "fields")
@@ -130,10 +138,12 @@ def _decimal(value: Any, where: str) -> Decimal:
 def _datetime(value: Any, where: str) -> datetime:
     if not isinstance(value, str):
         raise UsageRejected("must be an ISO 8601 instant with a time zone", where)
+    if not _INSTANT.fullmatch(value):
+        if _INSTANT.fullmatch(value + "Z"):
+            raise UsageRejected("must carry a time zone (UTC)", where)
+        raise UsageRejected("must be an RFC 3339 instant such as 2026-03-01T10:00:00Z", where)
     try:
-        instant = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError as exc:
+        instant = datetime.fromisoformat(value.upper().replace("Z", "+00:00"))
+    except ValueError as exc:  # a day or an hour that does not exist
         raise UsageRejected("must be an ISO 8601 instant with a time zone", where) from exc
-    if instant.tzinfo is None:
-        raise UsageRejected("must carry a time zone (UTC)", where)
     return instant.astimezone(UTC)

@@ -22,6 +22,7 @@ from chassis.stream import serve
 from rating import bootstrap, config
 from rating.adapters.catalog import CatalogCache
 from rating.adapters.inventory_cache import InventoryCache
+from rating.adapters.reservation_cache import ReservationCache
 from rating.service_layer import charging
 
 RESERVE = "reserve"
@@ -51,8 +52,8 @@ METHODS: dict[str, Callable[..., tuple[Any, ...]]] = {
     "reserve": _reserve, "commit_reservation": _commit, "release_reservation": _release}
 
 
-def batch_handler(catalog: CatalogCache, lateness: timedelta, inventory: InventoryCache | None = None
-                  ) -> Callable[[Sequence[RpcRequest]], list[Any]]:
+def batch_handler(catalog: CatalogCache, lateness: timedelta, inventory: InventoryCache | None = None,
+                  reservations: ReservationCache | None = None) -> Callable[[Sequence[RpcRequest]], list[Any]]:
     def handle(requests: Sequence[RpcRequest]) -> list[Any]:
         answers: list[Any] = [None] * len(requests)
         reserves: list[tuple[int, Any]] = []
@@ -77,7 +78,7 @@ def batch_handler(catalog: CatalogCache, lateness: timedelta, inventory: Invento
                 settles.append((index, call))
         # One transaction for the whole batch (decision 0409): its reads, its book and its writes are shared.
         reserved, settled = charging.charge_many([p for _, p in reserves], [c for _, c in settles], catalog,
-                                                 lateness, inventory)
+                                                 lateness, inventory, reservations)
         for (index, _), answer in zip(reserves + settles, reserved + settled, strict=True):
             answers[index] = answer
         if rpc_contracts.check_results():
@@ -92,5 +93,8 @@ def batch_handler(catalog: CatalogCache, lateness: timedelta, inventory: Invento
 def run(settings: Settings) -> None:
     # Services and subscriptions from the cache rating's own events keep current, as the stream does (0409).
     with bootstrap.hot_path_reads(settings) as (catalog, inventory):
-        handler = batch_handler(catalog, config.lateness_window(settings), inventory)
+        # The reservations this process made are not read back when they are settled (decision 0410).
+        size = config.reservation_cache_size(settings)
+        handler = batch_handler(catalog, config.lateness_window(settings), inventory,
+                                ReservationCache(size) if size > 0 else None)
         serve(settings, bootstrap.charging_server(settings, handler))

@@ -4,6 +4,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from chassis.clock import utc_now
 from chassis.discarded import create_once, discard
 from chassis.errors import Conflict, NotFound, ValidationFailed, load_wire
 from chassis.mongo import UnitOfWork, get_or_not_found, transaction
@@ -35,7 +36,8 @@ def get_balance_group(group_id: str, customer_id: int | None = None) -> dict[str
 
 def edit_balance_group(customer_id: int, group_id: str, patch: dict[str, Any]) -> dict[str, Any]:
     """Rename a balance group or choose the credit profile whose thresholds rating watches after every balance
-    change (rating.service_layer.thresholds reads it with each batch, so the next change is judged by it)."""
+    change. `balance_group.changed` tells the stream's and the charging process's caches, which keep credit
+    profiles (decision 0410): a batch that starts once they have seen it judges by the new profile."""
     data = load_wire(_edit_in, patch)
     if not data:
         raise ValidationFailed("nothing to change", {"creditProfile": "give name or creditProfile"})
@@ -45,7 +47,12 @@ def edit_balance_group(customer_id: int, group_id: str, patch: dict[str, Any]) -
         if group is None or group.customer_id != customer_id:
             raise NotFound(f"balance group {group_id} does not exist")
         uow.collection(BalanceGroup).update_one({"_id": group_id}, {"$set": data}, session=uow.session)
-        return _out.dump(uow.find_one(BalanceGroup, {"_id": group_id}))
+        changed = uow.find_one(BalanceGroup, {"_id": group_id})
+        uow.publish("balance_group.changed", {
+            "id": changed.id, "customerId": changed.customer_id, "billingProfileId": changed.billing_profile_id,
+            "name": changed.name, "creditProfile": changed.credit_profile, "at": utc_now().isoformat()},
+            subject=changed.id)
+        return _out.dump(changed)
 
     return transaction(store, source=SOURCE)
 

@@ -27,6 +27,7 @@ from chassis.errors import Conflict, NotFound, PlatformError, ValidationFailed
 from chassis.mongo import UnitOfWork, database, transaction
 from rating.adapters.catalog import CatalogCache
 from rating.adapters.inventory_cache import InventoryCache
+from rating.adapters.reservation_cache import ReservationCache
 from rating.domain.engine import PREPAID, Rating, rate
 from rating.domain.usage import UsageRejected
 from rating.schemas import COMMIT_FIELDS, RESERVATION_FIELDS
@@ -106,10 +107,18 @@ def reserve_many(payloads: Sequence[Any], catalog: CatalogCache, lateness: timed
     return charge_many(payloads, [], catalog, lateness, inventory)[0]
 
 
+class _Stale(Exception):
+    """What the batch took from the process's reservation cache did not hold in MongoDB (a write matched
+    another document than it assumed): its transaction is abandoned and run again, careful (decision 0410)."""
+
+
 def _retried(fn: Any) -> Any:
-    """`fn(uow, careful)` in a transaction; run again, careful, when it stored an id that already existed."""
+    """`fn(uow, careful)` in a transaction; run again, careful, when it stored an id that already existed or
+    found a reservation it took from the cache changed."""
     try:
         return transaction(lambda uow: fn(uow, False), source=SOURCE)
+    except _Stale:
+        return transaction(lambda uow: fn(uow, True), source=SOURCE)
     except (DuplicateKeyError, BulkWriteError) as error:
         if isinstance(error, BulkWriteError) and any(
                 e.get("code") != DUPLICATE_KEY for e in error.details.get("writeErrors", [])):
@@ -149,7 +158,8 @@ def _hold_all(batch: BatchRating, wanted: list[tuple[int, str, timedelta, Any]],
             continue
         known[reservation_id] = reservation
         # An upsert, not an insert: the batch's inserts and updates then go in one command. The id was read
-        # absent in this transaction's snapshot, so a concurrent insert of it is a write conflict (retried).
+        # absent in this transaction's snapshot (a concurrent insert of it is then a write conflict, retried), or
+        # assumed absent since this process does not keep it: the write must then insert (`_check_writes`).
         writes.append(UpdateOne({"_id": reservation_id}, {"$setOnInsert": reservation}, upsert=True))
         answers.append((index, _wire(reservation)))
     return answers
@@ -164,6 +174,8 @@ def _hold(batch: BatchRating, checked: Any, reservation_id: str, ttl: timedelta,
         as_of, _ = batch.timing(event, context.cycle)
     except UsageRejected as problem:
         raise _bad(problem) from None
+    # Instants as MongoDB keeps them (to the millisecond): the cached reservation answers as a read one would.
+    now = now.replace(microsecond=now.microsecond // 1000 * 1000)
 
     def attempt(quantity: Decimal) -> Rating:
         return rate(fields=checked.values, quantity=quantity, tariff=context.tariff, book=batch.book,
@@ -262,20 +274,23 @@ class _Refused(Exception):
 
 
 def settle_many(requests: Sequence[tuple[str, str, Any]], catalog: CatalogCache | None,
-                lateness: timedelta, inventory: InventoryCache | None = None) -> list[Any]:
+                lateness: timedelta, inventory: InventoryCache | None = None,
+                reservations: ReservationCache | None = None) -> list[Any]:
     """Commit or release (`(COMMIT, id, payload)`, `(RELEASE, id, None)`) in ONE transaction; one answer per
     request, in order: the reservation, or the typed error refusing that request alone."""
-    return charge_many([], requests, catalog, lateness, inventory)[1]
+    return charge_many([], requests, catalog, lateness, inventory, reservations)[1]
 
 
 def charge_many(reserves: Sequence[Any], settles: Sequence[tuple[str, str, Any]], catalog: CatalogCache | None,
-                lateness: timedelta, inventory: InventoryCache | None = None) -> tuple[list[Any], list[Any]]:
+                lateness: timedelta, inventory: InventoryCache | None = None,
+                reservations: ReservationCache | None = None) -> tuple[list[Any], list[Any]]:
     """A batch of reservations and of commits and releases in ONE transaction (decision 0409): one read per
     collection, one book, one write per collection. Commits and releases are settled first, then the
     reservations draw from what is left, one after the other. Returns (one answer per reserve, one per
     settle), in order: the reservation, or the typed error refusing that request alone. A reservation named
     twice among `settles` is settled again in a following transaction, exactly as if the requests had come
-    one after another."""
+    one after another. With `reservations` (the charging process), the reservations it keeps are not read but
+    verified by the batch's writes (decision 0410)."""
     now = utc_now()
     reserved: list[Any] = [None] * len(reserves)
     wanted: list[tuple[int, str, timedelta, Any]] = []
@@ -296,12 +311,15 @@ def charge_many(reserves: Sequence[Any], settles: Sequence[tuple[str, str, Any]]
             seen.add(settles[position][1])
         while True:
             try:
-                held, answers = _retried(lambda uow, careful, chosen=round_, asked=wanted: _charge_all(
-                    uow, asked, [(p, *settles[p]) for p in chosen], catalog, now, lateness, inventory, careful))
+                held, answers, left = _retried(lambda uow, careful, chosen=round_, asked=wanted: _charge_all(
+                    uow, asked, [(p, *settles[p]) for p in chosen], catalog, now, lateness, inventory, careful,
+                    None if careful else reservations))
                 break
             except _Refused as refused:
                 settled[refused.position] = refused.error
                 round_ = [p for p in round_ if p != refused.position]
+        if reservations is not None:  # only now: the transaction committed
+            reservations.update(left)
         for index, answer in held:
             reserved[index] = answer
         settled.update(answers)
@@ -309,12 +327,32 @@ def charge_many(reserves: Sequence[Any], settles: Sequence[tuple[str, str, Any]]
     return reserved, [settled[position] for position in range(len(settles))]
 
 
+def _reservations(uow: UnitOfWork, wanted: list[tuple[int, str, timedelta, Any]],
+                  requests: list[tuple[int, str, str, Any]], kept: ReservationCache | None, now: datetime
+                  ) -> tuple[dict[str, dict[str, Any]], set[str]]:
+    """(the reservations the batch names that exist, the ids of those taken from `kept` unread). Without `kept`
+    all are read. With it, a reservation it keeps active (and not yet expired) is not read, and a
+    new reservation's id it does not keep is taken as unused; a reserve naming an id it keeps is a repeated
+    request, answered from MongoDB."""
+    settling = {rid for _, _, rid, _ in requests}
+    reserving = {rid for _, rid, _, _ in wanted}
+    cached: dict[str, dict[str, Any]] = {}
+    if kept is not None:
+        cached = {rid: r for rid, r in kept.active(settling).items() if r["expires_at"] > now}
+        reserving = {rid for rid in reserving if rid in kept}
+    ids = sorted((settling - set(cached)) | reserving)
+    found = {r["_id"]: r for r in uow.collection(COLLECTION).find({"_id": {"$in": ids}}, session=uow.session)} \
+        if ids else {}
+    return {**found, **cached}, set(cached)
+
+
 def _charge_all(uow: UnitOfWork, wanted: list[tuple[int, str, timedelta, Any]],
                 requests: list[tuple[int, str, str, Any]], catalog: CatalogCache | None, now: datetime,
-                lateness: timedelta, inventory: InventoryCache | None, careful: bool
-                ) -> tuple[list[tuple[int, Any]], dict[int, Any]]:
-    ids = sorted({rid for _, rid, _, _ in wanted} | {rid for _, _, rid, _ in requests})
-    found = {r["_id"]: r for r in uow.collection(COLLECTION).find({"_id": {"$in": ids}}, session=uow.session)}
+                lateness: timedelta, inventory: InventoryCache | None, careful: bool, kept: ReservationCache | None
+                ) -> tuple[list[tuple[int, Any]], dict[int, Any], list[dict[str, Any]]]:
+    """One run of a batch's transaction (`careful`: every reservation and usage id read). Returns (the
+    reserves' answers, the settles' answers, the reservations as the batch leaves them)."""
+    found, assumed = _reservations(uow, wanted, requests, kept, now)
     answers: dict[int, Any] = {}
     releasing: list[dict[str, Any]] = []
     rating: list[tuple[int, dict[str, Any], Any]] = []  # commits to rate: (position, reservation, event)
@@ -331,9 +369,8 @@ def _charge_all(uow: UnitOfWork, wanted: list[tuple[int, str, timedelta, Any]],
                     raise Conflict(f"reservation {reservation_id} is already committed")
                 if reservation["status"] == "active":
                     releasing.append(reservation)
-                    reservation = {**reservation, "status": "released"}
-                    writes.append(UpdateOne({"_id": reservation_id}, {"$set": {
-                        "status": "released", "settled_at": now}}))
+                    reservation = found[reservation_id] = {**reservation, "status": "released"}
+                    writes.append(_settling(reservation_id, {"status": "released", "settled_at": now}))
                 answers[position] = _wire(reservation)
                 continue
             assert catalog is not None
@@ -344,6 +381,10 @@ def _charge_all(uow: UnitOfWork, wanted: list[tuple[int, str, timedelta, Any]],
             releasing.append(reservation)
             rating.append((position, reservation, checked))
         except PlatformError as error:
+            if reservation_id in assumed:
+                # Refused on what the cache said: no write verifies it, so it is decided on a fresh read (the
+                # reservation may have been committed by another replica meanwhile).
+                raise _Stale(reservation_id) from None
             answers[position] = error
     batch = BatchRating(uow, catalog, now, lateness, "charging", inventory)  # type: ignore[arg-type]
     commits = [checked for _, _, checked in rating]
@@ -359,24 +400,42 @@ def _charge_all(uow: UnitOfWork, wanted: list[tuple[int, str, timedelta, Any]],
         try:
             refuse_bad_input([outcome])
         except ValidationFailed as error:
+            if reservation["_id"] in assumed:  # refused, unverified: it may have been committed elsewhere
+                raise _Stale(reservation["_id"]) from None
             raise _Refused(position, error) from None
-        writes.append(UpdateOne({"_id": reservation["_id"]}, {"$set": {
-            "status": "committed", "usage_id": outcome.id, "used": Decimal128(checked.event.quantity),
-            "settled_at": now}}))
+        settled = {"status": "committed", "usage_id": outcome.id, "used": Decimal128(checked.event.quantity),
+                   "settled_at": now}
+        writes.append(_settling(reservation["_id"], settled))
         if outcome.record is not None and outcome.id is not None:
             committed[outcome.id] = _as_stored(uow, outcome.record)
-        shown.append((position, {**reservation, "status": "committed", "usage_id": outcome.id}))
+        found[reservation["_id"]] = {**reservation, **settled}
+        shown.append((position, found[reservation["_id"]]))
+    settling = len(writes)
     held = _hold_all(batch, wanted, found, now, writes)
     batch.write(records)
     if writes:
-        uow.collection(COLLECTION).bulk_write(writes, ordered=False, session=uow.session)
+        _check_writes(uow.collection(COLLECTION).bulk_write(writes, ordered=False, session=uow.session),
+                      settling, len(writes))
     earlier = [r["usage_id"] for _, r in shown if r["usage_id"] not in committed]
     if earlier:  # committed before (a repeated commit): answered with the record as stored then
         committed.update((r["_id"], r) for r in uow.collection("usage").find(
             {"_id": {"$in": earlier}}, session=uow.session))
     for position, reservation in shown:
         answers[position] = {**_wire(reservation), "usage": usage_wire(committed[reservation["usage_id"]])}
-    return held, answers
+    return held, answers, list(found.values())
+
+
+def _settling(reservation_id: str, change: dict[str, Any]) -> UpdateOne:
+    # Only an active reservation is settled: a cached one may have been expired or settled elsewhere since.
+    return UpdateOne({"_id": reservation_id, "status": "active"}, {"$set": change})
+
+
+def _check_writes(result: Any, settling: int, total: int) -> None:
+    """The reservations' bulk write: the first `settling` writes settle active reservations, each must match;
+    the rest insert new ones, each must insert. Otherwise what the batch assumed (from the cache) was wrong."""
+    if result.matched_count != settling or set(result.upserted_ids) != set(range(settling, total)):
+        raise _Stale(f"{result.matched_count} of {settling} settled, {len(result.upserted_ids)} of "
+                     f"{total - settling} new")
 
 
 def _give_back(batch: BatchRating, reservation: dict[str, Any]) -> None:

@@ -169,9 +169,10 @@ class BatchRating:
         if unknown:
             read_cycles.update((c["_id"], c) for c in self._find("billing_cycles", {"_id": {"$in": sorted(unknown)}}))
         self.cycles = {p: c for p, c in {**cycles, **read_cycles}.items() if c}
-        if self.inventory:
-            self.inventory.keep(self.generation, read, fresh, memberships, read_cycles)
         groups = {s["balance_group_id"] for s in self.subscriptions.values()} | set(self.owner_groups.values())
+        balance_groups, read_groups = self._load_groups(groups) if thresholds else ({}, {})
+        if self.inventory:
+            self.inventory.keep(self.generation, read, fresh, memberships, read_cycles, read_groups)
         raw_balances = self._find("balances", {"balance_group_id": {"$in": sorted(groups)}}, BALANCE_FIELDS) \
             if groups else []
         resources = {b["resource"] for b in raw_balances}
@@ -179,8 +180,6 @@ class BatchRating:
                                 {r: self.catalog.consumption_order(r) for r in resources},
                                 {b["_id"]: _dec(b["held"]) for b in raw_balances if b.get("held")})
         self.new_balances: dict[str, dict[str, Any]] = {}
-        balance_groups = {g["_id"]: g for g in self._find("balance_groups", {"_id": {"$in": sorted(groups)}},
-                                                          GROUP_FIELDS)} if thresholds and groups else {}
         self.thresholds = ThresholdWatch(self.uow, self.catalog, self.book, self.now, balance_groups, self.cycles)
 
     def _load_inventory(self, by_type: dict[str, set[str]]) -> tuple[dict[Any, Any], dict[Any, Any]]:
@@ -205,6 +204,14 @@ class BatchRating:
             "subscriptions", {"_id": {"$in": sorted(unknown)}}, SUBSCRIPTION_FIELDS)} if unknown else {}
         self.subscriptions.update(fresh)
         return read, fresh  # to keep
+
+    def _load_groups(self, groups: set[str]) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]]]:
+        """(the balance groups' credit profiles, those read from MongoDB, to keep): from the cache where it
+        holds them (kept by `balance_group.changed`, decision 0410)."""
+        cached, unknown = self.inventory.balance_groups(groups) if self.inventory else ({}, groups)
+        read = {g["_id"]: g for g in self._find("balance_groups", {"_id": {"$in": sorted(unknown)}}, GROUP_FIELDS)} \
+            if unknown else {}
+        return {**cached, **read}, read
 
     def _load_sharing(self, customers: set[int]) -> dict[int, list[dict[str, Any]]]:
         """The customers' active sharing memberships and what sharing needs of them; returns the memberships

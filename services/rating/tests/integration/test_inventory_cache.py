@@ -11,7 +11,7 @@ from chassis.errors import ValidationFailed
 from chassis.outbox import OutboxRelay
 from chassis.testing import wait_for
 from rating.adapters.inventory_cache import InventoryCache, InventoryListener
-from rating.service_layer import charging, customers, services, sharing, subscriptions
+from rating.service_layer import balance_groups, charging, customers, services, sharing, subscriptions
 from rating.service_layer.rating_batch import rate_batch
 
 LATENESS = timedelta(hours=72)
@@ -178,3 +178,27 @@ def test_a_members_usage_draws_on_the_owners_pool_once_the_join_is_seen_and_not_
     relay_events()  # sharing_member.removed
     reserve("r-3")
     assert pool_held() == 10
+
+
+def test_an_edited_credit_profile_judges_the_next_batch_once_its_event_is_seen(
+        rating_db, voice_line, voice_catalog, call, listening):
+    cache, _, relay_events = listening
+    group, _ = voice_line()
+    relay_events()  # subscription.created
+
+    def rate(event_id, minutes):
+        [outcome] = rate_batch([call(event_id, quantity=minutes)], voice_catalog, source="test", lateness=LATENESS,
+                               inventory=cache)
+        assert outcome.status == "rated"
+
+    def crossings():
+        return [r["envelope"]["data"] for r in rating_db.outbox.find({"type": "balance.threshold_crossed"})]
+
+    rate("1", "30")  # 75 EUR; the group, with no credit profile, is kept
+    assert cache.balance_groups([group["id"]])[0] == {group["id"]: {"_id": group["id"], "customer_id": 7,
+                                                                    "billing_profile_id": "bp-1"}}
+    balance_groups.edit_balance_group(7, group["id"], {"creditProfile": "STANDARD"})
+    relay_events()  # balance_group.changed
+    rate("2", "4")  # 85 EUR: 80 % of the new profile's limit crossed
+    [crossed] = crossings()
+    assert crossed["creditProfile"] == "STANDARD" and crossed["threshold"] == {"kind": "percent", "value": "80"}

@@ -1,4 +1,5 @@
-"""The inventory cache (services, subscriptions, sharing memberships, cycles), in memory (decisions 0408, 0409)."""
+"""The inventory cache (services, subscriptions, sharing memberships, cycles, balance groups), in memory (decisions
+0408, 0409, 0410)."""
 from rating.adapters.inventory_cache import InventoryCache
 
 KEY = ("voice", "38640111222")
@@ -141,3 +142,16 @@ def test_a_purge_drops_the_customers_memberships_and_cycles():
     cache.keep(cache.generation(), {}, {}, {7: [MEMBER]}, {"bp-1": CYCLE})
     cache.forget("customer.purged", {"id": 7})
     assert cache.memberships([7]) == ({}, [7]) and cache.cycles(["bp-1"]) == ({}, ["bp-1"])
+
+
+GROUP = {"_id": "bg-1", "customer_id": 7, "billing_profile_id": "bp-1", "credit_profile": None}
+
+
+def test_a_balance_groups_credit_profile_is_kept_until_its_change_or_the_customers_purge_is_seen():
+    cache = live()
+    cache.keep(cache.generation(), {}, {}, balance_groups={"bg-1": GROUP, "bg-2": {**GROUP, "_id": "bg-2"}})
+    assert cache.balance_groups(["bg-1", "bg-3"]) == ({"bg-1": GROUP}, ["bg-3"])
+    cache.forget("balance_group.changed", {"id": "bg-1", "customerId": 7, "creditProfile": "STANDARD"})
+    assert cache.balance_groups(["bg-1", "bg-2"]) == ({"bg-2": {**GROUP, "_id": "bg-2"}}, ["bg-1"])
+    cache.forget("customer.purged", {"id": 7})
+    assert cache.balance_groups(["bg-2"]) == ({}, ["bg-2"])
