@@ -27,6 +27,7 @@ import signal
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import Future
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -482,6 +483,11 @@ class RpcClient:
     A process without eventlet gets the lean client (`chassis.rpc_client.AmqpRpcClient`: one connection, one
     I/O thread, decision 0015); a nameko worker (eventlet monkey-patched) gets the pool of nameko standalone
     proxies (`NamekoRpcPool`), whose green threads the lean client's blocking I/O thread would not suit.
+
+    `call_async(...)` returns a `concurrent.futures.Future` at once (result, typed error or `Unavailable`, as
+    `call` returns or raises them): the lean client keeps any number in flight on its one connection and completes
+    them on its I/O thread (done callbacks run there, see chassis.rpc_client); the nameko pool runs each as a
+    blocking call in a green thread of its own, which is what a green thread is for.
     """
 
     def __init__(self, amqp_uri: str, timeout: float = 10.0, size: int = 8):
@@ -496,6 +502,9 @@ class RpcClient:
 
     def call(self, service: str, method: str, *args: Any, **kwargs: Any) -> Any:
         return self._impl.call(service, method, *args, **kwargs)
+
+    def call_async(self, service: str, method: str, *args: Any, **kwargs: Any) -> Future[Any]:
+        return self._impl.call_async(service, method, *args, **kwargs)
 
     def close(self) -> None:
         self._impl.close()
@@ -537,6 +546,21 @@ class NamekoRpcPool:
                     raise Unavailable(f"message broker unreachable: {exc!r}") from exc
                 finally:
                     self._release(runner, healthy)
+
+    def call_async(self, service: str, method: str, *args: Any, **kwargs: Any) -> Future[Any]:
+        """`call` in a green thread of its own: the same API as the lean client's, without its single
+        connection (a green thread waiting on a proxy costs little under eventlet)."""
+        future: Future[Any] = Future()
+        future.set_running_or_notify_cancel()
+
+        def run() -> None:
+            try:
+                future.set_result(self.call(service, method, *args, **kwargs))
+            except BaseException as exc:  # noqa: BLE001 - the caller gets every failure through the future
+                future.set_exception(exc)
+
+        eventlet.spawn_n(run)
+        return future
 
     def _acquire(self) -> Any:
         try:

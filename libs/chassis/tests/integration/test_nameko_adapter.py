@@ -110,6 +110,21 @@ def test_calling_a_service_that_is_not_running_is_unavailable(sample_worker, rpc
         rpc.call("nosuchservice", "anything")
 
 
+def test_under_eventlet_call_async_answers_through_the_nameko_pool_in_green_threads(sample_worker, amqp_uri):
+    code = ("import eventlet; eventlet.monkey_patch()\n"
+            "import sys\n"
+            "from chassis.nameko_adapter import NamekoRpcPool, RpcClient\n"
+            "client = RpcClient(sys.argv[1], timeout=10)\n"
+            "assert isinstance(client._impl, NamekoRpcPool)\n"
+            "calls = [client.call_async('sample', 'fail', 'not-found') for _ in range(3)]\n"
+            "calls.append(client.call_async('nosuchservice', 'anything'))\n"
+            "traced = client.call_async('sample', 'trace_id')\n"
+            "print(' '.join(type(call.exception(30)).__name__ for call in calls), len(traced.result(30)))\n"
+            "client.close()\n")
+    ran = subprocess.run([sys.executable, "-c", code, amqp_uri], capture_output=True, text=True, timeout=120)
+    assert ran.stdout.split() == ["NotFound", "NotFound", "NotFound", "Unavailable", "32"], ran.stderr
+
+
 def test_the_worker_continues_the_callers_trace(sample_worker, rpc):
     tracer = TracerProvider().get_tracer("test")
     with tracer.start_as_current_span("operator request") as span:

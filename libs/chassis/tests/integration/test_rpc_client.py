@@ -4,7 +4,7 @@ fixture is this client too.)"""
 import threading
 import time
 import uuid
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 
 import pytest
 from opentelemetry.sdk.trace import TracerProvider
@@ -109,7 +109,7 @@ def answered_again(rpc, name, value, within=30):
                 raise
             time.sleep(0.5)
 
-def test_calls_in_flight_when_the_broker_drops_the_connection_fail_and_the_next_call_reconnects(scratch_vhost):
+def test_calls_in_flight_blocking_or_async_fail_when_the_broker_drops_the_connection_then_it_reconnects(scratch_vhost):
     vhost, uri = scratch_vhost
     name = f"svc{uuid.uuid4().hex[:8]}"
     server, stop = serving(uri, name)
@@ -126,11 +126,16 @@ def test_calls_in_flight_when_the_broker_drops_the_connection_fail_and_the_next_
 
         caller = threading.Thread(target=in_flight)
         caller.start()
+        pending_async = [rpc.call_async(name, "slow", 3) for _ in range(5)]  # nobody waits on these
         time.sleep(0.5)
         started = time.monotonic()
         localinfra.close_connections(vhost)
         caller.join(15)
         assert "message broker unreachable" in str(outcome.get("error")), outcome
+        _, unfinished = wait(pending_async, timeout=5)
+        assert not unfinished
+        assert all("message broker unreachable" in str(call.exception()) for call in pending_async)
+        assert all(isinstance(call.exception(), Unavailable) for call in pending_async)
         assert time.monotonic() - started < 10, "failed when the connection dropped, not at the 20 s timeout"
         assert server.connected.wait(30)
         # The server reconnects by itself; the client on the next call.
@@ -155,6 +160,8 @@ def test_while_the_broker_refuses_connections_calls_fail_fast_and_serve_again_wh
                 with pytest.raises(Unavailable):
                     rpc.call(name, "echo", 2)
                 assert time.monotonic() - started < 5 + 1
+            failed = rpc.call_async(name, "echo", 2)  # raises nothing: the failure is the future's
+            assert isinstance(failed.exception(5), Unavailable)
         finally:
             outage.end()
         assert answered_again(rpc, name, 3) == 3
@@ -189,3 +196,66 @@ def test_batches_answered_out_of_order_are_all_acknowledged_so_nothing_is_redeli
         halt.set()
         thread.join(30)
     assert seen == [], f"{len(seen)} requests were redelivered"
+
+
+# -- call_async: many calls in flight from one thread, completed by the client's I/O thread ---------------------
+
+def test_one_thread_keeps_hundreds_of_async_calls_in_flight_and_each_future_gets_its_own_answer(service, client):
+    futures = [client.call_async(service, "echo", {"n": n, "amount": "0.10"}) for n in range(800)]
+    done, pending = wait(futures, timeout=30)
+    assert not pending
+    assert [future.result() for future in futures] == [{"n": n, "amount": "0.10"} for n in range(800)]
+
+
+def test_an_async_call_fails_with_the_services_typed_error_or_unavailable_as_a_blocking_call_raises(service, client):
+    missing = client.call_async(service, "missing", "widget-7")
+    nobody = client.call_async("nosuchservice", "anything")
+    assert isinstance(missing.exception(10), NotFound)
+    assert missing.exception().fields == {"name": "unknown"}
+    assert isinstance(nobody.exception(10), Unavailable)
+    assert "nosuchservice is not running" in str(nobody.exception())
+
+
+def test_an_async_calls_timeout_fires_with_nobody_waiting_for_it(amqp_uri, service):
+    rpc = RpcClient(amqp_uri, timeout=0.5)
+    try:
+        completed = threading.Event()
+        sent = time.monotonic()
+        future = rpc.call_async(service, "slow", 2.0)
+        future.add_done_callback(lambda _: completed.set())
+        time.sleep(1.2)  # nobody waits on the future: the client's own I/O thread must fail it
+        assert completed.is_set(), "the deadline passed unnoticed"
+        assert future.done() and time.monotonic() - sent < 1.5
+        assert isinstance(future.exception(), Unavailable)
+        assert "did not answer within 0.5s" in str(future.exception())
+        assert rpc.call(service, "echo", "next") == "next"  # the late answer (at 2 s) finds nobody
+        time.sleep(1.0)
+        assert rpc.call(service, "echo", "after") == "after"
+    finally:
+        rpc.close()
+
+
+def test_a_done_callback_chains_the_next_async_call_but_may_not_block_on_a_call(service, client):
+    chained: Future = Future()
+    blocking: Future = Future()
+
+    def then(first):
+        second = client.call_async(service, "echo", first.result() + 1)
+        second.add_done_callback(lambda done: chained.set_result(done.result()))
+        try:
+            client.call(service, "echo", 0)
+        except RuntimeError as exc:
+            blocking.set_result(exc)
+
+    client.call_async(service, "echo", 41).add_done_callback(then)
+    assert chained.result(10) == 42
+    assert "call_async" in str(blocking.result(10))
+
+
+def test_a_closed_client_fails_its_async_calls_in_flight(amqp_uri, service):
+    rpc = RpcClient(amqp_uri, timeout=20)
+    future = rpc.call_async(service, "slow", 3)
+    time.sleep(0.3)
+    rpc.close()
+    assert isinstance(future.exception(5), Unavailable)
+    assert "closed" in str(future.exception())
