@@ -9,6 +9,7 @@ from typing import Any
 
 from bson.decimal128 import Decimal128
 
+from chassis import rpc_contracts
 from chassis.clock import utc_now
 from chassis.errors import NotFound, ValidationFailed, load_wire
 from chassis.mongo import UnitOfWork, database, transaction
@@ -17,7 +18,9 @@ from rating.service_layer.rating_batch import USAGE, rate_batch
 from rating.usage_schemas import ManualEventSchema, UsageAdjustSchema, UsageFilterSchema
 
 SOURCE = "rating"
-MAX_BATCH = 1000
+# The HTTP contract's bound on a batch, applied to rate_usage callers over RPC as well.
+MAX_BATCH: int = rpc_contracts.resolve({"$ref": "http:gateway#/components/schemas/UsageBatch"})["properties"][
+    "events"]["maxItems"]
 _filters = UsageFilterSchema()
 _adjust_in = UsageAdjustSchema()
 _manual_in = ManualEventSchema()
@@ -141,7 +144,8 @@ def create_usage_event(payload: dict[str, Any], catalog: CatalogCache, lateness:
 def rate_usage_batch(events: Any, catalog: CatalogCache, lateness: timedelta) -> dict[str, Any]:
     """`POST /api/v1/usage`: a batch of events, all or nothing for bad input, each rated once."""
     if not isinstance(events, list) or not events or len(events) > MAX_BATCH:
-        raise ValidationFailed("a usage batch is a list of 1 to 1000 events", {"events": "must hold 1 to 1000 events"})
+        raise ValidationFailed(f"a usage batch is a list of 1 to {MAX_BATCH} events",
+                               {"events": f"must hold 1 to {MAX_BATCH} events"})
     outcomes = rate_batch(events, catalog, source="api", lateness=lateness, strict=True)
     results = []
     summary: dict[str, int] = {}
