@@ -22,10 +22,8 @@ Targets (issue 9): >= 5,000 events/s end to end required, 10,000 aimed for; rese
 from __future__ import annotations
 
 import argparse
-import functools
 import json
 import random
-import threading
 import time
 import uuid
 from concurrent.futures import Future
@@ -43,10 +41,12 @@ from support import (
     cpu_seconds,
     infrastructure,
     infrastructure_pids,
+    paced,
     peak_rss_mb,
     percentiles,
     publish,
     raw_rabbitmq,
+    then,
 )
 
 SINCE = datetime(2024, 1, 1, tzinfo=UTC)
@@ -141,53 +141,21 @@ def end_to_end(amqp_uri: str, db: Any, bodies: list[bytes]) -> tuple[float, floa
 
 def charging(client: RpcClient, identifiers: list[str], count: int, rate: float) -> tuple[list[float], float]:
     """Reserve + commit pairs started at a steady `rate` per second, through RPC to `python -m rating charging`
-    (`rating_charging`); (latency of each pair in ms, seconds from the first pair's start to the last answer).
-
-    One driver thread starts the pairs (`call_async`); when a reserve is answered, its done callback (on the RPC
-    client's I/O thread) sends the commit, and the commit's answer ends the pair. A pair's latency runs from the
-    moment it was due to start, not from when the driver got to it: a driver that falls behind the schedule adds
-    its lag to every pair it delays instead of hiding it (coordinated omission)."""
+    (`rating_charging`), by one driver thread (`support.paced`: latency from each pair's due time); the
+    reserve's answer sends the commit (`support.then`) and the commit's answer ends the pair. Returns (latency
+    of each pair in ms, seconds from the first pair's start to the last answer)."""
     fields = {"zone": "home"}
-    latencies: list[float] = []
-    failures: list[BaseException] = []
-    lock = threading.Lock()
-    finished = threading.Event()
 
-    def reserve(n: int) -> Future[Any]:
-        return client.call_async("rating_charging", "reserve", {
+    def pair(n: int) -> Future[Any]:
+        reservation = client.call_async("rating_charging", "reserve", {
             "serviceType": "data", "serviceIdentifier": identifiers[n % len(identifiers)], "quantity": "10",
             "fields": fields})
-
-    def ended(due: float, error: BaseException | None) -> None:
-        with lock:
-            if error is None:
-                latencies.append((time.perf_counter() - due) * 1000)
-            else:
-                failures.append(error)
-            if len(latencies) + len(failures) == count:
-                finished.set()
-
-    def reserved(due: float, answer: Future[Any]) -> None:
-        if answer.exception() is not None:
-            ended(due, answer.exception())
-            return
-        commit = client.call_async("rating_charging", "commit_reservation", answer.result()["id"], {"used": "3"})
-        commit.add_done_callback(lambda done: ended(due, done.exception()))
+        return then(reservation, lambda reserved: client.call_async(
+            "rating_charging", "commit_reservation", reserved["id"], {"used": "3"}))
 
     for warm in range(20):  # open the client's connection and warm the server before measuring
-        client.call("rating_charging", "commit_reservation", reserve(warm).result()["id"], {"used": "3"})
-    begin = time.perf_counter()
-    for n in range(count):
-        due = begin + n / rate
-        delay = due - time.perf_counter()
-        if delay > 0:
-            time.sleep(delay)
-        reserve(1000 + n).add_done_callback(functools.partial(reserved, due))
-    finished.wait()
-    seconds = time.perf_counter() - begin
-    if failures:
-        raise RuntimeError(f"{len(failures)} of {count} pairs failed") from failures[0]
-    return latencies, seconds
+        pair(warm).result()
+    return paced(pair, count, rate, first=1000)
 
 
 def mongo_operations(db: Any) -> dict[str, int]:

@@ -2,11 +2,13 @@
 
 Starts a RabbitMQ vhost (no database), a server process whose handler echoes each request's payload after
 waiting `--wait-ms` per batch (a stand-in for the database transaction), and calls it through the lean client
-(`chassis.rpc_client.AmqpRpcClient`, 64 caller threads) at steady offered rates. Prints, per rate: latency
-percentiles, CPU per request of the server process, of RabbitMQ and of this benchmark (the client), and the
-raw RabbitMQ publish and consume rates measured in the same run with the rate served as a share of each.
+(`chassis.rpc_client.AmqpRpcClient.call_async` from one driver thread, latency from each call's due time)
+at steady offered rates; with `--pairs`, each unit is two calls one after the other, as reserve + commit.
+Prints, per rate: latency percentiles, CPU per call (or pair) of the server process, of RabbitMQ and of this
+benchmark (the client), and the raw RabbitMQ publish and consume rates measured in the same run with the rate
+served as a share of each.
 
-    .venv/bin/python bench/rpc_batch_bench.py [--rate 1000 --rate 400] [--seconds 4] [--wait-ms 2]
+    .venv/bin/python bench/rpc_batch_bench.py [--rate 1000 --rate 400] [--seconds 4] [--wait-ms 2] [--pairs]
         [--parallel 1] [--batch-size 200] [--prefetch 400]
 
 Context (issue 9): reserve + commit (two calls) p99 <= 20 ms at 500 pairs/s = 1000 calls/s, on two cores that
@@ -22,12 +24,13 @@ import subprocess
 import sys
 import threading
 import time
+from concurrent.futures import Future
 from typing import Any
 
 from chassis.errors import Unavailable
 from chassis.rpc_client import AmqpRpcClient
 
-from support import cpu_seconds, infrastructure, paced, percentiles, rabbitmq_pids, raw_rabbitmq
+from support import cpu_seconds, infrastructure, paced, percentiles, rabbitmq_pids, raw_rabbitmq, then
 
 SERVICE = "bench_echo"
 # About the size of a reserve request's payload.
@@ -51,17 +54,15 @@ def serve(args: argparse.Namespace) -> None:
                    max_wait=0, parallel=args.parallel).run(stop)
 
 
-def calls(client: AmqpRpcClient, count: int, rate: float) -> list[float]:
-    """`count` calls started at a steady `rate` per second; latency of each in ms."""
-    latencies: list[float] = []
+def calls(client: AmqpRpcClient, count: int, rate: float, pairs: bool) -> tuple[list[float], float]:
+    """`count` calls (or, with `pairs`, two calls one after the other, as reserve + commit) started at a steady
+    `rate` per second from one thread (`support.paced`); (latency of each in ms, seconds taken)."""
 
-    def one(_: int) -> None:
-        started = time.perf_counter()
-        client.call(SERVICE, "echo", PAYLOAD)
-        latencies.append((time.perf_counter() - started) * 1000)  # list.append is atomic
+    def one(_: int) -> Future[Any]:
+        first = client.call_async(SERVICE, "echo", PAYLOAD)
+        return then(first, lambda answer: client.call_async(SERVICE, "echo", answer)) if pairs else first
 
-    paced(one, count, rate)
-    return latencies
+    return paced(one, count, rate)
 
 
 def wait_until_served(client: AmqpRpcClient, timeout: float = 30) -> None:
@@ -82,6 +83,8 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=4.0, help="length of each rate's run")
     parser.add_argument("--wait-ms", type=float, default=2.0, help="the handler's wait per batch")
     parser.add_argument("--parallel", type=int, default=1, help="batches in flight (1, as charging runs: inline)")
+    parser.add_argument("--pairs", action="store_true",
+                        help="units of two calls one after the other (as reserve + commit); rates in pairs/s")
     parser.add_argument("--batch-size", type=int, default=200)
     parser.add_argument("--prefetch", type=int, default=400)
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
@@ -100,21 +103,21 @@ def main() -> None:
         client = AmqpRpcClient(amqp_uri, timeout=30)
         try:
             wait_until_served(client)
-            calls(client, 200, 400)  # warm up
+            calls(client, 200, 400, args.pairs)  # warm up
             processes = {"server": [server.pid], "rabbitmq": rabbitmq_pids(), "client": [os.getpid()]}
             print(f"raw RabbitMQ: publish {raw_publish:.0f} msg/s (persistent), consume {raw_consume:.0f} msg/s; "
                   f"handler waits {args.wait_ms:g} ms per batch, parallel {args.parallel}", flush=True)
             for rate in rates:
                 count = int(rate * args.seconds)
                 before = {name: sum(map(cpu_seconds, pids)) for name, pids in processes.items()}
-                started = time.perf_counter()
-                latencies = calls(client, count, rate)
-                served = count / (time.perf_counter() - started)
+                latencies, seconds = calls(client, count, rate, args.pairs)
+                served = count / seconds
                 used = {name: sum(map(cpu_seconds, pids)) - before[name] for name, pids in processes.items()}
-                print(f"{rate:.0f} calls/s offered, {served:.0f}/s served "
+                unit = "pairs" if args.pairs else "calls"
+                print(f"{rate:.0f} {unit}/s offered, {served:.0f}/s served "
                       f"({served / raw_publish:.3f} of raw publish, {served / raw_consume:.3f} of raw consume): "
                       f"{percentiles(latencies)}")
-                print("  CPU per call (ms): " + ", ".join(f"{name} {seconds * 1000 / count:.3f}"
+                print(f"  CPU per {unit[:-1]} (ms): " + ", ".join(f"{name} {seconds * 1000 / count:.3f}"
                                                           for name, seconds in used.items()), flush=True)
         finally:
             client.close()

@@ -2,14 +2,17 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import statistics
 import tempfile
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future
 from pathlib import Path
+from typing import Any
 
 import pika
 
@@ -141,16 +144,61 @@ def raw_rabbitmq(amqp_uri: str, bodies: list[bytes]) -> tuple[float, float]:
     return len(bodies) / publish_seconds, received / consume_seconds
 
 
-def paced(one: Callable[[int], None], count: int, rate: float, first: int = 0, workers: int = 64) -> None:
-    """`one(first + n)` for each n < `count`, started at a steady `rate` per second on `workers` threads (an
-    open-loop load: a slow answer does not slow the offered rate); returns when all are done."""
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        begin = time.perf_counter()
-        futures = []
-        for n in range(count):
-            delay = begin + n / rate - time.perf_counter()
-            if delay > 0:
-                time.sleep(delay)
-            futures.append(pool.submit(one, first + n))
-        for future in futures:
-            future.result()
+def paced(begin: Callable[[int], Future[Any]], count: int, rate: float, first: int = 0
+          ) -> tuple[list[float], float]:
+    """An open-loop load from one thread: `begin(first + n)` for each n < `count`, started at a steady `rate` per
+    second; `begin` starts a unit of work and returns the future its end completes (the RPC client's
+    `call_async`, or a chain of them, see `then`). Returns (each unit's latency in ms, seconds from the first
+    start to the last end). A unit's latency runs from the moment it was due, not from when the driver got to
+    it: a driver that falls behind adds its lag to the units it delays instead of hiding it (coordinated
+    omission). Raises if any unit failed."""
+    latencies: list[float] = []
+    failures: list[BaseException] = []
+    lock = threading.Lock()
+    finished = threading.Event()
+
+    def ended(due: float, done: Future[Any]) -> None:
+        error = done.exception()
+        with lock:
+            if error is None:
+                latencies.append((time.perf_counter() - due) * 1000)
+            else:
+                failures.append(error)
+            if len(latencies) + len(failures) == count:
+                finished.set()
+
+    started = time.perf_counter()
+    for n in range(count):
+        due = started + n / rate
+        delay = due - time.perf_counter()
+        if delay > 0:
+            time.sleep(delay)
+        begin(first + n).add_done_callback(functools.partial(ended, due))
+    if count:
+        finished.wait()
+    seconds = time.perf_counter() - started
+    if failures:
+        raise RuntimeError(f"{len(failures)} of {count} units failed") from failures[0]
+    return latencies, seconds
+
+
+def then(first: Future[Any], next_step: Callable[[Any], Future[Any]]) -> Future[Any]:
+    """A future of `next_step(first's result)`'s result: two calls one after the other without a waiting thread
+    (`next_step` runs where `first` completes: the RPC client's I/O thread, from which `call_async` publishes
+    at once)."""
+    chained: Future[Any] = Future()
+
+    def step(done: Future[Any]) -> None:
+        if done.exception() is not None:
+            chained.set_exception(done.exception())  # type: ignore[arg-type]
+            return
+        try:
+            second = next_step(done.result())
+        except BaseException as exc:  # noqa: BLE001 (handed to the waiting driver)
+            chained.set_exception(exc)
+            return
+        second.add_done_callback(lambda last: chained.set_exception(last.exception())  # type: ignore[arg-type]
+                                 if last.exception() is not None else chained.set_result(last.result()))
+
+    first.add_done_callback(step)
+    return chained
