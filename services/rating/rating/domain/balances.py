@@ -129,6 +129,9 @@ def _criterion_key(criterion: str, balance: Balance) -> tuple[int, float]:
 def in_consumption_order(balances: Iterable[Balance], order: Sequence[str]) -> list[Balance]:
     """Balances sorted by the resource's criteria, first criterion first; the id breaks remaining ties so the
     order never depends on how the balances were read."""
+    balances = list(balances)
+    if len(balances) < 2:  # most often one balance of a resource per group: nothing to order
+        return balances
     criteria = list(order) or list(DEFAULT_CONSUMPTION_ORDER)
     return sorted(balances, key=lambda b: (*(_criterion_key(c, b) for c in criteria), b.id))
 
