@@ -7,13 +7,10 @@ discounts, tax) live in the `pricing` library (libs/pricing).
 """
 from __future__ import annotations
 
-import struct
 from decimal import Context, Decimal, InvalidOperation
 from typing import Any
 
 from bson.decimal128 import Decimal128
-
-_UNPACK = struct.Struct("<QQ").unpack
 
 
 class MoneyError(ValueError):
@@ -98,7 +95,7 @@ def from_storage(value: Decimal128) -> Decimal:
 
 
 def _from_bits(value: Decimal128) -> Decimal:
-    low, high = _UNPACK(value.bid)
+    high, low = _HIGH(value), _LOW(value)
     if high & _SPECIAL == _SPECIAL:
         return value.to_decimal()
     coefficient = ((high & _HIGH_COEFFICIENT_MASK) << 64) | low
