@@ -7,13 +7,10 @@ discounts, tax) live in the `pricing` library (libs/pricing).
 """
 from __future__ import annotations
 
-import struct
 from decimal import Context, Decimal, InvalidOperation
 from typing import Any
 
 from bson.decimal128 import Decimal128
-
-_UNPACK = struct.Struct("<QQ").unpack
 
 
 class MoneyError(ValueError):
@@ -75,9 +72,30 @@ def to_storage(amount: Decimal) -> Decimal128:
     return stored
 
 
+# Recently read amounts by their bits: a charging process reads back the same few amounts (a reservation's
+# granted quantity, its holds, the prices it stored) many times. Decimal is immutable, so one instance serves
+# every reader. Decimal128 is not hashable: its two 64-bit halves (its slots, read without packing) are the key.
+_READ: dict[tuple[int, int], Decimal] = {}
+_READ_MAX = 4096
+_HIGH = Decimal128._Decimal128__high.__get__  # type: ignore[attr-defined]
+_LOW = Decimal128._Decimal128__low.__get__  # type: ignore[attr-defined]
+
+
 def from_storage(value: Decimal128) -> Decimal:
     """The Decimal a stored Decimal128 holds, as `value.to_decimal()` gives it."""
-    low, high = _UNPACK(value.bid)
+    key = (_HIGH(value), _LOW(value))
+    found = _READ.get(key)
+    if found is not None:
+        return found
+    found = _from_bits(value)
+    if len(_READ) >= _READ_MAX:
+        _READ.clear()
+    _READ[key] = found
+    return found
+
+
+def _from_bits(value: Decimal128) -> Decimal:
+    high, low = _HIGH(value), _LOW(value)
     if high & _SPECIAL == _SPECIAL:
         return value.to_decimal()
     coefficient = ((high & _HIGH_COEFFICIENT_MASK) << 64) | low
@@ -85,3 +103,18 @@ def from_storage(value: Decimal128) -> Decimal:
         return value.to_decimal()
     exponent = ((high >> 49) & 0x3FFF) - _BIAS
     return Decimal(f"{'-' if high >> 63 else ''}{coefficient}E{exponent}")
+
+
+_SHOWN: dict[tuple[int, int], str] = {}
+
+
+def shown_from_storage(value: Decimal128) -> str:
+    """A stored amount as the API shows it: `format(value.to_decimal().normalize(), "f")` ("1.50" → "1.5",
+    "1E+2" → "100"), kept by its bits like `from_storage`: a usage record's answer shows a dozen amounts."""
+    key = (_HIGH(value), _LOW(value))
+    shown = _SHOWN.get(key)
+    if shown is None:
+        if len(_SHOWN) >= _READ_MAX:
+            _SHOWN.clear()
+        shown = _SHOWN[key] = format(from_storage(value).normalize(), "f")
+    return shown

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
+from typing import Any
 
 from chassis.errors import ValidationFailed
 
@@ -52,10 +53,22 @@ class Cycle:
     bill_id: str | None = None
 
 
+# Derived cycles by (year, month, time zone): usage without an announced cycle asks for one per event, and a
+# Cycle is immutable.
+_MONTHS: dict[tuple[int, int, Any], Cycle] = {}
+
+
 def calendar_month(as_of: datetime) -> Cycle:
     """The cycle assumed until billing announces one: the calendar month (UTC) containing `as_of`."""
-    start = as_of.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-    return Cycle(start, add_months(start, 1))
+    key = (as_of.year, as_of.month, as_of.tzinfo)
+    cycle = _MONTHS.get(key)
+    if cycle is None:
+        start = as_of.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+        cycle = Cycle(start, add_months(start, 1))
+        if len(_MONTHS) >= 256:
+            _MONTHS.clear()
+        _MONTHS[key] = cycle
+    return cycle
 
 
 def add_months(instant: datetime, months: int) -> datetime:
@@ -129,6 +142,9 @@ def _criterion_key(criterion: str, balance: Balance) -> tuple[int, float]:
 def in_consumption_order(balances: Iterable[Balance], order: Sequence[str]) -> list[Balance]:
     """Balances sorted by the resource's criteria, first criterion first; the id breaks remaining ties so the
     order never depends on how the balances were read."""
+    balances = list(balances)
+    if len(balances) < 2:  # most often one balance of a resource per group: nothing to order
+        return balances
     criteria = list(order) or list(DEFAULT_CONSUMPTION_ORDER)
     return sorted(balances, key=lambda b: (*(_criterion_key(c, b) for c in criteria), b.id))
 

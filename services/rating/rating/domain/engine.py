@@ -17,7 +17,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from pricing import find_rate, round_rating, usage_charge
+from pricing import field_text, find_rate, round_rating, usage_charge
 from rating.domain.balances import ZERO, Balance, Draw, draw_ordered, in_consumption_order
 from rating.domain.usage import UsageRejected
 
@@ -25,6 +25,7 @@ PREPAID = "prepaid"
 POSTPAID = "postpaid"
 DENY = "deny"
 FALLBACK = "fallback"
+_PRICED_MAX = 1024
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,25 @@ class Tariff:
     price_resource: str  # the monetary resource prices are in (EUR)
     rates: tuple[Mapping[str, Any], ...]
     keys: tuple[str, ...] = ()
+    # The row each combination of the rows' key fields prices with, its unit size and price parsed: which row
+    # matches depends on those fields' values only, and a tariff sees few combinations (zones, destinations).
+    _priced: dict[tuple[str | None, ...], tuple[Mapping[str, Any], Decimal, Decimal] | None] = field(
+        default_factory=dict, init=False, repr=False, compare=False)
+    _names: tuple[str, ...] = field(default=(), init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_names", tuple(dict.fromkeys(name for row in self.rates for name in row["key"])))
+
+    def priced_row(self, fields: Mapping[str, Any]) -> tuple[Mapping[str, Any], Decimal, Decimal] | None:
+        """(the rate row matching `fields`, its unit size, its price per unit), or None."""
+        values = tuple([field_text(fields.get(name)) for name in self._names])
+        if values in self._priced:
+            return self._priced[values]
+        row = find_rate(self.rates, fields)
+        priced = None if row is None else (row, Decimal(row["unitSize"]), Decimal(row["pricePerUnit"]))
+        if len(self._priced) < _PRICED_MAX:  # values no table lists (free text) could grow it without end
+            self._priced[values] = priced
+        return priced
 
 
 @dataclass(frozen=True)
@@ -134,11 +154,11 @@ def rate(*, fields: Mapping[str, Any], quantity: Decimal, tariff: Tariff, book: 
          payment_type: str, as_of: datetime, share: Share | None = None) -> Rating:
     """Rate one usage quantity against the book without changing it; `book.apply(result)` commits it.
     Raises UsageRejected with the reason when the event cannot be rated or prepaid credit does not cover it."""
-    row = find_rate(tariff.rates, fields)
-    if row is None:
+    priced = tariff.priced_row(fields)
+    if priced is None:
         shown = ", ".join(f"{k}={fields.get(k)!r}" for k in tariff.keys) or "these fields"
         raise UsageRejected(f"no rate of {tariff.product_code} v{tariff.product_version} matches {shown}", "fields")
-    unit_size, price_per_unit = Decimal(row["unitSize"]), Decimal(row["pricePerUnit"])
+    row, unit_size, price_per_unit = priced
     units, price = usage_charge(quantity, price_per_unit, unit_size, row["rounding"])
     rounded_quantity = units * unit_size
     impacts: list[Impact] = []

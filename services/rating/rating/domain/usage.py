@@ -50,7 +50,7 @@ def parse_envelope(raw: Any) -> UsageEvent:
     """The parts every usage event has, checked before the service type is known."""
     if not isinstance(raw, Mapping):
         raise UsageRejected("a usage event must be a JSON object")
-    unknown = sorted(set(raw) - _ENVELOPE_KEYS)
+    unknown = () if _ENVELOPE_KEYS.issuperset(raw) else sorted(set(raw) - _ENVELOPE_KEYS)
     if unknown:
         raise UsageRejected(f"unknown member {unknown[0]!r}", unknown[0])
     event_id = raw.get("id")

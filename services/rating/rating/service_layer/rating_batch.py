@@ -70,7 +70,9 @@ class _Checked:
     problem: UsageRejected | None = None
 
 
-def check_event(raw: Any, catalog: CatalogCache) -> _Checked:
+def check_event(raw: Any, catalog: CatalogCache, types: dict[str, Any] | None = None) -> _Checked:
+    """`raw` parsed and checked against its service type; `types` keeps the service types a batch looked up
+    (one catalog cache look-up per type, not per event)."""
     try:
         event = parse_envelope(raw)
     except UsageRejected as problem:
@@ -79,7 +81,12 @@ def check_event(raw: Any, catalog: CatalogCache) -> _Checked:
             return _Checked(raw, problem=problem)
         return _Checked(raw, event=UsageEvent(event_id, str(raw.get("serviceType")), str(
             raw.get("serviceIdentifier")), utc_now(), ZERO), problem=problem)
-    service_type = catalog.service_type(event.service_type)
+    if types is None:
+        service_type = catalog.service_type(event.service_type)
+    elif event.service_type in types:
+        service_type = types[event.service_type]
+    else:
+        service_type = types[event.service_type] = catalog.service_type(event.service_type)
     if service_type is None:
         return _Checked(raw, event, problem=UsageRejected(f"unknown service type {event.service_type!r}",
                                                           "serviceType"))
@@ -98,7 +105,8 @@ def rate_batch(raws: Sequence[Any], catalog: CatalogCache, *, source: str, laten
     `events.<index>.<field>` and nothing is stored; only business denials (prepaid credit, sharing policy)
     are stored as rejected events. Without it (the stream) bad events are stored as rejected too."""
     now = now or utc_now()
-    checked = [check_event(raw, catalog) for raw in raws]
+    types: dict[str, Any] = {}
+    checked = [check_event(raw, catalog, types) for raw in raws]
 
     def run(uow: UnitOfWork) -> list[Outcome]:
         return BatchRating(uow, catalog, now, lateness, source, inventory).run(checked, strict=strict)

@@ -12,6 +12,7 @@ from bson.decimal128 import Decimal128
 from chassis import rpc_contracts
 from chassis.clock import utc_now
 from chassis.errors import NotFound, ValidationFailed, load_wire
+from chassis.money import shown_from_storage
 from chassis.mongo import UnitOfWork, database, transaction
 from rating.adapters.catalog import CatalogCache
 from rating.service_layer.rating_batch import USAGE, rate_batch
@@ -37,8 +38,9 @@ def title(field_name: str) -> str:
 def _dec(value: Any) -> str | None:
     if value is None:
         return None
-    number = value.to_decimal() if isinstance(value, Decimal128) else value
-    return format(number.normalize(), "f")
+    if isinstance(value, Decimal128):
+        return shown_from_storage(value)
+    return format(value.normalize(), "f")
 
 
 def usage_wire(record: dict[str, Any]) -> dict[str, Any]:

@@ -100,3 +100,12 @@ def test_month_validity_clamps_to_the_last_day_of_a_shorter_month():
 def test_until_billing_announces_a_cycle_the_calendar_month_is_assumed():
     cycle = calendar_month(datetime(2026, 12, 31, 23, 59, tzinfo=UTC))
     assert cycle.start == datetime(2026, 12, 1, tzinfo=UTC) and cycle.end == datetime(2027, 1, 1, tzinfo=UTC)
+
+
+def test_the_assumed_calendar_month_is_the_same_for_every_instant_of_it_and_only_of_it():
+    for instant in (datetime(2026, 2, 1, tzinfo=UTC), datetime(2026, 2, 28, 23, 59, 59, 999999, tzinfo=UTC),
+                    datetime(2026, 2, 14, 12, tzinfo=UTC), datetime(2026, 2, 14, 12, tzinfo=UTC)):
+        cycle = calendar_month(instant)
+        assert (cycle.start, cycle.end) == (datetime(2026, 2, 1, tzinfo=UTC), datetime(2026, 3, 1, tzinfo=UTC))
+    assert calendar_month(datetime(2027, 2, 3, tzinfo=UTC)).start == datetime(2027, 2, 1, tzinfo=UTC)
+    assert calendar_month(datetime(2026, 3, 1, tzinfo=UTC)).end == datetime(2026, 4, 1, tzinfo=UTC)

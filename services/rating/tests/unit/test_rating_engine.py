@@ -1,8 +1,10 @@
+import random
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
 
+from pricing import find_rate
 from rating.domain.balances import Balance
 from rating.domain.engine import POSTPAID, PREPAID, BalanceBook, Share, Tariff, Threshold, crossed, rate
 from rating.domain.usage import UsageRejected
@@ -109,3 +111,22 @@ def test_a_threshold_is_crossed_when_the_total_passes_its_level_upwards():
     assert crossed([eighty, hundred], Decimal(100), Decimal("79.99"), Decimal("85")) == [(eighty, Decimal("80"))]
     assert crossed([eighty, hundred], Decimal(100), Decimal("85"), Decimal("86")) == []
     assert crossed([Threshold("amount", Decimal(50))], Decimal(100), Decimal(0), Decimal(50))[0][1] == Decimal(50)
+
+
+def test_a_tariff_finds_the_same_rate_row_as_the_rate_table_whatever_values_it_saw_before():
+    rows = ({"key": {"zone": "home", "roaming": "true"}, "pricePerUnit": "0.01", "unitSize": "1", "rounding": "up"},
+            {"key": {"zone": "5", "roaming": "*"}, "pricePerUnit": "0.02", "unitSize": "10", "rounding": "up"},
+            {"key": {"zone": "*", "roaming": "false"}, "pricePerUnit": "0.03", "unitSize": "1", "rounding": "down"},
+            {"key": {"apn": "internet"}, "pricePerUnit": "0.04", "unitSize": "1", "rounding": "up"})
+    tariff = Tariff("DATA", 1, "MB", "EUR", rows, ("zone", "roaming"))
+    rng = random.Random(9)
+    for _ in range(2_000):  # twice and more per combination: found once, then remembered
+        fields = {name: rng.choice(choices) for name, choices in (
+            ("zone", ["home", "eu", "5", 5, None]), ("roaming", [True, False, "true", "x"]),
+            ("apn", ["internet", "ims"])) if rng.random() < 0.8}
+        expected = find_rate(rows, fields)
+        priced = tariff.priced_row(fields)
+        if expected is None:
+            assert priced is None, fields
+        else:
+            assert priced == (expected, Decimal(expected["unitSize"]), Decimal(expected["pricePerUnit"])), fields
