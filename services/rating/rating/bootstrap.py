@@ -17,6 +17,7 @@ from chassis.stream import StreamConsumer, StreamTopology
 from rating import config
 from rating.adapters.catalog import CatalogCache
 from rating.adapters.inventory_cache import InventoryCache, InventoryListener
+from rating.adapters.reservation_cache import ReservationCache
 
 USAGE_TOPOLOGY = StreamTopology(exchange="rating.usage", queue="rating.usage")
 # The RPC service `python -m rating charging` answers as (decision 0407).
@@ -40,6 +41,13 @@ def inventory(settings: Settings) -> tuple[InventoryCache | None, InventoryListe
     listener = InventoryListener(settings.amqp_uri, cache)
     listener.start()
     return cache, listener
+
+
+def reservations(settings: Settings) -> ReservationCache | None:
+    """The active reservations the charging process keeps instead of reading them back when they are settled
+    (decision 0410); None when `RATING_RESERVATION_CACHE_SIZE` is 0."""
+    size = config.reservation_cache_size(settings)
+    return ReservationCache(size) if size > 0 else None
 
 
 @contextmanager

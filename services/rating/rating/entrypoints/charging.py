@@ -93,8 +93,6 @@ def batch_handler(catalog: CatalogCache, lateness: timedelta, inventory: Invento
 def run(settings: Settings) -> None:
     # Services and subscriptions from the cache rating's own events keep current, as the stream does (0409).
     with bootstrap.hot_path_reads(settings) as (catalog, inventory):
-        # The reservations this process made are not read back when they are settled (decision 0410).
-        size = config.reservation_cache_size(settings)
         handler = batch_handler(catalog, config.lateness_window(settings), inventory,
-                                ReservationCache(size) if size > 0 else None)
+                                bootstrap.reservations(settings))
         serve(settings, bootstrap.charging_server(settings, handler))
