@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Callable
-from typing import Any, NamedTuple
+from typing import Any
 
 from pika import data, frame
 
@@ -33,13 +33,10 @@ _CORRELATION_ID, _REPLY_TO, _EXPIRATION, _MESSAGE_ID, _TIMESTAMP = 1 << 10, 1 <<
 _MORE_FLAGS = 1  # a second flags word follows: not a Basic property list of 0-9-1, left to pika
 
 
-class Delivery(NamedTuple):
-    delivery_tag: int
-    redelivered: bool
-    message_id: str | bytes | None  # pika's short-string decoding: bytes when not UTF-8
-    headers: dict[str, Any] | None
-    timestamp: int | None
-    body: bytes
+# A delivery: (delivery tag, redelivered, message id, headers, timestamp, body), a plain tuple because one is
+# built per message. The message id is decoded as pika decodes short strings (bytes when not UTF-8); headers
+# and timestamp are None when the message has none.
+Delivery = tuple[int, bool, Any, "dict[str, Any] | None", "int | None", bytes]
 
 
 INCOMPLETE = "incomplete"  # the delivery's frames have not all arrived: read on when more data comes
@@ -58,12 +55,12 @@ def next_delivery(buffer: bytes, pos: int, channel: int, consumer_tag: bytes) ->
     end = pos + 7 + length  # the frame-end octet
     if end >= size:
         return INCOMPLETE, pos
-    if kind != _METHOD or on != channel or buffer[pos + 7:pos + 11] != _DELIVER or buffer[end] != _FRAME_END:
+    if kind != _METHOD or on != channel or not buffer.startswith(_DELIVER, pos + 7) or buffer[end] != _FRAME_END:
         return FOREIGN, pos
     at = pos + 11
-    tag_end = at + 1 + buffer[at]
-    if buffer[at + 1:tag_end] != consumer_tag:
+    if buffer[at] != len(consumer_tag) or not buffer.startswith(consumer_tag, at + 1):
         return FOREIGN, pos
+    tag_end = at + 1 + len(consumer_tag)
     (delivery_tag,) = _U64.unpack_from(buffer, tag_end)
     redelivered = bool(buffer[tag_end + 8] & 1)  # exchange and routing key follow: not needed
     header = end + 1
@@ -94,7 +91,7 @@ def next_delivery(buffer: bytes, pos: int, channel: int, consumer_tag: bytes) ->
         remaining -= length
         at = body_end + 1
     body = parts[0] if len(parts) == 1 else b"".join(parts)
-    return Delivery(delivery_tag, redelivered, message_id, headers, timestamp, body), at
+    return (delivery_tag, redelivered, message_id, headers, timestamp, body), at
 
 
 def _properties(buffer: bytes, at: int, flags: int) -> tuple[Any, Any, Any]:
@@ -123,11 +120,11 @@ def _properties(buffer: bytes, at: int, flags: int) -> tuple[Any, Any, Any]:
 
 class DeliveryReader:
     """Installed on a `pika.BlockingConnection` before `basic_consume`: the consumer's deliveries go to
-    `deliver` as they are read, in order; every other frame goes through pika. `uninstall()` gives the
+    `deliver(delivery tag, redelivered, message id, headers, timestamp, body)` as they are read, in order; every other frame goes through pika. `uninstall()` gives the
     connection its own reading back (before closing it, so deliveries after a cancel are pika's to refuse)."""
 
     def __init__(self, connection: Any, channel_number: int, consumer_tag: str,
-                 deliver: Callable[[Delivery], None]):
+                 deliver: Callable[[int, bool, Any, dict[str, Any] | None, int | None, bytes], None]):
         self._connection = connection
         self._impl = connection._impl
         self._channel = channel_number
@@ -147,12 +144,12 @@ class DeliveryReader:
         try:
             while pos < len(buffer):
                 found, after = next_delivery(buffer, pos, channel, tag)
-                if type(found) is Delivery:
+                if type(found) is tuple:
                     # Three frames at least; pika's counter only has to grow (it is reported, not checked).
                     frames += 3
                     read += after - pos
                     pos = after
-                    deliver(found)
+                    deliver(*found)
                     delivered = True
                     continue
                 if found == INCOMPLETE:

@@ -28,7 +28,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NamedTuple
 
 import pika
 import pika.exceptions
@@ -37,7 +37,7 @@ from opentelemetry.trace import Link, SpanKind
 from prometheus_client import Counter, Gauge, Histogram
 
 from chassis import metrics, telemetry
-from chassis.amqp_deliveries import Delivery, DeliveryReader
+from chassis.amqp_deliveries import DeliveryReader
 from chassis.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -56,8 +56,10 @@ CONNECTED = Gauge("stream_connected", "1 while the consumer holds a broker conne
 _BROKER_ERRORS: tuple[type[BaseException], ...] = (pika.exceptions.AMQPError, OSError)
 
 
-@dataclass(frozen=True)
-class StreamMessage:
+class StreamMessage(NamedTuple):
+    """One message of a batch (a named tuple: one is built per message, and a frozen dataclass's `__init__`
+    cost more than decoding the delivery)."""
+
     body: bytes
     message_id: str | None
     headers: dict[str, Any]
@@ -197,10 +199,9 @@ class StreamConsumer:
             body=body, message_id=properties.message_id, headers=dict(properties.headers or {}),
             timestamp=properties.timestamp, redelivered=method.redelivered, delivery_tag=method.delivery_tag))
 
-    def _on_delivery(self, delivery: Delivery) -> None:
-        self._pending.append(StreamMessage(
-            delivery.body, delivery.message_id, delivery.headers or {}, delivery.timestamp, delivery.redelivered,
-            delivery.delivery_tag))
+    def _on_delivery(self, delivery_tag: int, redelivered: bool, message_id: Any, headers: dict[str, Any] | None,
+                     timestamp: int | None, body: bytes) -> None:
+        self._pending.append(StreamMessage(body, message_id, headers or {}, timestamp, redelivered, delivery_tag))
 
     def _consume(self, stop: threading.Event) -> None:
         deadline: float | None = None  # when a partial batch stops waiting for more messages
