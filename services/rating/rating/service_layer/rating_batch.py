@@ -81,7 +81,7 @@ def check_event(raw: Any, catalog: CatalogCache, types: dict[str, Any] | None = 
         if problem.field == "id" or not isinstance(event_id, str):
             return _Checked(raw, problem=problem)
         return _Checked(raw, event=UsageEvent(event_id, str(raw.get("serviceType")), str(
-            raw.get("serviceIdentifier")), utc_now(), ZERO), problem=problem)
+            raw.get("serviceIdentifier")), utc_now(), ZERO, {}), problem=problem)
     if types is None:
         service_type = catalog.service_type(event.service_type)
     elif event.service_type in types:
