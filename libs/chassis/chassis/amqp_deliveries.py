@@ -120,8 +120,9 @@ def _properties(buffer: bytes, at: int, flags: int) -> tuple[Any, Any, Any]:
 
 class DeliveryReader:
     """Installed on a `pika.BlockingConnection` before `basic_consume`: the consumer's deliveries go to
-    `deliver(delivery tag, redelivered, message id, headers, timestamp, body)` as they are read, in order; every other frame goes through pika. `uninstall()` gives the
-    connection its own reading back (before closing it, so deliveries after a cancel are pika's to refuse)."""
+    `deliver(delivery tag, redelivered, message id, headers, timestamp, body)` as they are read, in order;
+    every other frame goes through pika. `uninstall()` gives the connection its own reading back (before
+    closing it, so deliveries after a cancel are pika's to refuse)."""
 
     def __init__(self, connection: Any, channel_number: int, consumer_tag: str,
                  deliver: Callable[[int, bool, Any, dict[str, Any] | None, int | None, bytes], None]):

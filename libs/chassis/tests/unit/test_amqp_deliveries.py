@@ -33,8 +33,8 @@ def _pika_reads(encoded):
 
 EVERY_PROPERTY = pika.BasicProperties(
     content_type="application/json", content_encoding="utf-8",
-    headers={"traceparent": "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01", "n": 3, "nested": {"a": [1, "b"]},
-             "when": datetime(2026, 3, 1, 10, 0), "flag": True, "bytes": b"\x00\x01"},
+    headers={"traceparent": "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01", "n": 3,
+             "nested": {"a": [1, "b"]}, "when": datetime(2026, 3, 1, 10, 0), "flag": True, "bytes": b"\x00\x01"},
     delivery_mode=2, priority=5, correlation_id="c-1", reply_to="amq.rabbitmq.reply-to", expiration="60000",
     message_id="e-1", timestamp=1_767_225_600, type="usage", user_id="guest", app_id="bench", cluster_id="x")
 CASES = {
