@@ -48,13 +48,10 @@ def next_delivery(buffer: bytes, pos: int, channel: int, consumer_tag: bytes) ->
     holds it whole; (INCOMPLETE, pos) when it does not yet (or not even the frame at `pos`); (FOREIGN, pos) when
     the frame at `pos` is anything but a well-formed `basic.deliver` with its content on `channel` for
     `consumer_tag`."""
-    size = len(buffer)
-    if size - pos < 7:
+    method = _frame_at(buffer, pos)
+    if method is None:
         return INCOMPLETE, pos
-    kind, on, length = _FRAME.unpack_from(buffer, pos)
-    end = pos + 7 + length  # the frame-end octet
-    if end >= size:
-        return INCOMPLETE, pos
+    kind, on, _, end = method
     if kind != _METHOD or on != channel or not buffer.startswith(_DELIVER, pos + 7) or buffer[end] != _FRAME_END:
         return FOREIGN, pos
     at = pos + 11
@@ -63,28 +60,23 @@ def next_delivery(buffer: bytes, pos: int, channel: int, consumer_tag: bytes) ->
     tag_end = at + 1 + len(consumer_tag)
     (delivery_tag,) = _U64.unpack_from(buffer, tag_end)
     redelivered = bool(buffer[tag_end + 8] & 1)  # exchange and routing key follow: not needed
-    header = end + 1
-    if size - header < 7:
+    header = _frame_at(buffer, end + 1)
+    if header is None:
         return INCOMPLETE, pos
-    kind, on, length = _FRAME.unpack_from(buffer, header)
-    header_end = header + 7 + length
-    if header_end >= size:
-        return INCOMPLETE, pos
+    kind, on, _, header_end = header
     if kind != _HEADER or on != channel or buffer[header_end] != _FRAME_END:
         return FOREIGN, pos
-    _, _, body_size, flags = _CONTENT_HEADER.unpack_from(buffer, header + 7)
+    _, _, body_size, flags = _CONTENT_HEADER.unpack_from(buffer, end + 8)
     if flags & _MORE_FLAGS:
         return FOREIGN, pos
-    message_id, headers, timestamp = _properties(buffer, header + 21, flags)
+    message_id, headers, timestamp = _properties(buffer, end + 22, flags)
     parts = []
     at, remaining = header_end + 1, body_size
     while remaining > 0:
-        if size - at < 7:
+        body = _frame_at(buffer, at)
+        if body is None:
             return INCOMPLETE, pos
-        kind, on, length = _FRAME.unpack_from(buffer, at)
-        body_end = at + 7 + length
-        if body_end >= size:
-            return INCOMPLETE, pos
+        kind, on, length, body_end = body
         if kind != _BODY or on != channel or buffer[body_end] != _FRAME_END or length > remaining:
             return FOREIGN, pos
         parts.append(buffer[at + 7:body_end])
@@ -92,6 +84,16 @@ def next_delivery(buffer: bytes, pos: int, channel: int, consumer_tag: bytes) ->
         at = body_end + 1
     body = parts[0] if len(parts) == 1 else b"".join(parts)
     return (delivery_tag, redelivered, message_id, headers, timestamp, body), at
+
+
+def _frame_at(buffer: bytes, at: int) -> tuple[int, int, int, int] | None:
+    """(type, channel, payload size, position of the frame-end octet) of the frame at `at`; None while the
+    buffer does not hold it whole."""
+    if len(buffer) - at < 7:
+        return None
+    kind, channel, length = _FRAME.unpack_from(buffer, at)
+    end = at + 7 + length
+    return None if end >= len(buffer) else (kind, channel, length, end)
 
 
 def _properties(buffer: bytes, at: int, flags: int) -> tuple[Any, Any, Any]:
