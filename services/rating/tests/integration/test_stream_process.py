@@ -165,3 +165,76 @@ def test_poison_messages_go_to_the_dead_letter_queue_with_their_reason_and_the_r
         reasons.append(properties.headers[REASON_HEADER])
     connection.close()
     assert any(r.startswith("not JSON") for r in reasons) and any("not a usage event" in r for r in reasons)
+
+
+# -- batch messages: many usage events in one message (usage.batch.v1, decision 0411) -------------------------
+
+def batches(sent, per_message):
+    return [{"events": sent[n:n + per_message]} for n in range(0, len(sent), per_message)]
+
+
+def dead_letters(amqp_uri):
+    """Every message of dlq.rating.usage, taken off it: [(body, reason)]."""
+    connection = pika.BlockingConnection(pika.URLParameters(amqp_uri))
+    channel = connection.channel()
+    found = []
+    while True:
+        method, properties, body = channel.basic_get("dlq.rating.usage", auto_ack=True)
+        if method is None:
+            break
+        found.append((body, properties.headers[REASON_HEADER]))
+    connection.close()
+    return found
+
+
+def test_batch_messages_redelivered_after_a_killed_stream_process_rate_every_event_exactly_once(platform, lines):
+    tag, identifiers = lines
+    db = platform.database("rating")
+    sent = events(identifiers, 6000)
+    publish(platform.env["AMQP_URI"], batches(sent, 200))
+    ids = [e["id"] for e in sent]
+    assert wait_long(lambda: db.usage.count_documents({"_id": {"$in": ids}}) >= 600)
+    victim = platform["rating:stream"].process
+    victim.send_signal(signal.SIGKILL)  # some chunks committed, their messages not acknowledged
+    victim.wait()
+    platform["rating:stream"].process = start_stream(platform)
+    assert wait_long(lambda: depth(platform.env["AMQP_URI"]) == 0
+                    and db.usage.count_documents({"_id": {"$in": ids}}) == len(sent))
+    assert_rated_exactly_once(db, tag, sent)
+
+
+def test_a_batch_message_sent_again_and_events_repeated_inside_it_are_rated_once(platform, lines):
+    tag, identifiers = lines
+    db = platform.database("rating")
+    sent = events(identifiers, 300)
+    batch = {"events": [*sent, *sent[:50]]}  # 50 ids twice in one message
+    publish(platform.env["AMQP_URI"], [batch, batch, {"events": sent[100:200]}, sent[0]])
+    assert wait_long(lambda: depth(platform.env["AMQP_URI"]) == 0
+                    and db.usage.count_documents({"_id": {"$in": [e["id"] for e in sent]}}) == len(sent))
+    assert_rated_exactly_once(db, tag, sent)
+
+
+def test_a_batch_over_the_limit_is_dead_lettered_unrated_and_one_with_unusable_events_names_them(platform, lines):
+    tag, identifiers = lines
+    db = platform.database("rating")
+    too_many = events(identifiers, 1001)
+    good = events(identifiers, 30)
+    stranger = {**events(identifiers, 1)[0], "serviceIdentifier": "nobody"}
+    mixed = {"events": [*good[:10], {"quantity": "1"}, stranger, *good[10:20], "not an object"]}
+    publish(platform.env["AMQP_URI"], [{"events": too_many}, {"events": []}, {"events": good[20:], "from": "x"},
+                                       mixed, *good[20:]])
+    assert wait_long(lambda: depth(platform.env["AMQP_URI"]) == 0
+                    and db.usage.count_documents({"_id": {"$in": [e["id"] for e in good]}}) == 30)
+    assert_rated_exactly_once(db, tag, good)
+    # A well-formed event of a batch that cannot be rated is stored as rejected, like one sent alone.
+    assert db.usage.find_one({"_id": stranger["id"]})["reason_field"] == "serviceIdentifier"
+    assert db.usage.count_documents({"_id": {"$in": [e["id"] for e in too_many]}}) == 0
+    assert wait_long(lambda: depth(platform.env["AMQP_URI"], "dlq.rating.usage") >= 4)
+    reasons = {(json.loads(body).get("events") or [{}])[0].get("id"): reason
+               for body, reason in dead_letters(platform.env["AMQP_URI"]) if body.startswith(b'{"events"')}
+    assert "1001 events" in reasons[too_many[0]["id"]] and "0 events" in reasons[None]
+    assert reasons[good[20]["id"]] == "not a usage batch: from: a usage batch has no member but 'events' " \
+                                      "(found 'from')"
+    assert reasons[good[0]["id"]] == ("not usage events at events.10, events.22 (the batch's other events were "
+                                      "rated): events.10: id: must be a non-empty string of at most 128 characters; "
+                                      "events.22: a usage event must be a JSON object")
