@@ -243,7 +243,7 @@ def batched(platform: Any, db: Any, amqp_uri: str, bodies: list[bytes], args: An
     print(f"end to end, batch messages of {per} events (publish -> durable usage + balances -> ack): "
           f"{e2e:.0f} events/s ({len(bodies)} events in {len(messages)} messages; publishing alone took "
           f"{publish_seconds:.1f} s; {rated} rated, {len(bodies) - rated} rejected)")
-    print(f"  ratio to raw publish {e2e / (raw_publish * per):.2f}, to raw consume {e2e / (raw_consume * per):.2f}"
+    print(f"  ratio to raw publish {e2e / (raw_publish * per):.3f}, to raw consume {e2e / (raw_consume * per):.3f}"
           f" (in events), to raw bulk update {e2e / raw_updates:.2f}")
     print(f"  required >= 5000 events/s: {'met' if e2e >= 5000 else 'NOT met'}; "
           f"target 10000: {'met' if e2e >= 10000 else 'not met'}")
