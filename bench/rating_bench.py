@@ -17,7 +17,8 @@ stream process, gives 10,000 data services their balance groups, subscriptions a
     .venv/bin/python bench/rating_bench.py [--events 100000] [--services 10000] [--charges 2000]
         [--per-message 100] [--rate 500 [--rate 200 ...]] [--only-charging]
 
-Each charging phase also prints the CPU each process spent per pair (the benchmark's own client included).
+Each charging phase also prints the CPU each process spent per pair (the benchmark's own client included), each
+end-to-end figure the CPU per event (the benchmark's publisher included).
 
 Targets (issue 9): >= 5,000 events/s end to end required, 10,000 aimed for; reserve+commit p99 <= 20 ms at
 500 pairs/s; stream process peak RSS <= 300 MB.
@@ -198,8 +199,14 @@ class CpuMeter:
         parts = [f"{name} {seconds * 1000 / pairs:.2f}" for name, seconds in used.items() if seconds > 0.005]
         return f"  CPU per pair (ms): {', '.join(parts)}; total {sum(used.values()) * 1000 / pairs:.2f}"
 
+    def per_event(self, events: int) -> str:
+        """CPU per usage event since `start()`, in µs (the stream's phases)."""
+        used = {name: seconds - self.before[name] for name, seconds in self._now().items()}
+        parts = [f"{name} {seconds * 1e6 / events:.0f}" for name, seconds in used.items() if seconds > 0.005]
+        return f"  CPU per event (µs): {', '.join(parts)}; total {sum(used.values()) * 1e6 / events:.0f}"
 
-def stream(platform: Any, db: Any, amqp_uri: str, identifiers: list[str], args: Any) -> None:
+
+def stream(platform: Any, db: Any, amqp_uri: str, identifiers: list[str], args: Any, meter: CpuMeter) -> None:
     """The usage stream end to end, beside the raw broker and database rates; prints its figures."""
     bodies = usage_events(identifiers, args.events)
     raw_publish, raw_consume = raw_rabbitmq(amqp_uri, bodies)
@@ -207,7 +214,9 @@ def stream(platform: Any, db: Any, amqp_uri: str, identifiers: list[str], args: 
     # Warm the stream's catalog cache and connections with a few events first.
     end_to_end(amqp_uri, db, usage_events(identifiers, 200))
     db.usage.delete_many({})
+    meter.start()
     e2e, publish_seconds = end_to_end(amqp_uri, db, bodies)
+    cpu = meter.per_event(len(bodies))
     rated = db.usage.count_documents({"status": "rated"})
     charged = db.outbox.count_documents({"type": "usage.charged"})
     rss = peak_rss_mb(platform["rating:stream"].process.pid)
@@ -218,22 +227,26 @@ def stream(platform: Any, db: Any, amqp_uri: str, identifiers: list[str], args: 
           f"({args.events} events over {args.services} services; publishing alone took "
           f"{publish_seconds:.1f} s; {rated} rated, {args.events - rated} rejected; "
           f"{charged} usage.charged events)")
+    print(cpu)
     print(f"  ratio to raw publish {e2e / raw_publish:.2f}, to raw consume {e2e / raw_consume:.2f}, "
           f"to raw bulk update {e2e / raw_updates:.2f}")
     print(f"  required >= 5000 events/s: {'met' if e2e >= 5000 else 'NOT met'}; "
           f"target 10000: {'met' if e2e >= 10000 else 'not met'}")
     print(f"stream process peak RSS:   {rss:.0f} MB (<= 300 MB: {'met' if rss <= 300 else 'NOT met'})", flush=True)
     if args.per_message > 1:
-        batched(platform, db, amqp_uri, bodies, args, raw_updates)
+        batched(platform, db, amqp_uri, bodies, args, raw_updates, meter)
 
 
-def batched(platform: Any, db: Any, amqp_uri: str, bodies: list[bytes], args: Any, raw_updates: float) -> None:
+def batched(platform: Any, db: Any, amqp_uri: str, bodies: list[bytes], args: Any, raw_updates: float,
+            meter: CpuMeter) -> None:
     """The same events end to end as batch messages of `--per-message` events; prints its own figures."""
     per = args.per_message
     messages = batch_messages(bodies, per)
     raw_publish, raw_consume = raw_rabbitmq(amqp_uri, messages)
     db.usage.delete_many({})  # the same ids again: rated anew, not taken for redeliveries
+    meter.start()
     e2e, publish_seconds = end_to_end(amqp_uri, db, messages, len(bodies))
+    cpu = meter.per_event(len(bodies))
     rated = db.usage.count_documents({"status": "rated"})
     rss = peak_rss_mb(platform["rating:stream"].process.pid)
     print(f"raw RabbitMQ publish, {per} events per message: {raw_publish:8.0f} msg/s "
@@ -243,6 +256,7 @@ def batched(platform: Any, db: Any, amqp_uri: str, bodies: list[bytes], args: An
     print(f"end to end, batch messages of {per} events (publish -> durable usage + balances -> ack): "
           f"{e2e:.0f} events/s ({len(bodies)} events in {len(messages)} messages; publishing alone took "
           f"{publish_seconds:.1f} s; {rated} rated, {len(bodies) - rated} rejected)")
+    print(cpu)
     print(f"  ratio to raw publish {e2e / (raw_publish * per):.3f}, to raw consume {e2e / (raw_consume * per):.3f}"
           f" (in events), to raw bulk update {e2e / raw_updates:.2f}")
     print(f"  required >= 5000 events/s: {'met' if e2e >= 5000 else 'NOT met'}; "
@@ -274,9 +288,9 @@ def main() -> None:
             prepaid = seed_services(db, lines, "prepaid", payment_type="prepaid", free_mb=None, wallet_eur="100000")
             postpaid = seed_services(db, lines, "postpaid", free_mb=None)
             print(f"seeded {args.services} services; {args.events} events to rate", flush=True)
-            if not args.only_charging:
-                stream(platform, db, amqp_uri, identifiers, args)
             meter = CpuMeter(platform, mongo_uri)
+            if not args.only_charging:
+                stream(platform, db, amqp_uri, identifiers, args, meter)
             client = RpcClient(amqp_uri, timeout=30)
             try:
                 for rate in rates:
