@@ -6,15 +6,19 @@ stream process, gives 10,000 data services their balance groups, subscriptions a
 - raw MongoDB bulk-update rate ($inc on balance documents, 500 per bulk write, in transactions);
 - end to end: 100,000 usage events published on `rating.usage` until every one is a durable usage record with
   its balances updated and acknowledged (the queue is empty), events/s and the ratio to each raw rate;
+- end to end again with the same events published as batch messages (usage.batch.v1, `--per-message` events
+  each, default 100; decision 0411), beside the raw broker rates of those messages (messages/s and the
+  events/s they imply);
 - reserve + commit through RPC at a paced 500 pairs/s (1,000 requests/s), started by one thread with the RPC
   client's `call_async`: latency percentiles from each pair's scheduled start, and the pairs answered per
   second (below the offered rate when the charging side falls behind);
 - peak RSS (VmHWM) of the stream process.
 
     .venv/bin/python bench/rating_bench.py [--events 100000] [--services 10000] [--charges 2000]
-        [--rate 500 [--rate 200 ...]] [--only-charging]
+        [--per-message 100] [--rate 500 [--rate 200 ...]] [--only-charging]
 
-Each charging phase also prints the CPU each process spent per pair (the benchmark's own client included).
+Each charging phase also prints the CPU each process spent per pair (the benchmark's own client included), each
+end-to-end figure the CPU per event (the benchmark's publisher included).
 
 Targets (issue 9): >= 5,000 events/s end to end required, 10,000 aimed for; reserve+commit p99 <= 20 ms at
 500 pairs/s; stream process peak RSS <= 300 MB.
@@ -105,6 +109,12 @@ def usage_events(identifiers: list[str], count: int) -> list[bytes]:
     return bodies
 
 
+def batch_messages(bodies: list[bytes], per_message: int) -> list[bytes]:
+    """The same events as usage.batch messages of `per_message` events each (the last may hold fewer)."""
+    return [b'{"events": [' + b", ".join(bodies[n:n + per_message]) + b"]}"
+            for n in range(0, len(bodies), per_message)]
+
+
 def raw_mongo(db: Any, updates: int) -> float:
     """$inc updates per second on balance documents, 500 per bulk write, each bulk in one transaction."""
     ids = [d["_id"] for d in db.balances.find({}, {"_id": 1})]
@@ -127,35 +137,46 @@ def queue_depth(amqp_uri: str, queue: str) -> int:
         connection.close()
 
 
-def end_to_end(amqp_uri: str, db: Any, bodies: list[bytes]) -> tuple[float, float]:
-    """(events/s from first publish until all are stored and acked, publish seconds)."""
+def end_to_end(amqp_uri: str, db: Any, bodies: list[bytes], events: int | None = None) -> tuple[float, float]:
+    """(events/s from first publish until all are stored and acked, publish seconds); `events`: how many
+    the messages carry when they are batches."""
+    events = len(bodies) if events is None else events
     started = time.perf_counter()
     publish_seconds = publish(amqp_uri, "rating.usage", bodies)
     while True:
         stored = db.usage.estimated_document_count()
-        if stored >= len(bodies) and queue_depth(amqp_uri, "rating.usage") == 0:
+        if stored >= events and queue_depth(amqp_uri, "rating.usage") == 0:
             break
         time.sleep(0.05)
-    return len(bodies) / (time.perf_counter() - started), publish_seconds
+    return events / (time.perf_counter() - started), publish_seconds
 
 
-def charging(client: RpcClient, identifiers: list[str], count: int, rate: float) -> tuple[list[float], float]:
+def charging(client: RpcClient, identifiers: list[str], count: int, rate: float
+             ) -> tuple[list[float], float, dict[str, list[float]]]:
     """Reserve + commit pairs started at a steady `rate` per second, through RPC to `python -m rating charging`
     (`rating_charging`), by one driver thread (`support.paced`: latency from each pair's due time); the
     reserve's answer sends the commit (`support.then`) and the commit's answer ends the pair. Returns (latency
-    of each pair in ms, seconds from the first pair's start to the last answer)."""
+    of each pair in ms, seconds from the first pair's start to the last answer, each request's latency in ms
+    by method: a reserve's from when the driver sent it, a commit's from its reserve's answer)."""
     fields = {"zone": "home"}
+    requests: dict[str, list[float]] = {"reserve": [], "commit": []}
+
+    def timed(method: str, future: Future[Any], sent: float) -> Future[Any]:
+        future.add_done_callback(lambda _: requests[method].append((time.perf_counter() - sent) * 1000))
+        return future
 
     def pair(n: int) -> Future[Any]:
-        reservation = client.call_async("rating_charging", "reserve", {
+        reservation = timed("reserve", client.call_async("rating_charging", "reserve", {
             "serviceType": "data", "serviceIdentifier": identifiers[n % len(identifiers)], "quantity": "10",
-            "fields": fields})
-        return then(reservation, lambda reserved: client.call_async(
-            "rating_charging", "commit_reservation", reserved["id"], {"used": "3"}))
+            "fields": fields}), time.perf_counter())
+        return then(reservation, lambda reserved: timed("commit", client.call_async(
+            "rating_charging", "commit_reservation", reserved["id"], {"used": "3"}), time.perf_counter()))
 
     for warm in range(20):  # open the client's connection and warm the server before measuring
         pair(warm).result()
-    return paced(pair, count, rate, first=1000)
+    requests["reserve"].clear()
+    requests["commit"].clear()
+    return (*paced(pair, count, rate, first=1000), requests)
 
 
 def mongo_operations(db: Any) -> dict[str, int]:
@@ -187,8 +208,14 @@ class CpuMeter:
         parts = [f"{name} {seconds * 1000 / pairs:.2f}" for name, seconds in used.items() if seconds > 0.005]
         return f"  CPU per pair (ms): {', '.join(parts)}; total {sum(used.values()) * 1000 / pairs:.2f}"
 
+    def per_event(self, events: int) -> str:
+        """CPU per usage event since `start()`, in µs (the stream's phases)."""
+        used = {name: seconds - self.before[name] for name, seconds in self._now().items()}
+        parts = [f"{name} {seconds * 1e6 / events:.0f}" for name, seconds in used.items() if seconds > 0.005]
+        return f"  CPU per event (µs): {', '.join(parts)}; total {sum(used.values()) * 1e6 / events:.0f}"
 
-def stream(platform: Any, db: Any, amqp_uri: str, identifiers: list[str], args: Any) -> None:
+
+def stream(platform: Any, db: Any, amqp_uri: str, identifiers: list[str], args: Any, meter: CpuMeter) -> None:
     """The usage stream end to end, beside the raw broker and database rates; prints its figures."""
     bodies = usage_events(identifiers, args.events)
     raw_publish, raw_consume = raw_rabbitmq(amqp_uri, bodies)
@@ -196,7 +223,9 @@ def stream(platform: Any, db: Any, amqp_uri: str, identifiers: list[str], args: 
     # Warm the stream's catalog cache and connections with a few events first.
     end_to_end(amqp_uri, db, usage_events(identifiers, 200))
     db.usage.delete_many({})
+    meter.start()
     e2e, publish_seconds = end_to_end(amqp_uri, db, bodies)
+    cpu = meter.per_event(len(bodies))
     rated = db.usage.count_documents({"status": "rated"})
     charged = db.outbox.count_documents({"type": "usage.charged"})
     rss = peak_rss_mb(platform["rating:stream"].process.pid)
@@ -207,11 +236,42 @@ def stream(platform: Any, db: Any, amqp_uri: str, identifiers: list[str], args: 
           f"({args.events} events over {args.services} services; publishing alone took "
           f"{publish_seconds:.1f} s; {rated} rated, {args.events - rated} rejected; "
           f"{charged} usage.charged events)")
+    print(cpu)
     print(f"  ratio to raw publish {e2e / raw_publish:.2f}, to raw consume {e2e / raw_consume:.2f}, "
           f"to raw bulk update {e2e / raw_updates:.2f}")
     print(f"  required >= 5000 events/s: {'met' if e2e >= 5000 else 'NOT met'}; "
           f"target 10000: {'met' if e2e >= 10000 else 'not met'}")
     print(f"stream process peak RSS:   {rss:.0f} MB (<= 300 MB: {'met' if rss <= 300 else 'NOT met'})", flush=True)
+    if args.per_message > 1:
+        batched(platform, db, amqp_uri, bodies, args, raw_updates, meter)
+
+
+def batched(platform: Any, db: Any, amqp_uri: str, bodies: list[bytes], args: Any, raw_updates: float,
+            meter: CpuMeter) -> None:
+    """The same events end to end as batch messages of `--per-message` events; prints its own figures."""
+    per = args.per_message
+    messages = batch_messages(bodies, per)
+    raw_publish, raw_consume = raw_rabbitmq(amqp_uri, messages)
+    db.usage.delete_many({})  # the same ids again: rated anew, not taken for redeliveries
+    meter.start()
+    e2e, publish_seconds = end_to_end(amqp_uri, db, messages, len(bodies))
+    cpu = meter.per_event(len(bodies))
+    rated = db.usage.count_documents({"status": "rated"})
+    rss = peak_rss_mb(platform["rating:stream"].process.pid)
+    print(f"raw RabbitMQ publish, {per} events per message: {raw_publish:8.0f} msg/s "
+          f"(= {raw_publish * per:.0f} events/s)")
+    print(f"raw RabbitMQ consume, {per} events per message: {raw_consume:8.0f} msg/s "
+          f"(= {raw_consume * per:.0f} events/s)")
+    print(f"end to end, batch messages of {per} events (publish -> durable usage + balances -> ack): "
+          f"{e2e:.0f} events/s ({len(bodies)} events in {len(messages)} messages; publishing alone took "
+          f"{publish_seconds:.1f} s; {rated} rated, {len(bodies) - rated} rejected)")
+    print(cpu)
+    print(f"  ratio to raw publish {e2e / (raw_publish * per):.3f}, to raw consume {e2e / (raw_consume * per):.3f}"
+          f" (in events), to raw bulk update {e2e / raw_updates:.2f}")
+    print(f"  required >= 5000 events/s: {'met' if e2e >= 5000 else 'NOT met'}; "
+          f"target 10000: {'met' if e2e >= 10000 else 'not met'}")
+    print(f"stream process peak RSS after both runs: {rss:.0f} MB (<= 300 MB: {'met' if rss <= 300 else 'NOT met'})",
+          flush=True)
 
 
 def main() -> None:
@@ -219,6 +279,8 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=100_000)
     parser.add_argument("--services", type=int, default=10_000)
     parser.add_argument("--charges", type=int, default=2_000)
+    parser.add_argument("--per-message", type=int, default=100,
+                        help="events per batch message for the second end-to-end figure (1: skip it)")
     parser.add_argument("--rate", type=float, action="append",
                         help="pairs per second offered (repeat for several runs; default 500)")
     parser.add_argument("--only-charging", action="store_true", help="skip the usage stream and raw rates")
@@ -235,21 +297,26 @@ def main() -> None:
             prepaid = seed_services(db, lines, "prepaid", payment_type="prepaid", free_mb=None, wallet_eur="100000")
             postpaid = seed_services(db, lines, "postpaid", free_mb=None)
             print(f"seeded {args.services} services; {args.events} events to rate", flush=True)
-            if not args.only_charging:
-                stream(platform, db, amqp_uri, identifiers, args)
             meter = CpuMeter(platform, mongo_uri)
+            if not args.only_charging:
+                stream(platform, db, amqp_uri, identifiers, args, meter)
             client = RpcClient(amqp_uri, timeout=30)
             try:
                 for rate in rates:
                     for kind, lines_of in (("prepaid", prepaid), ("postpaid", postpaid)):
                         meter.start()
                         operations = mongo_operations(db)
-                        latencies, seconds = charging(client, lines_of, args.charges, rate)
+                        latencies, seconds, requests = charging(client, lines_of, args.charges, rate)
                         operations = {k: v - operations[k] for k, v in mongo_operations(db).items()}
                         p99 = sorted(latencies)[int(len(latencies) * 0.99) - 1]
                         print(f"reserve + commit via RPC, {kind}, at {rate:.0f} pairs/s ({2 * rate:.0f} requests/s): "
                               f"{percentiles(latencies)}"
                               f" (p99 <= 20 ms: {'met' if p99 <= 20 else 'NOT met'})")
+                        every = requests["reserve"] + requests["commit"]
+                        request_p99 = sorted(every)[int(len(every) * 0.99) - 1]
+                        print(f"  per request ({2 * rate:.0f} requests/s): reserve {percentiles(requests['reserve'])}; "
+                              f"commit {percentiles(requests['commit'])}; every request p99 {request_p99:.1f} ms "
+                              f"(<= 20 ms: {'met' if request_p99 <= 20 else 'NOT met'})")
                         print(meter.report(len(latencies)))
                         print("  MongoDB operations per pair (all processes): " + ", ".join(
                             f"{name} {count / len(latencies):.2f}" for name, count in operations.items()))

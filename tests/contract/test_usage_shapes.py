@@ -100,3 +100,52 @@ def test_every_member_of_every_usage_shape_is_tried():
     for ref in SHAPES:
         tried = {member for member, _ in _cases(ref)}
         assert tried == set(rpc_contracts.resolve({"$ref": ref})["properties"]) | {"colour"}, ref
+
+
+# -- usage.batch: many events in one stream message ---------------------------------------------------------
+
+def _batch_validator():
+    """usage.batch.v1 as any JSON Schema tool reads it: its items name usage.event.v1 by a relative `$ref`."""
+    import jsonschema
+    from referencing import Registry, Resource
+
+    batch, event = rpc_contracts.event_schema("usage.batch.v1"), rpc_contracts.event_schema("usage.event.v1")
+    registry = Registry().with_resources((s["$id"], Resource.from_contents(s)) for s in (batch, event))
+    return jsonschema.Draft202012Validator(batch, registry=registry)
+
+
+def _batch_refused(document: Any) -> str | None:
+    """What the stream refuses of a batch message's own shape (its events are judged one by one), or None."""
+    from rating.domain.usage import UsageRejected, message_events
+    from rating.entrypoints.stream import MAX_EVENTS
+
+    try:
+        message_events(document, MAX_EVENTS)
+    except UsageRejected as problem:
+        return problem.field
+    return None
+
+
+def test_the_stream_takes_as_many_events_in_a_message_as_the_api_takes_in_a_request():
+    from rating.entrypoints.stream import MAX_EVENTS
+    from rating.service_layer.usage import MAX_BATCH
+
+    assert MAX_EVENTS == MAX_BATCH == 1000
+
+
+def test_the_batch_declaration_takes_usage_events_and_refuses_what_a_usage_event_refuses():
+    check = _batch_validator()
+    assert check.is_valid({"events": [EVENT, {**EVENT, "id": "e-2"}]})
+    assert not check.is_valid({"events": [EVENT, {**EVENT, "quantity": 1.5}]})
+
+
+def test_the_stream_refuses_the_batches_the_declaration_refuses_for_their_shape_naming_the_member():
+    check = _batch_validator()
+    limit = rpc_contracts.event_schema("usage.batch.v1")["properties"]["events"]["maxItems"]
+    for value in ([], [EVENT] * (limit + 1), {"0": EVENT}, EVENT, "x", None):
+        assert not check.is_valid({"events": value})
+        assert _batch_refused({"events": value}) == "events", value
+    assert not check.is_valid({"events": [EVENT], "colour": "red"})
+    assert _batch_refused({"events": [EVENT], "colour": "red"}) == "colour"
+    assert _batch_refused({"events": [EVENT] * limit}) is None
+    assert _batch_refused(EVENT) is None  # one event: judged by check_event like any other

@@ -3,8 +3,8 @@
 | variable | default | meaning |
 |---|---|---|
 | RATING_LATENESS_WINDOW_HOURS | 72 | how long after a cycle closed its late usage is still rated (into the next) |
-| RATING_STREAM_BATCH_SIZE | 500 | usage events per stream batch (one transaction) |
-| RATING_STREAM_PREFETCH | 1000 | unacknowledged messages the broker keeps in flight to the stream process |
+| RATING_STREAM_BATCH_SIZE | 500 | usage events per stream chunk (its parts' transactions), messages per batch (0411) |
+| RATING_STREAM_PREFETCH | 1000 | unacknowledged messages (one event or a batch each) in flight to the stream process |
 | RATING_STREAM_MAX_WAIT_MS | 50 | how long a partial batch waits for more events |
 | RATING_STREAM_PARALLEL | 2 | parts of a batch rated in concurrent transactions (split by service identifier) |
 | RATING_CHARGING_BATCH_SIZE | 200 | charging requests (reserve, commit, release) handled together (group commit) |

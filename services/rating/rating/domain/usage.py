@@ -4,6 +4,9 @@ A usage event is `{"id", "serviceType", "serviceIdentifier", "startTime", "quant
 `quantity` is in the unit of the rated product's resource (minutes, MB, messages) and `fields` carries the
 service type's mandatory, optional and rating-set fields. A `startTime` field of the service type is taken
 from the event's `startTime`, so it is never sent twice.
+
+On the usage stream a message carries one event or a batch of them, `{"events": [event, ...]}`
+(`message_events`, decision 0411).
 """
 from __future__ import annotations
 
@@ -15,6 +18,7 @@ from typing import Any, NamedTuple
 
 START_FIELD = "startTime"
 MAX_ID_LENGTH = 128
+BATCH_MEMBER = "events"  # usage.batch.v1's only member; no usage event has one of that name
 _ENVELOPE_KEYS = {"id", "serviceType", "serviceIdentifier", "startTime", "quantity", "fields"}
 # What usage.event.v1 declares (tests/contract/test_usage_shapes.py keeps them in step): a quantity string is
 # plain digits (Decimal() alone would also take "1e3", " 5" or "+5"), and an instant is an RFC 3339 date-time
@@ -70,6 +74,23 @@ def parse_envelope(raw: Any) -> UsageEvent:
     if type(fields) is not dict and not isinstance(fields, Mapping):
         raise UsageRejected("must be an object of the service type's fields", "fields")
     return UsageEvent(event_id, raw["serviceType"], raw["serviceIdentifier"], start, quantity, dict(fields))
+
+
+def message_events(document: Any, limit: int) -> tuple[list[Any], bool]:
+    """(the usage events one stream message carries, whether it is a batch). An object with an `events` member
+    is a batch (usage.batch.v1) of 1 to `limit` events; any other document is one event (usage.event.v1),
+    judged with the others by `parse_envelope` when it is rated. Only the batch's own shape is checked here:
+    a batch that is not one (another member, not an array, empty, over the limit) raises UsageRejected."""
+    if not isinstance(document, dict) or BATCH_MEMBER not in document:
+        return [document], False
+    if len(document) > 1:
+        other = sorted(key for key in document if key != BATCH_MEMBER)[0]
+        raise UsageRejected(f"a usage batch has no member but {BATCH_MEMBER!r} (found {other!r})", other)
+    events = document[BATCH_MEMBER]
+    if not isinstance(events, list) or not events or len(events) > limit:
+        found = f"{len(events)} events" if isinstance(events, list) else "no array"
+        raise UsageRejected(f"must be an array of 1 to {limit} usage events (found {found})", BATCH_MEMBER)
+    return events, True
 
 
 def check_fields(event: UsageEvent, definitions: list[dict[str, Any]]) -> dict[str, Any]:

@@ -1,5 +1,6 @@
 """The rating stream process (`python -m rating stream`) on real RabbitMQ and MongoDB, with faults:
-kill -9 mid-stream, the broker dropping its connection, poison messages."""
+kill -9 mid-stream, the broker dropping its connection, poison messages; with one usage event per message and
+with batch messages (usage.batch.v1)."""
 import json
 import random
 import signal
@@ -95,6 +96,18 @@ def assert_rated_exactly_once(db, tag, sent):
         assert balance == -5120 + quantity, identifier
 
 
+def batches(sent, per_message):
+    """`sent` as usage.batch messages of `per_message` events (decision 0411); None: one event a message."""
+    if per_message is None:
+        return sent
+    return [{"events": sent[n:n + per_message]} for n in range(0, len(sent), per_message)]
+
+
+# The fault tests run with one event per message and with batch messages (a redelivered batch message's
+# chunks committed before the fault find their ids rated).
+MESSAGES = pytest.mark.parametrize("per_message", [None, 200], ids=["one event a message", "batch messages"])
+
+
 def start_stream(platform):
     port = localinfra.free_port()
     process = subprocess.Popen([sys.executable, "-m", "rating", "stream"],
@@ -112,11 +125,12 @@ def test_the_stream_serves_health_and_metrics(platform):
     assert "stream_batch_size" in httpx.get(f"{process.url}/metrics", timeout=10).text
 
 
-def test_a_killed_stream_process_redelivers_and_every_event_is_rated_exactly_once(platform, lines):
+@MESSAGES
+def test_a_killed_stream_process_redelivers_and_every_event_is_rated_exactly_once(platform, lines, per_message):
     tag, identifiers = lines
     db = platform.database("rating")
     sent = events(identifiers, 3000)
-    publish(platform.env["AMQP_URI"], sent)
+    publish(platform.env["AMQP_URI"], batches(sent, per_message))
     ids = [e["id"] for e in sent]
     assert wait_long(lambda: db.usage.count_documents({"_id": {"$in": ids}}) >= 300)
     victim = platform["rating:stream"].process
@@ -128,19 +142,34 @@ def test_a_killed_stream_process_redelivers_and_every_event_is_rated_exactly_onc
     assert_rated_exactly_once(db, tag, sent)
 
 
-def test_the_stream_reconnects_when_the_broker_drops_its_connection(platform, lines):
+@MESSAGES
+def test_the_stream_reconnects_when_the_broker_drops_its_connection(platform, lines, per_message):
     tag, identifiers = lines
     db = platform.database("rating")
     sent = events(identifiers, 2000)
-    publish(platform.env["AMQP_URI"], sent[:1000])
+    publish(platform.env["AMQP_URI"], batches(sent[:1000], per_message))
     ids = [e["id"] for e in sent]
     assert wait_long(lambda: db.usage.count_documents({"_id": {"$in": ids}}) >= 100)
     vhost = platform.env["AMQP_URI"].rsplit("/", 1)[1]
     localinfra.close_connections(vhost)
-    publish(platform.env["AMQP_URI"], sent[1000:])
+    publish(platform.env["AMQP_URI"], batches(sent[1000:], per_message))
     assert wait_long(lambda: depth(platform.env["AMQP_URI"]) == 0
                     and db.usage.count_documents({"_id": {"$in": ids}}) == len(sent))
     assert_rated_exactly_once(db, tag, sent)
+
+
+def dead_letters(amqp_uri):
+    """Every message of dlq.rating.usage, taken off it: [(body, reason)]."""
+    connection = pika.BlockingConnection(pika.URLParameters(amqp_uri))
+    channel = connection.channel()
+    found = []
+    while True:
+        method, properties, body = channel.basic_get("dlq.rating.usage", auto_ack=True)
+        if method is None:
+            break
+        found.append((body, properties.headers[REASON_HEADER]))
+    connection.close()
+    return found
 
 
 def test_poison_messages_go_to_the_dead_letter_queue_with_their_reason_and_the_rest_is_rated(platform, lines):
@@ -155,13 +184,44 @@ def test_poison_messages_go_to_the_dead_letter_queue_with_their_reason_and_the_r
     # A well-formed event that cannot be rated is stored as rejected with its reason, not dead-lettered.
     assert wait_long(lambda: db.usage.find_one({"_id": bad_event["id"]}) is not None)
     assert db.usage.find_one({"_id": bad_event["id"]})["reason_field"] == "serviceIdentifier"
-    connection = pika.BlockingConnection(pika.URLParameters(platform.env["AMQP_URI"]))
-    channel = connection.channel()
-    reasons = []
-    while True:
-        method, properties, _ = channel.basic_get("dlq.rating.usage", auto_ack=True)
-        if method is None:
-            break
-        reasons.append(properties.headers[REASON_HEADER])
-    connection.close()
+    reasons = [reason for _, reason in dead_letters(platform.env["AMQP_URI"])]
     assert any(r.startswith("not JSON") for r in reasons) and any("not a usage event" in r for r in reasons)
+
+
+# -- batch messages: many usage events in one message (usage.batch.v1, decision 0411) -------------------------
+
+def test_a_batch_message_sent_again_and_events_repeated_inside_it_are_rated_once(platform, lines):
+    tag, identifiers = lines
+    db = platform.database("rating")
+    sent = events(identifiers, 300)
+    batch = {"events": [*sent, *sent[:50]]}  # 50 ids twice in one message
+    publish(platform.env["AMQP_URI"], [batch, batch, {"events": sent[100:200]}, sent[0]])
+    assert wait_long(lambda: depth(platform.env["AMQP_URI"]) == 0
+                    and db.usage.count_documents({"_id": {"$in": [e["id"] for e in sent]}}) == len(sent))
+    assert_rated_exactly_once(db, tag, sent)
+
+
+def test_a_batch_over_the_limit_is_dead_lettered_unrated_and_one_with_unusable_events_names_them(platform, lines):
+    tag, identifiers = lines
+    db = platform.database("rating")
+    too_many = events(identifiers, 1001)
+    good = events(identifiers, 30)
+    stranger = {**events(identifiers, 1)[0], "serviceIdentifier": "nobody"}
+    mixed = {"events": [*good[:10], {"quantity": "1"}, stranger, *good[10:20], "not an object"]}
+    publish(platform.env["AMQP_URI"], [{"events": too_many}, {"events": []}, {"events": good[20:], "from": "x"},
+                                       mixed, *good[20:]])
+    assert wait_long(lambda: depth(platform.env["AMQP_URI"]) == 0
+                    and db.usage.count_documents({"_id": {"$in": [e["id"] for e in good]}}) == 30)
+    assert_rated_exactly_once(db, tag, good)
+    # A well-formed event of a batch that cannot be rated is stored as rejected, like one sent alone.
+    assert db.usage.find_one({"_id": stranger["id"]})["reason_field"] == "serviceIdentifier"
+    assert db.usage.count_documents({"_id": {"$in": [e["id"] for e in too_many]}}) == 0
+    assert wait_long(lambda: depth(platform.env["AMQP_URI"], "dlq.rating.usage") >= 4)
+    reasons = {(json.loads(body).get("events") or [{}])[0].get("id"): reason
+               for body, reason in dead_letters(platform.env["AMQP_URI"]) if body.startswith(b'{"events"')}
+    assert "1001 events" in reasons[too_many[0]["id"]] and "0 events" in reasons[None]
+    assert reasons[good[20]["id"]] == "not a usage batch: from: a usage batch has no member but 'events' " \
+                                      "(found 'from')"
+    assert reasons[good[0]["id"]] == ("not usage events at events.10, events.22 (the batch's other events were "
+                                      "rated): events.10: id: must be a non-empty string of at most 128 characters; "
+                                      "events.22: a usage event must be a JSON object")
