@@ -73,10 +73,10 @@ def next_delivery(buffer: bytes, pos: int, channel: int, consumer_tag: bytes) ->
     parts = []
     at, remaining = header_end + 1, body_size
     while remaining > 0:
-        body = _frame_at(buffer, at)
-        if body is None:
+        fragment = _frame_at(buffer, at)
+        if fragment is None:
             return INCOMPLETE, pos
-        kind, on, length, body_end = body
+        kind, on, length, body_end = fragment
         if kind != _BODY or on != channel or buffer[body_end] != _FRAME_END or length > remaining:
             return FOREIGN, pos
         parts.append(buffer[at + 7:body_end])
