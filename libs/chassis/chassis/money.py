@@ -48,6 +48,31 @@ _SPECIAL = 0x6000000000000000  # combination bits 11: the long-coefficient form 
 _WIDE = Context(prec=34)  # exact for every coefficient Decimal128 holds
 
 
+class _Stored(Decimal128):
+    """A Decimal128 that carries its 16 encoded octets: bson's C encoder reads `bid` of every Decimal128 it
+    writes, and the base class builds them in Python each time (a third of encoding a usage record, whose
+    dozen amounts come from the cache below). Equal to, and encoded as, the plain Decimal128 of the same bits;
+    copies and pickles are plain Decimal128s."""
+
+    __slots__ = ("bid",)
+
+    def __init__(self, bits: tuple[int, int]):
+        super().__init__(bits)  # type: ignore[arg-type]  # (high, low) bits: bson's own form
+        self.bid = _BID(self)  # type: ignore[misc]  # shadows the base class's computing property
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return Decimal128, (self.__getstate__(),)
+
+    def __copy__(self) -> _Stored:
+        return self  # immutable
+
+    def __deepcopy__(self, memo: Any) -> _Stored:
+        return self
+
+
+_BID = Decimal128.bid.fget  # type: ignore[attr-defined]
+
+
 # Recently stored amounts by their exact text (1 and 1.0 differ): usage repeats few distinct values (zero,
 # prices, whole units). Decimal128 is immutable, so one instance serves every document.
 _STORED: dict[str, Decimal128] = {}
@@ -65,7 +90,7 @@ def to_storage(amount: Decimal) -> Decimal128:
         return Decimal128(amount)
     coefficient = int(amount.copy_abs().scaleb(-exponent, _WIDE))
     high = (sign << 63) | ((exponent + _BIAS) << 49) | (coefficient >> 64)
-    stored = Decimal128((high, coefficient & _LOW_MASK))  # type: ignore[arg-type]  # (high, low) bits: bson's own form
+    stored = _Stored((high, coefficient & _LOW_MASK))
     if len(_STORED) >= _STORED_MAX:
         _STORED.clear()
     _STORED[key] = stored

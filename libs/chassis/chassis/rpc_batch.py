@@ -120,6 +120,8 @@ class BatchRpcServer(StreamConsumer):
     # As the stream's connection, without publisher confirms: a reply lost with the broker makes the caller time
     # out and retry, and the request (not yet acknowledged) is redelivered and answered again.
     confirm_deliveries: ClassVar[bool] = False
+    # Its `_on_message` reads the routing key, reply-to and correlation id of pika's objects.
+    read_deliveries_directly: ClassVar[bool] = False
     _pending: list[Any] = field(default_factory=list, init=False)  # RpcRequests
     # Delivery tags not yet acknowledged, in delivery order, and those of them already answered.
     _unacked: deque[int] = field(default_factory=deque, init=False)

@@ -23,11 +23,12 @@ import logging
 import signal
 import threading
 import time
+import uuid
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NamedTuple
 
 import pika
 import pika.exceptions
@@ -36,6 +37,7 @@ from opentelemetry.trace import Link, SpanKind
 from prometheus_client import Counter, Gauge, Histogram
 
 from chassis import metrics, telemetry
+from chassis.amqp_deliveries import DeliveryReader
 from chassis.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -54,8 +56,10 @@ CONNECTED = Gauge("stream_connected", "1 while the consumer holds a broker conne
 _BROKER_ERRORS: tuple[type[BaseException], ...] = (pika.exceptions.AMQPError, OSError)
 
 
-@dataclass(frozen=True)
-class StreamMessage:
+class StreamMessage(NamedTuple):
+    """One message of a batch (a named tuple: one is built per message, and a frozen dataclass's `__init__`
+    cost more than decoding the delivery)."""
+
     body: bytes
     message_id: str | None
     headers: dict[str, Any]
@@ -115,6 +119,10 @@ class StreamConsumer:
     # Publisher confirms on the consumer's channel: the stream's dead-lettered copies are confirmed before the
     # original is acked. A subclass that publishes only what may be lost (RPC replies) turns them off.
     confirm_deliveries: ClassVar[bool] = True
+    # Deliveries decoded by `chassis.amqp_deliveries` instead of pika's frame machinery (decision 0018); a
+    # subclass that reads pika's method and properties objects in its own `_on_message` turns it off.
+    read_deliveries_directly: ClassVar[bool] = True
+    _reader: DeliveryReader | None = field(default=None, init=False)
 
     # -- the loop ----------------------------------------------------------------------------------
     def run(self, stop: threading.Event) -> None:
@@ -153,9 +161,13 @@ class StreamConsumer:
         if self.confirm_deliveries:
             channel.confirm_delivery()
         channel.basic_qos(prefetch_count=self.prefetch)
-        channel.basic_consume(self.topology.queue, self._on_message)
+        # The reader is in place before the consumer exists, so every delivery takes the same path, in order.
+        tag = f"ctag{channel.channel_number}.{uuid.uuid4().hex}"
+        self._pending = []  # before consuming: the reader delivers while `basic_consume` waits for its answer
+        if self.read_deliveries_directly:
+            self._reader = DeliveryReader(self._connection, channel.channel_number, tag, self._on_delivery)
+        channel.basic_consume(self.topology.queue, self._on_message, consumer_tag=tag)
         self._channel = channel
-        self._pending = []
         CONNECTED.labels(self.topology.queue).set(1)
         self.connected.set()
 
@@ -171,6 +183,9 @@ class StreamConsumer:
                 future.result()
             except Exception:  # noqa: BLE001 (already failing over; the batch will be redelivered)
                 pass
+        if self._reader is not None:
+            self._reader.uninstall()  # closing cancels the consumer: what arrives after is pika's to refuse
+            self._reader = None
         connection, self._connection, self._channel = self._connection, None, None
         self._pending = []  # unacked messages return to the queue when the connection closes
         if connection is not None and connection.is_open:
@@ -183,6 +198,10 @@ class StreamConsumer:
         self._pending.append(StreamMessage(
             body=body, message_id=properties.message_id, headers=dict(properties.headers or {}),
             timestamp=properties.timestamp, redelivered=method.redelivered, delivery_tag=method.delivery_tag))
+
+    def _on_delivery(self, delivery_tag: int, redelivered: bool, message_id: Any, headers: dict[str, Any] | None,
+                     timestamp: int | None, body: bytes) -> None:
+        self._pending.append(StreamMessage(body, message_id, headers or {}, timestamp, redelivered, delivery_tag))
 
     def _consume(self, stop: threading.Event) -> None:
         deadline: float | None = None  # when a partial batch stops waiting for more messages

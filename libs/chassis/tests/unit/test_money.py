@@ -124,3 +124,17 @@ def test_a_stored_amount_is_shown_normalised_in_plain_notation_as_before():
         assert money.shown_from_storage(stored) == expected  # from the cache of shown ones
     assert money.shown_from_storage(Decimal128("1.50")) == "1.5"
     assert money.shown_from_storage(Decimal128("-0.00")) == "-0"
+
+
+def test_a_stored_amount_encodes_copies_and_pickles_as_a_plain_decimal128():
+    import copy
+    import pickle
+
+    import bson
+
+    for text in ("57", "0.01", "-5120", "1.10"):
+        stored, plain = money.to_storage(Decimal(text)), Decimal128(text)
+        assert bson.encode({"a": stored, "b": [stored]}) == bson.encode({"a": plain, "b": [plain]})
+        assert stored == plain and str(stored) == str(plain) and repr(stored) == repr(plain)
+        for twin in (copy.copy(stored), copy.deepcopy({"a": stored})["a"], pickle.loads(pickle.dumps(stored))):
+            assert twin == plain and twin.bid == plain.bid
