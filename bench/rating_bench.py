@@ -204,15 +204,16 @@ class CpuMeter:
         self.before = self._now()
 
     def report(self, pairs: int) -> str:
-        used = {name: seconds - self.before[name] for name, seconds in self._now().items()}
-        parts = [f"{name} {seconds * 1000 / pairs:.2f}" for name, seconds in used.items() if seconds > 0.005]
-        return f"  CPU per pair (ms): {', '.join(parts)}; total {sum(used.values()) * 1000 / pairs:.2f}"
+        return self._line("pair", "ms", 1e3, pairs, ".2f")
 
     def per_event(self, events: int) -> str:
         """CPU per usage event since `start()`, in µs (the stream's phases)."""
+        return self._line("event", "µs", 1e6, events, ".0f")
+
+    def _line(self, unit: str, shown: str, scale: float, count: int, form: str) -> str:
         used = {name: seconds - self.before[name] for name, seconds in self._now().items()}
-        parts = [f"{name} {seconds * 1e6 / events:.0f}" for name, seconds in used.items() if seconds > 0.005]
-        return f"  CPU per event (µs): {', '.join(parts)}; total {sum(used.values()) * 1e6 / events:.0f}"
+        parts = [f"{name} {seconds * scale / count:{form}}" for name, seconds in used.items() if seconds > 0.005]
+        return f"  CPU per {unit} ({shown}): {', '.join(parts)}; total {sum(used.values()) * scale / count:{form}}"
 
 
 def stream(platform: Any, db: Any, amqp_uri: str, identifiers: list[str], args: Any, meter: CpuMeter) -> None:

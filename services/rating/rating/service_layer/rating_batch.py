@@ -82,12 +82,10 @@ def check_event(raw: Any, catalog: CatalogCache, types: dict[str, Any] | None = 
             return _Checked(raw, problem=problem)
         return _Checked(raw, event=UsageEvent(event_id, str(raw.get("serviceType")), str(
             raw.get("serviceIdentifier")), utc_now(), ZERO, {}), problem=problem)
-    if types is None:
-        service_type = catalog.service_type(event.service_type)
-    elif event.service_type in types:
-        service_type = types[event.service_type]
-    else:
-        service_type = types[event.service_type] = catalog.service_type(event.service_type)
+    types = {} if types is None else types
+    if event.service_type not in types:
+        types[event.service_type] = catalog.service_type(event.service_type)
+    service_type = types[event.service_type]
     if service_type is None:
         return _Checked(raw, event, problem=UsageRejected(f"unknown service type {event.service_type!r}",
                                                           "serviceType"))
