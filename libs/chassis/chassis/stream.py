@@ -366,7 +366,7 @@ def serve(settings: Settings, consumer: StreamConsumer) -> None:
 
     health = HealthServer(settings.http_host, settings.health_port, ready)
     health.start()
-    pass  # heap.settle()  # start-up is done: its objects leave the collector's full walks (chassis.heap)
+    heap.settle()  # start-up is done: its objects leave the collector's full walks (chassis.heap)
     log.info("stream consumer starting", extra={"queue": consumer.topology.queue, "health_port": settings.health_port})
     try:
         consumer.run(stop)
