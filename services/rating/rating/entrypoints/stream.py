@@ -70,20 +70,22 @@ def batch_handler(catalog: CatalogCache, lateness: timedelta, parallel: int = 1,
                   inventory: InventoryCache | None = None, chunk_size: int = CHUNK_EVENTS):
     pool = ThreadPoolExecutor(max_workers=parallel - 1, thread_name_prefix="rating-part") if parallel > 1 else None
 
-    def rate(events: list[Any]) -> list[Outcome]:
-        return rate_batch(events, catalog, source="stream", lateness=lateness, inventory=inventory)
+    def rate(events: list[Any], fresh: bool) -> list[Outcome]:
+        return rate_batch(events, catalog, source="stream", lateness=lateness, inventory=inventory, fresh=fresh)
 
-    def rate_chunk(chunk: list[tuple[Where, Any]]) -> Iterator[tuple[Where, Outcome]]:
-        """Rate one chunk of events in its parts, concurrently; (where each event came from, its outcome)."""
+    def rate_chunk(chunk: list[tuple[Where, Any]], fresh: bool) -> Iterator[tuple[Where, Outcome]]:
+        """Rate one chunk of events in its parts, concurrently; (where each event came from, its outcome).
+        `fresh`: no message of the chunk was delivered before (decision 0412)."""
         parts: list[list[tuple[Where, Any]]] = [[] for _ in range(max(parallel, 1))]
         for where, event in chunk:
             parts[part_of(event, len(parts))].append((where, event))
         parts = [part for part in parts if part]
-        futures: list[Future] = [pool.submit(rate, [e for _, e in part]) for part in parts[1:]] if pool else []
+        futures: list[Future] = [pool.submit(rate, [e for _, e in part], fresh) for part in parts[1:]] \
+            if pool else []
         results: list[list[Outcome]] = []
         failure: BaseException | None = None
         try:
-            results.append(rate([e for _, e in parts[0]]))
+            results.append(rate([e for _, e in parts[0]], fresh))
         except BaseException as exc:  # noqa: BLE001 (re-raised once the other parts are done)
             failure = exc
         for future in futures:
@@ -116,8 +118,11 @@ def batch_handler(catalog: CatalogCache, lateness: timedelta, parallel: int = 1,
                     yield (index, position if is_batch else None), event
 
         counts: dict[str, int] = {}
+        # A redelivered message may have been rated before its ack was lost: its chunk looks its ids up first.
+        # Without one, a taken id (published twice) still fails the insert and the chunk runs again, careful.
+        fresh = not any(message.redelivered for message in batch)
         for chunk in chunks(events(), chunk_size):
-            for (index, position), outcome in rate_chunk(chunk):
+            for (index, position), outcome in rate_chunk(chunk, fresh):
                 counts[outcome.status] = counts.get(outcome.status, 0) + 1
                 if outcome.status != "invalid":
                     continue

@@ -35,6 +35,7 @@ SOURCE = "rating"
 USAGE = "usage"
 FUTURE_TOLERANCE = timedelta(minutes=5)
 ACTIVE = "active"
+DUPLICATE_KEY = 11000
 # Statements per `update` command: far below the 16 MB a command document may hold (a statement is ~200 bytes).
 UPDATES_PER_COMMAND = 10_000
 
@@ -97,25 +98,41 @@ def check_event(raw: Any, catalog: CatalogCache, types: dict[str, Any] | None = 
 
 def rate_batch(raws: Sequence[Any], catalog: CatalogCache, *, source: str, lateness: timedelta,
                now: datetime | None = None, strict: bool = False,
-               inventory: InventoryCache | None = None) -> list[Outcome]:
+               inventory: InventoryCache | None = None, fresh: bool = False) -> list[Outcome]:
     """Rate `raws` (usage events in wire shape) once each; returns one outcome per input, in order.
 
     `strict` (the HTTP API): bad input anywhere in the batch raises ValidationFailed naming
     `events.<index>.<field>` and nothing is stored; only business denials (prepaid credit, sharing policy)
-    are stored as rejected events. Without it (the stream) bad events are stored as rejected too."""
+    are stored as rejected events. Without it (the stream) bad events are stored as rejected too.
+
+    `fresh` (the stream, when no message of the batch was delivered before): the first run does not look up
+    which ids were rated before and inserts the usage records directly; if one was (a publisher sent an id
+    twice), the insert fails on the key, the transaction is abandoned and the batch runs again the careful way.
+    Either way an id is rated once: the usage record's key decides (decision 0412)."""
     now = now or utc_now()
     types: dict[str, Any] = {}
     checked = [check_event(raw, catalog, types) for raw in raws]
 
-    def run(uow: UnitOfWork) -> list[Outcome]:
-        return BatchRating(uow, catalog, now, lateness, source, inventory).run(checked, strict=strict)
+    def run(uow: UnitOfWork, careful: bool) -> list[Outcome]:
+        return BatchRating(uow, catalog, now, lateness, source, inventory).run(checked, strict=strict,
+                                                                               careful=careful)
 
     try:
-        return transaction(run, source=SOURCE)
-    except DuplicateKeyError:
-        # Another consumer committed some of these ids between our read and insert: run again, they are
-        # now seen as duplicates.
-        return transaction(run, source=SOURCE)
+        return transaction(lambda uow: run(uow, not fresh), source=SOURCE)
+    except (DuplicateKeyError, BulkWriteError) as error:
+        if not only_duplicate_keys(error):
+            raise
+        # An id was rated before (a fresh batch) or another consumer committed one between our read and our
+        # insert: run again, careful, and it is seen as a duplicate.
+        return transaction(lambda uow: run(uow, True), source=SOURCE)
+
+
+def only_duplicate_keys(error: DuplicateKeyError | BulkWriteError) -> bool:
+    """Whether a failed write failed only because a key was taken."""
+    if isinstance(error, DuplicateKeyError):
+        return True
+    errors = error.details.get("writeErrors", [])
+    return bool(errors) and all(e.get("code") == DUPLICATE_KEY for e in errors)
 
 
 _d128 = to_storage
@@ -320,8 +337,10 @@ class BatchRating:
         return self.now, True  # rated into the current cycle
 
     # -- the batch ----------------------------------------------------------------------------------
-    def run(self, checked: list[_Checked], strict: bool = False) -> list[Outcome]:
-        existing = self.existing(checked)
+    def run(self, checked: list[_Checked], strict: bool = False, careful: bool = True) -> list[Outcome]:
+        """Rate and write `checked`; without `careful` no id is looked up (the caller knows none was delivered
+        before, and the insert of the usage records fails on a taken key)."""
+        existing = self.existing(checked) if careful else set()
         self.load([c.event for c in checked if c.event is not None and c.problem is None
                    and c.event.id not in existing])
         outcomes, records = self.rate_all(checked, existing)
