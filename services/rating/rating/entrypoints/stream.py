@@ -40,7 +40,7 @@ from rating.service_layer.rating_batch import Outcome, rate_batch
 
 # The contract's bound on the events of one message (tests/contract keeps it equal to the HTTP API's).
 MAX_EVENTS: int = rpc_contracts.event_schema("usage.batch.v1")["properties"][BATCH_MEMBER]["maxItems"]
-# Generation 0 collected after 10,000 net allocations instead of 700 (decision 0413); the older generations as
+# Generation 0 collected after 10,000 net allocations instead of 700 (decision 0414); the older generations as
 # by default.
 GC_THRESHOLD = (10_000, 10, 10)
 CHUNK_EVENTS = 500  # RATING_STREAM_BATCH_SIZE's default: usage events per chunk (transactions of its parts)
@@ -79,7 +79,7 @@ def batch_handler(catalog: CatalogCache, lateness: timedelta, parallel: int = 1,
 
     def rate_chunk(chunk: list[tuple[Where, Any]], fresh: bool) -> Iterator[tuple[Where, Outcome]]:
         """Rate one chunk of events in its parts, concurrently; (where each event came from, its outcome).
-        `fresh`: no message of the chunk was delivered before (decision 0412)."""
+        `fresh`: no message of the chunk was delivered before (decision 0413)."""
         parts: list[list[tuple[Where, Any]]] = [[] for _ in range(max(parallel, 1))]
         for where, event in chunk:
             parts[part_of(event, len(parts))].append((where, event))
@@ -147,7 +147,7 @@ def batch_handler(catalog: CatalogCache, lateness: timedelta, parallel: int = 1,
 
 
 def tune_collector() -> None:
-    """Fewer cyclic garbage collections (decision 0413): rating allocates a dozen long-lived containers per
+    """Fewer cyclic garbage collections (decision 0414): rating allocates a dozen long-lived containers per
     event (records, read documents), so with the default threshold (700) the collector ran about twenty times
     per 250-event part and every few seconds scanned the whole heap (the inventory cache's documents), 10-13 µs
     per event in process; the stream makes little cyclic garbage. What is loaded at start (modules, the catalog)

@@ -108,7 +108,7 @@ def rate_batch(raws: Sequence[Any], catalog: CatalogCache, *, source: str, laten
     `fresh` (the stream, when no message of the batch was delivered before): the first run does not look up
     which ids were rated before and inserts the usage records directly; if one was (a publisher sent an id
     twice), the insert fails on the key, the transaction is abandoned and the batch runs again the careful way.
-    Either way an id is rated once: the usage record's key decides (decision 0412)."""
+    Either way an id is rated once: the usage record's key decides (decision 0413)."""
     now = now or utc_now()
     types: dict[str, Any] = {}
     checked = [check_event(raw, catalog, types) for raw in raws]

@@ -190,7 +190,7 @@ def test_poison_messages_go_to_the_dead_letter_queue_with_their_reason_and_the_r
 
 def test_an_event_published_twice_without_a_redelivery_is_rated_once_within_a_batch_and_across_batches(
         platform, lines):
-    # No message is redelivered here, so the stream inserts without looking ids up first (decision 0412): the
+    # No message is redelivered here, so the stream inserts without looking ids up first (decision 0413): the
     # usage record's key refuses the second copy and its batch runs again the careful way.
     tag, identifiers = lines
     db = platform.database("rating")
