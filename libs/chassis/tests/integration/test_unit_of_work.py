@@ -1,4 +1,6 @@
+import pymongo
 import pytest
+from pymongo import monitoring
 
 from chassis.contracts import ContractError
 from chassis.mongo import OUTBOX, next_sequence, transaction
@@ -74,3 +76,35 @@ def test_concurrent_allocations_never_hand_out_the_same_number(chassis_db):
         numbers = list(pool.map(lambda _: transaction(lambda uow: uow.next_sequence("c"), source="customer"),
                                 range(64)))
     assert sorted(numbers) == list(range(1, 65))
+
+
+class _Commands(monitoring.CommandListener):
+    def __init__(self):
+        self.sent = []
+
+    def started(self, event):
+        self.sent.append(event.command)
+
+    def succeeded(self, event):
+        pass
+
+    def failed(self, event):
+        pass
+
+
+def test_a_transaction_reads_one_snapshot_and_commits_with_a_majority_whatever_the_client_defaults_to(
+        chassis_db):
+    # Decision 0412: on one node other concerns cost the same; on several, w:1 or a local read could commit
+    # what a failover rolls back. The client here defaults to w:1, the transaction must not inherit it.
+    listener = _Commands()
+    client = pymongo.MongoClient(chassis_db.client.address[0], chassis_db.client.address[1], directConnection=True,
+                                 w=1, event_listeners=[listener])
+    try:
+        transaction(lambda uow: uow.collection("widgets").insert_one({"_id": 99}, session=uow.session),
+                    source="customer", db=client[chassis_db.name])
+    finally:
+        client.close()
+    first, commit = [c for c in listener.sent if "lsid" in c and "txnNumber" in c]
+    assert first["readConcern"] == {"level": "snapshot"} and "writeConcern" not in first
+    assert commit["commitTransaction"] == 1 and commit["writeConcern"]["w"] == "majority"
+    assert chassis_db.widgets.count_documents({"_id": 99}) == 1
