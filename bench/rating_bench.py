@@ -296,7 +296,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--events", type=int, default=100_000)
     parser.add_argument("--services", type=int, default=10_000)
-    parser.add_argument("--charges", type=int, default=2_000)
+    parser.add_argument("--charges", type=int, default=2_000, help="reserve + commit pairs per run (0: skip them)")
     parser.add_argument("--per-message", type=int, default=100,
                         help="events per batch message for the second end-to-end figure (1: skip it)")
     parser.add_argument("--rate", type=float, action="append",
@@ -318,6 +318,8 @@ def main() -> None:
             meter = CpuMeter(platform, mongo_uri)
             if not args.only_charging:
                 stream(platform, db, amqp_uri, identifiers, args, meter)
+            if args.charges <= 0:
+                return
             client = RpcClient(amqp_uri, timeout=30)
             try:
                 for lines_of in (prepaid, postpaid):

@@ -48,21 +48,12 @@ EVENTS = ("service.created", "service.changed", "service.deleted", "subscription
 
 
 class _Lru:
-    """key -> (kept at, value), least recently used first; not thread-safe (the cache holds the lock)."""
+    """key -> (kept at, value), least recently used first (read by `InventoryCache._lookup`); not thread-safe
+    (the cache holds the lock)."""
 
     def __init__(self, max_entries: int) -> None:
         self.max_entries = max_entries
         self.values: OrderedDict[Hashable, tuple[float, Any]] = OrderedDict()
-
-    def get(self, key: Hashable, oldest: float) -> Any:
-        kept = self.values.get(key)
-        if kept is None:
-            return None
-        if kept[0] < oldest:
-            del self.values[key]
-            return None
-        self.values.move_to_end(key)
-        return kept[1]
 
     def put(self, key: Hashable, value: Any, now: float) -> None:
         self.values[key] = (now, value)
@@ -128,12 +119,19 @@ class InventoryCache:
             if not self._live:
                 return found, list(keys)
             oldest = self._clock() - self.max_age
+            # `_Lru.get` inlined: a batch looks up five keys or so per event.
+            values = lru.values
+            kept_of, to_end = values.get, values.move_to_end
             for key in keys:
-                value = lru.get(key, oldest)
-                if value is None:
+                kept = kept_of(key)
+                if kept is None:
+                    missing.append(key)
+                elif kept[0] < oldest:
+                    del values[key]
                     missing.append(key)
                 else:
-                    found[key] = value
+                    to_end(key)
+                    found[key] = kept[1]
             self.hits += len(found)
             self.misses += len(missing)
         return found, missing

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 from pricing import field_text, find_rate, round_rating, usage_charge
 from rating.domain.balances import ZERO, Balance, Draw, draw_ordered, in_consumption_order
@@ -70,14 +70,15 @@ class Share:
     on_exhausted: str  # FALLBACK to the member's own balances, or DENY
 
 
-@dataclass(frozen=True)
-class Impact:
+class Impact(NamedTuple):
+    """A named tuple: one or more per rated event, and a frozen dataclass's `__init__` costs several times more."""
+
     balance_id: str
     resource: str
     amount: Decimal  # what the balance moved towards zero (positive = credit used)
 
 
-@dataclass
+@dataclass(slots=True)
 class Rating:
     units: Decimal  # charging units (quantity / unit size, rounded per the rate row)
     quantity: Decimal  # the rounded quantity in the resource's unit

@@ -30,14 +30,13 @@ from rating.adapters.reservation_cache import ReservationCache
 from rating.domain.engine import PREPAID, Rating, rate
 from rating.domain.usage import UsageRejected
 from rating.schemas import COMMIT_FIELDS, RESERVATION_FIELDS
-from rating.service_layer.rating_batch import BatchRating, check_event, refuse_bad_input
+from rating.service_layer.rating_batch import BatchRating, check_event, only_duplicate_keys, refuse_bad_input
 from rating.service_layer.usage import usage_wire
 
 SOURCE = "rating"
 COLLECTION = "reservations"
 DEFAULT_TTL = timedelta(seconds=60)
 MAX_TTL = timedelta(hours=1)
-DUPLICATE_KEY = 11000
 
 
 def _bad(problem: UsageRejected) -> Exception:
@@ -119,8 +118,7 @@ def _retried(fn: Any) -> Any:
     except _Stale:
         return transaction(lambda uow: fn(uow, True), source=SOURCE)
     except (DuplicateKeyError, BulkWriteError) as error:
-        if isinstance(error, BulkWriteError) and any(
-                e.get("code") != DUPLICATE_KEY for e in error.details.get("writeErrors", [])):
+        if not only_duplicate_keys(error):
             raise
         # A concurrent transaction stored one of these ids (a reservation, a usage record) between our read and
         # our insert, or a commit's usage id was taken by other usage: run again, it is now seen as existing.

@@ -42,6 +42,8 @@ class ThresholdWatch:
         return None if found is None else (profile, *found)
 
     def before(self, group_id: str, resources: Iterable[str], as_of: datetime) -> dict[str, Decimal]:
+        if self.default is None and not (self.groups.get(group_id) or {}).get("credit_profile"):
+            return {}  # no credit profile: nothing watched (asked once per event, not per resource)
         return {r: self.book.total(group_id, r, as_of) for r in resources if self._limits(group_id, r)}
 
     def changed(self, group_id: str, before: dict[str, Decimal], as_of: datetime) -> None:

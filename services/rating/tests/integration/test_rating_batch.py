@@ -40,6 +40,18 @@ def test_a_redelivered_batch_changes_nothing(
     assert rating_db.usage.count_documents({}) == 2
 
 
+def test_a_fresh_batch_holding_an_id_rated_before_runs_again_carefully_and_rates_it_once(
+        rating_db, voice_line, voice_catalog, grant, call, amount_of):
+    group, _ = voice_line()
+    free = grant(group["id"], "MIN", "-100")
+    rate_batch([call("1")], voice_catalog, source="test", lateness=LATENESS, fresh=True)
+    again = rate_batch([call("2"), call("1"), call("3"), call("3")], voice_catalog, source="test",
+                       lateness=LATENESS, fresh=True)
+    assert [o.status for o in again] == ["rated", "duplicate", "rated", "duplicate"]
+    assert amount_of(free["id"]) == Decimal("-40")
+    assert rating_db.usage.count_documents({}) == 3
+
+
 def test_prepaid_usage_beyond_the_credit_is_stored_rejected_and_touches_nothing(
         rating_db, voice_line, voice_catalog, grant, call, amount_of):
     group, _ = voice_line()

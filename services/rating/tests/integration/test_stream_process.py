@@ -188,6 +188,21 @@ def test_poison_messages_go_to_the_dead_letter_queue_with_their_reason_and_the_r
     assert any(r.startswith("not JSON") for r in reasons) and any("not a usage event" in r for r in reasons)
 
 
+def test_an_event_published_twice_without_a_redelivery_is_rated_once_within_a_batch_and_across_batches(
+        platform, lines):
+    # No message is redelivered here, so the stream inserts without looking ids up first (decision 0413): the
+    # usage record's key refuses the second copy and its batch runs again the careful way.
+    tag, identifiers = lines
+    db = platform.database("rating")
+    sent = events(identifiers, 200)
+    publish(platform.env["AMQP_URI"], [*sent[:100], *sent[:20]])  # 20 ids twice, mostly in one batch
+    assert wait_long(lambda: db.usage.count_documents({"_id": {"$in": [e["id"] for e in sent[:100]]}}) == 100)
+    publish(platform.env["AMQP_URI"], [*sent[40:60], *sent[100:]])  # rated ids again, beside new ones
+    assert wait_long(lambda: depth(platform.env["AMQP_URI"]) == 0
+                    and db.usage.count_documents({"_id": {"$in": [e["id"] for e in sent]}}) == len(sent))
+    assert_rated_exactly_once(db, tag, sent)
+
+
 # -- batch messages: many usage events in one message (usage.batch.v1, decision 0411) -------------------------
 
 def test_a_batch_message_sent_again_and_events_repeated_inside_it_are_rated_once(platform, lines):
