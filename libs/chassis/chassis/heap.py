@@ -8,6 +8,10 @@ as long as the process, so `settle` collects once and moves them out of the coll
 (`gc.freeze`); later full collections walk only what the process made since (its caches, its requests).
 Frozen objects are still freed by reference counting; only a cycle among them, made unreachable later, is
 never collected (start-up objects do not form such cycles: they are modules, classes and functions).
+
+The young generation is also collected less often (after 10,000 net allocations instead of 700, decision
+0414): rating allocates a dozen containers per event or request that live until its transaction ends, and
+makes little cyclic garbage, so most young collections found nothing (10-13 µs per event in the stream).
 """
 from __future__ import annotations
 
@@ -21,6 +25,8 @@ GC_PAUSE_SECONDS = Histogram(
     "python_gc_pause_seconds", "Time the process stood still in one garbage collection, by generation",
     ["generation"], buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25))
 
+YOUNG_THRESHOLD = (10_000, 10, 10)  # generation 0 after 10,000 net allocations; the older ratios unchanged
+
 _started: list[float] = []
 
 
@@ -32,9 +38,10 @@ def _time(phase: str, info: dict[str, Any]) -> None:
 
 
 def settle() -> None:
-    """Call once start-up is done, before serving: collect, then freeze what is alive; and time every later
-    collection in `python_gc_pause_seconds`."""
+    """Call once start-up is done, before serving: collect, then freeze what is alive, collect the young
+    generation less often, and time every later collection in `python_gc_pause_seconds`."""
     gc.collect()
     gc.freeze()
+    gc.set_threshold(*YOUNG_THRESHOLD)
     if _time not in gc.callbacks:
         gc.callbacks.append(_time)

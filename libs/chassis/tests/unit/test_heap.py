@@ -16,10 +16,12 @@ def _full_collections_timed() -> float:
 
 @pytest.fixture
 def settled() -> Iterator[None]:
+    thresholds = gc.get_threshold()
     try:
         heap.settle()
         yield
     finally:
+        gc.set_threshold(*thresholds)
         gc.unfreeze()  # the test process goes on collecting as before
         if heap._time in gc.callbacks:
             gc.callbacks.remove(heap._time)
@@ -29,6 +31,10 @@ def test_settling_moves_what_is_alive_out_of_the_full_walk(settled: None) -> Non
     assert gc.get_freeze_count() > 1000
     # What a full collection walks now is only what was made since: a few objects, not the process.
     assert len(gc.get_objects(2)) < gc.get_freeze_count() / 10
+
+
+def test_settling_collects_the_young_generation_less_often(settled: None) -> None:
+    assert gc.get_threshold() == heap.YOUNG_THRESHOLD and heap.YOUNG_THRESHOLD[0] > 700
 
 
 def test_settling_times_every_later_collection_by_generation(settled: None) -> None:

@@ -19,7 +19,6 @@ other events rated and is dead-lettered naming those elements (a replay rates no
 """
 from __future__ import annotations
 
-import gc
 import json
 import zlib
 from collections.abc import Iterable, Iterator, Sequence
@@ -40,9 +39,6 @@ from rating.service_layer.rating_batch import Outcome, rate_batch
 
 # The contract's bound on the events of one message (tests/contract keeps it equal to the HTTP API's).
 MAX_EVENTS: int = rpc_contracts.event_schema("usage.batch.v1")["properties"][BATCH_MEMBER]["maxItems"]
-# Generation 0 collected after 10,000 net allocations instead of 700 (decision 0414); the older generations as
-# by default.
-GC_THRESHOLD = (10_000, 10, 10)
 CHUNK_EVENTS = 500  # RATING_STREAM_BATCH_SIZE's default: usage events per chunk (transactions of its parts)
 # The stream's messages are counted by chassis.stream; with batch messages the events are the throughput.
 EVENTS = Counter("rating_stream_events_total", "Usage events the stream handled, by outcome", ["outcome"])
@@ -146,22 +142,10 @@ def batch_handler(catalog: CatalogCache, lateness: timedelta, parallel: int = 1,
     return handle
 
 
-def tune_collector() -> None:
-    """Fewer cyclic garbage collections (decision 0414): rating allocates a dozen long-lived containers per
-    event (records, read documents), so with the default threshold (700) the collector ran about twenty times
-    per 250-event part and every few seconds scanned the whole heap (the inventory cache's documents), 10-13 µs
-    per event in process; the stream makes little cyclic garbage. What is loaded at start (modules, the catalog)
-    is frozen out of every later scan."""
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(*GC_THRESHOLD)
-
-
 def run(settings: Settings) -> None:
     with bootstrap.hot_path_reads(settings) as (catalog, inventory):
         batching = config.stream_batching(settings)
         handler = batch_handler(catalog, config.lateness_window(settings), batching.parallel, inventory,
                                 batching.batch_size)
         consumer = bootstrap.usage_consumer(settings, handler)
-        tune_collector()
         serve(settings, consumer)
