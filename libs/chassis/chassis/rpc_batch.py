@@ -120,8 +120,6 @@ class BatchRpcServer(StreamConsumer):
     # As the stream's connection, without publisher confirms: a reply lost with the broker makes the caller time
     # out and retry, and the request (not yet acknowledged) is redelivered and answered again.
     confirm_deliveries: ClassVar[bool] = False
-    # Its `_on_message` reads the routing key, reply-to and correlation id of pika's objects.
-    read_deliveries_directly: ClassVar[bool] = False
     _pending: list[Any] = field(default_factory=list, init=False)  # RpcRequests
     # Delivery tags not yet acknowledged, in delivery order, and those of them already answered.
     _unacked: deque[int] = field(default_factory=deque, init=False)
@@ -208,8 +206,11 @@ class BatchRpcServer(StreamConsumer):
         super()._connect()
         self._unacked, self._answered = deque(), set()  # delivery tags count per channel
 
-    def _on_message(self, channel: Any, method: Any, properties: Any, body: bytes) -> None:
-        self._unacked.append(method.delivery_tag)
+    def _on_delivery(self, delivery_tag: int, redelivered: bool, routing_key: Any, correlation_id: Any,
+                     reply_to: Any, message_id: Any, headers: dict[str, Any] | None, timestamp: int | None,
+                     body: bytes) -> None:
+        """A request as `chassis.amqp_deliveries` reads it off the socket (decision 0019)."""
+        self._unacked.append(delivery_tag)
         args: list[Any] = []
         kwargs: dict[str, Any] = {}
         problem: BaseException | None = None
@@ -220,9 +221,14 @@ class BatchRpcServer(StreamConsumer):
                 raise TypeError("args must be an array and kwargs an object")
         except (ValueError, KeyError, TypeError, UnicodeDecodeError) as exc:
             args, kwargs, problem = [], {}, malformed_request(f"not an RPC call: {exc}")
-        self._pending.append(RpcRequest(
-            method.routing_key.rpartition(".")[2], args, kwargs, properties.reply_to, properties.correlation_id,
-            properties.headers or {}, method.delivery_tag, method.redelivered, problem, properties.timestamp))
+        self._pending.append(RpcRequest(routing_key.rpartition(".")[2], args, kwargs, reply_to, correlation_id,
+                                        headers or {}, delivery_tag, redelivered, problem, timestamp))
+
+    def _on_message(self, channel: Any, method: Any, properties: Any, body: bytes) -> None:
+        """A request that pika decoded: one the reader left to it (not laid out as expected) or one received
+        before the reader was installed (none, in practice)."""
+        self._on_delivery(method.delivery_tag, method.redelivered, method.routing_key, properties.correlation_id,
+                          properties.reply_to, properties.message_id, properties.headers, properties.timestamp, body)
 
     def _apply(self, batch: Sequence[Any]) -> Any:
         """The handler's answers; a handler that fails for no transient reason fails every request of the
