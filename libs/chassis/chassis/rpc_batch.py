@@ -8,7 +8,9 @@ exchange with `<service>.*`, reads `{"args": [...], "kwargs": {...}}` bodies, an
 
 Unlike a nameko worker (one green thread and one transaction per call), the handler receives every request
 that arrived while the previous batches were handled at once and can apply them together (group commit). It
-rides on the stream consumer's connection handling (`chassis.stream.StreamConsumer`). With `parallel=1` the
+rides on the stream consumer's connection handling (`chassis.stream.StreamConsumer`), including its reading of
+deliveries off the socket (`chassis.amqp_deliveries`, decision 0019: routing key, reply-to, correlation id,
+headers and timestamp decoded there, not by pika's frame machinery). With `parallel=1` the
 consumer thread handles each batch itself: no hand-off to another thread, and the requests that arrive
 meanwhile wait in the socket and are read in one go. With `parallel` > 1 up to that many batches are in flight
 on worker threads: a request that finds a free worker is handled at once instead of waiting for the batch
