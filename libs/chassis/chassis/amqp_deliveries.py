@@ -1,10 +1,13 @@
-"""Reading a stream consumer's `basic.deliver` messages straight off pika's receive buffer (decision 0018).
+"""Reading a consumer's `basic.deliver` messages straight off pika's receive buffer (decisions 0018, 0020).
 
 Why: pika turns every delivery into three frame objects, looks up callbacks for each, assembles the content in
 the channel, queues a delivery event in the blocking channel and dispatches it later; for the usage stream that
 was about a third of the process's CPU per event (py-spy, `bench/rating_bench.py`). A delivery is three or more
 frames of a fixed layout (AMQP 0-9-1, sections 4.2.3-4.2.6 and the `basic` class), so the consumer decodes
-what it needs of them itself: delivery tag, redelivered flag, message id, headers, timestamp and body.
+what its users need of them itself: delivery tag, redelivered flag and routing key of the method; correlation
+id, reply-to, message id, headers and timestamp of the properties (the stream consumer and the batch RPC
+server read different ones of these; one decoding serves both); the body. The other properties are skipped
+by their encoded sizes, and a property list that does not end where its frame ends is left to pika.
 
 Everything else (heartbeats, publisher confirms, channel and connection methods, a delivery for another
 consumer or anything not laid out as expected) is handed to pika one frame at a time, in order, exactly as its
@@ -33,10 +36,15 @@ _CORRELATION_ID, _REPLY_TO, _EXPIRATION, _MESSAGE_ID, _TIMESTAMP = 1 << 10, 1 <<
 _MORE_FLAGS = 1  # a second flags word follows: not a Basic property list of 0-9-1, left to pika
 
 
-# A delivery: (delivery tag, redelivered, message id, headers, timestamp, body), a plain tuple because one is
-# built per message. The message id is decoded as pika decodes short strings (bytes when not UTF-8); headers
-# and timestamp are None when the message has none.
-Delivery = tuple[int, bool, Any, "dict[str, Any] | None", "int | None", bytes]
+_TYPE, _USER_ID, _APP_ID, _CLUSTER_ID = 1 << 5, 1 << 4, 1 << 3, 1 << 2
+_SKIPPED_AFTER_TIMESTAMP = _TYPE | _USER_ID | _APP_ID | _CLUSTER_ID  # short strings, none of them read
+
+
+# A delivery: (delivery tag, redelivered, routing key, correlation id, reply-to, message id, headers, timestamp,
+# body), a plain tuple because one is built per message. Short strings are decoded as pika decodes them (str,
+# bytes when not UTF-8); an absent property is None.
+Delivery = tuple[int, bool, Any, Any, Any, Any, "dict[str, Any] | None", "int | None", bytes]
+DeliveryCallback = Callable[[int, bool, Any, Any, Any, Any, "dict[str, Any] | None", "int | None", bytes], None]
 
 
 INCOMPLETE = "incomplete"  # the delivery's frames have not all arrived: read on when more data comes
@@ -58,18 +66,30 @@ def next_delivery(buffer: bytes, pos: int, channel: int, consumer_tag: bytes) ->
     if buffer[at] != len(consumer_tag) or not buffer.startswith(consumer_tag, at + 1):
         return FOREIGN, pos
     tag_end = at + 1 + len(consumer_tag)
-    (delivery_tag,) = _U64.unpack_from(buffer, tag_end)
-    redelivered = bool(buffer[tag_end + 8] & 1)  # exchange and routing key follow: not needed
+    try:
+        (delivery_tag,) = _U64.unpack_from(buffer, tag_end)
+        redelivered = bool(buffer[tag_end + 8] & 1)
+        at = tag_end + 10 + buffer[tag_end + 9]  # past the exchange: not needed
+        routing_key, at = _short_string(buffer, at)
+    except (IndexError, struct.error):
+        return FOREIGN, pos  # a method frame too short for its fields: pika raises its own error
+    if at != end:
+        return FOREIGN, pos  # the method's fields do not fill its frame: pika's to judge
     header = _frame_at(buffer, end + 1)
     if header is None:
         return INCOMPLETE, pos
     kind, on, _, header_end = header
     if kind != _HEADER or on != channel or buffer[header_end] != _FRAME_END:
         return FOREIGN, pos
-    _, _, body_size, flags = _CONTENT_HEADER.unpack_from(buffer, end + 8)
-    if flags & _MORE_FLAGS:
+    try:
+        _, _, body_size, flags = _CONTENT_HEADER.unpack_from(buffer, end + 8)
+        if flags & _MORE_FLAGS:
+            return FOREIGN, pos
+        properties = _properties(buffer, end + 22, flags)
+    except (IndexError, struct.error):
+        return FOREIGN, pos  # lengths pointing past what was received: pika raises its own error
+    if properties[5] != header_end:
         return FOREIGN, pos
-    message_id, headers, timestamp = _properties(buffer, end + 22, flags)
     parts = []
     at, remaining = header_end + 1, body_size
     while remaining > 0:
@@ -83,7 +103,9 @@ def next_delivery(buffer: bytes, pos: int, channel: int, consumer_tag: bytes) ->
         remaining -= length
         at = body_end + 1
     body = parts[0] if len(parts) == 1 else b"".join(parts)
-    return (delivery_tag, redelivered, message_id, headers, timestamp, body), at
+    correlation_id, reply_to, message_id, headers, timestamp, _ = properties
+    return (delivery_tag, redelivered, routing_key, correlation_id, reply_to, message_id, headers, timestamp,
+            body), at
 
 
 def _frame_at(buffer: bytes, at: int) -> tuple[int, int, int, int] | None:
@@ -96,10 +118,10 @@ def _frame_at(buffer: bytes, at: int) -> tuple[int, int, int, int] | None:
     return None if end >= len(buffer) else (kind, channel, length, end)
 
 
-def _properties(buffer: bytes, at: int, flags: int) -> tuple[Any, Any, Any]:
-    """(message id, headers, timestamp) of a content header's property list starting at `at`; the others are
-    skipped by their encoded sizes."""
-    message_id = headers = timestamp = None
+def _properties(buffer: bytes, at: int, flags: int) -> tuple[Any, Any, Any, Any, Any, int]:
+    """(correlation id, reply-to, message id, headers, timestamp, position after the list) of a content header's
+    property list starting at `at`; the other properties are skipped by their encoded sizes, in their order."""
+    correlation_id = reply_to = message_id = headers = timestamp = None
     if flags & _CONTENT_TYPE:
         at += 1 + buffer[at]
     if flags & _CONTENT_ENCODING:
@@ -110,24 +132,43 @@ def _properties(buffer: bytes, at: int, flags: int) -> tuple[Any, Any, Any]:
         at += 1
     if flags & _PRIORITY:
         at += 1
-    for short_string in (_CORRELATION_ID, _REPLY_TO, _EXPIRATION):
-        if flags & short_string:
-            at += 1 + buffer[at]
+    if flags & _CORRELATION_ID:
+        correlation_id, at = _short_string(buffer, at)
+    if flags & _REPLY_TO:
+        reply_to, at = _short_string(buffer, at)
+    if flags & _EXPIRATION:
+        at += 1 + buffer[at]
     if flags & _MESSAGE_ID:
-        message_id, at = data.decode_short_string(buffer, at)
+        message_id, at = _short_string(buffer, at)
     if flags & _TIMESTAMP:
         (timestamp,) = _U64.unpack_from(buffer, at)
-    return message_id, headers, timestamp
+        at += 8
+    if flags & _SKIPPED_AFTER_TIMESTAMP:
+        for short_string in (_TYPE, _USER_ID, _APP_ID, _CLUSTER_ID):
+            if flags & short_string:
+                at += 1 + buffer[at]
+    return correlation_id, reply_to, message_id, headers, timestamp, at
+
+
+def _short_string(buffer: bytes, at: int) -> tuple[Any, int]:
+    """The short string at `at` as pika decodes it (`pika.data.decode_short_string`: str, or the bytes when they
+    are not UTF-8) and the position after it; inlined because a delivery has up to four of them."""
+    end = at + 1 + buffer[at]
+    raw = buffer[at + 1:end]
+    try:
+        return raw.decode(), end
+    except UnicodeDecodeError:
+        return raw, end
 
 
 class DeliveryReader:
     """Installed on a `pika.BlockingConnection` before `basic_consume`: the consumer's deliveries go to
-    `deliver(delivery tag, redelivered, message id, headers, timestamp, body)` as they are read, in order;
+    `deliver(*delivery)` (`Delivery`'s fields) as they are read, in order;
     every other frame goes through pika. `uninstall()` gives the connection its own reading back (before
     closing it, so deliveries after a cancel are pika's to refuse)."""
 
     def __init__(self, connection: Any, channel_number: int, consumer_tag: str,
-                 deliver: Callable[[int, bool, Any, dict[str, Any] | None, int | None, bytes], None]):
+                 deliver: DeliveryCallback):
         self._connection = connection
         self._impl = connection._impl
         self._channel = channel_number

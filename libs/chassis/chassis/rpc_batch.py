@@ -8,7 +8,9 @@ exchange with `<service>.*`, reads `{"args": [...], "kwargs": {...}}` bodies, an
 
 Unlike a nameko worker (one green thread and one transaction per call), the handler receives every request
 that arrived while the previous batches were handled at once and can apply them together (group commit). It
-rides on the stream consumer's connection handling (`chassis.stream.StreamConsumer`). With `parallel=1` the
+rides on the stream consumer's connection handling (`chassis.stream.StreamConsumer`), including its reading of
+deliveries off the socket (`chassis.amqp_deliveries`, decision 0020: routing key, reply-to, correlation id,
+headers and timestamp decoded there, not by pika's frame machinery). With `parallel=1` the
 consumer thread handles each batch itself: no hand-off to another thread, and the requests that arrive
 meanwhile wait in the socket and are read in one go. With `parallel` > 1 up to that many batches are in flight
 on worker threads: a request that finds a free worker is handled at once instead of waiting for the batch
@@ -120,8 +122,6 @@ class BatchRpcServer(StreamConsumer):
     # As the stream's connection, without publisher confirms: a reply lost with the broker makes the caller time
     # out and retry, and the request (not yet acknowledged) is redelivered and answered again.
     confirm_deliveries: ClassVar[bool] = False
-    # Its `_on_message` reads the routing key, reply-to and correlation id of pika's objects.
-    read_deliveries_directly: ClassVar[bool] = False
     _pending: list[Any] = field(default_factory=list, init=False)  # RpcRequests
     # Delivery tags not yet acknowledged, in delivery order, and those of them already answered.
     _unacked: deque[int] = field(default_factory=deque, init=False)
@@ -208,8 +208,11 @@ class BatchRpcServer(StreamConsumer):
         super()._connect()
         self._unacked, self._answered = deque(), set()  # delivery tags count per channel
 
-    def _on_message(self, channel: Any, method: Any, properties: Any, body: bytes) -> None:
-        self._unacked.append(method.delivery_tag)
+    def _on_delivery(self, delivery_tag: int, redelivered: bool, routing_key: Any, correlation_id: Any,
+                     reply_to: Any, message_id: Any, headers: dict[str, Any] | None, timestamp: int | None,
+                     body: bytes) -> None:
+        """A request as `chassis.amqp_deliveries` reads it off the socket (decision 0020)."""
+        self._unacked.append(delivery_tag)
         args: list[Any] = []
         kwargs: dict[str, Any] = {}
         problem: BaseException | None = None
@@ -220,9 +223,14 @@ class BatchRpcServer(StreamConsumer):
                 raise TypeError("args must be an array and kwargs an object")
         except (ValueError, KeyError, TypeError, UnicodeDecodeError) as exc:
             args, kwargs, problem = [], {}, malformed_request(f"not an RPC call: {exc}")
-        self._pending.append(RpcRequest(
-            method.routing_key.rpartition(".")[2], args, kwargs, properties.reply_to, properties.correlation_id,
-            properties.headers or {}, method.delivery_tag, method.redelivered, problem, properties.timestamp))
+        self._pending.append(RpcRequest(routing_key.rpartition(".")[2], args, kwargs, reply_to, correlation_id,
+                                        headers or {}, delivery_tag, redelivered, problem, timestamp))
+
+    def _on_message(self, channel: Any, method: Any, properties: Any, body: bytes) -> None:
+        """A request that pika decoded: one the reader left to it (not laid out as expected) or one received
+        before the reader was installed (none, in practice)."""
+        self._on_delivery(method.delivery_tag, method.redelivered, method.routing_key, properties.correlation_id,
+                          properties.reply_to, properties.message_id, properties.headers, properties.timestamp, body)
 
     def _apply(self, batch: Sequence[Any]) -> Any:
         """The handler's answers; a handler that fails for no transient reason fails every request of the

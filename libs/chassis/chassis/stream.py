@@ -199,8 +199,9 @@ class StreamConsumer:
             body=body, message_id=properties.message_id, headers=dict(properties.headers or {}),
             timestamp=properties.timestamp, redelivered=method.redelivered, delivery_tag=method.delivery_tag))
 
-    def _on_delivery(self, delivery_tag: int, redelivered: bool, message_id: Any, headers: dict[str, Any] | None,
-                     timestamp: int | None, body: bytes) -> None:
+    def _on_delivery(self, delivery_tag: int, redelivered: bool, routing_key: Any, correlation_id: Any,
+                     reply_to: Any, message_id: Any, headers: dict[str, Any] | None, timestamp: int | None,
+                     body: bytes) -> None:
         self._pending.append(StreamMessage(body, message_id, headers or {}, timestamp, redelivered, delivery_tag))
 
     def _consume(self, stop: threading.Event) -> None:

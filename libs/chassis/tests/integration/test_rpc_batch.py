@@ -100,6 +100,22 @@ def test_the_server_serves_again_after_the_broker_drops_its_connection(scratch_v
         stop()
 
 
+def call_with_pika(amqp_uri, routing_key, body, **properties):
+    """Publish a call as a plain pika client would, replies to a queue of its own: ((correlation id, decoded
+    reply) or None after 10 s, the reply queue)."""
+    connection = pika.BlockingConnection(pika.URLParameters(amqp_uri))
+    try:
+        channel = connection.channel()
+        replies = channel.queue_declare("", exclusive=True).method.queue
+        channel.queue_bind(replies, RPC_EXCHANGE, routing_key=replies)
+        channel.basic_publish(RPC_EXCHANGE, routing_key, body, pika.BasicProperties(reply_to=replies, **properties))
+        for method, reply_properties, payload in channel.consume(replies, auto_ack=True, inactivity_timeout=10):
+            return ((reply_properties.correlation_id, json.loads(payload)) if method is not None else None), replies
+        return None, replies
+    finally:
+        connection.close()
+
+
 @pytest.mark.parametrize("body", [b"not json", b'{"args": "ab", "kwargs": {}}', b'{"args": [], "kwargs": [1]}',
                                   b'{"kwargs": {}}'])
 def test_a_body_that_is_no_call_is_answered_with_a_malformed_request_error_and_the_handler_sees_why(amqp_uri, body):
@@ -108,23 +124,35 @@ def test_a_body_that_is_no_call_is_answered_with_a_malformed_request_error_and_t
     stop = running(BatchRpcServer(amqp_uri, RpcTopology(name),
                                   lambda batch: seen.extend(batch) or [r.problem or "called" for r in batch],
                                   max_wait=0, parallel=1))
-    connection = pika.BlockingConnection(pika.URLParameters(amqp_uri))
     try:
-        channel = connection.channel()
-        replies = channel.queue_declare("", exclusive=True).method.queue
-        channel.queue_bind(replies, RPC_EXCHANGE, routing_key=replies)
-        channel.basic_publish(RPC_EXCHANGE, f"{name}.echo", body, pika.BasicProperties(
-            reply_to=replies, correlation_id="c-1", content_type="application/json"))
-        reply = None
-        for method, properties, payload in channel.consume(replies, auto_ack=True, inactivity_timeout=10):
-            if method is not None:
-                reply = (properties.correlation_id, json.loads(payload))
-            break
+        reply, _ = call_with_pika(amqp_uri, f"{name}.echo", body, correlation_id="c-1", content_type="application/json")
     finally:
-        connection.close()
         stop()
     assert reply is not None, "no reply"
     correlation_id, answer = reply
     assert correlation_id == "c-1" and answer["result"] is None
     assert answer["error"]["exc_type"] == "MalformedRequest", answer
     assert len(seen) == 1 and seen[0].args == [] and seen[0].kwargs == {}
+
+
+def test_a_call_from_another_client_with_every_property_set_is_read_as_sent_and_answered(amqp_uri):
+    # The server decodes its requests itself (decision 0020): properties it does not read, set by other clients,
+    # must be skipped, not mistaken for the ones it reads.
+    name = f"svc{uuid.uuid4().hex[:8]}"
+    seen = []
+    stop = running(BatchRpcServer(amqp_uri, RpcTopology(name),
+                                  lambda batch: seen.extend(batch) or ["done"] * len(batch), max_wait=0, parallel=1))
+    user = pika.URLParameters(amqp_uri).credentials.username
+    try:
+        reply, replies = call_with_pika(
+            amqp_uri, f"{name}.reserve", b'{"args": ["a"], "kwargs": {"b": 1}}', content_type="application/json",
+            content_encoding="utf-8", headers={"nameko.traceparent": "00-ab-cd-01", "nameko.call_id_stack": ["x.y.1"]},
+            delivery_mode=2, priority=3, correlation_id="c-7", expiration="60000", message_id="m-1",
+            timestamp=1_767_225_600, type="rpc", user_id=user, app_id="another-client", cluster_id="c")
+    finally:
+        stop()
+    assert reply == ("c-7", {"result": "done", "error": None})
+    [request] = seen
+    assert (request.method, request.args, request.kwargs, request.reply_to, request.correlation_id) == (
+        "reserve", ["a"], {"b": 1}, replies, "c-7")
+    assert (request.traceparent, request.timestamp, request.redelivered) == ("00-ab-cd-01", 1_767_225_600, False)
