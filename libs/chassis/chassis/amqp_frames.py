@@ -27,14 +27,16 @@ def _frame(kind: int, channel: int, payload: bytes) -> bytes:
     return struct.pack(">BHI", kind, channel, len(payload)) + payload + _END
 
 
-def short_string(value: str) -> bytes:
-    encoded = value.encode()
+def short_string(value: str | bytes) -> bytes:
+    # Octets as received (a caller's correlation id or reply queue that is not UTF-8) are echoed as they came.
+    encoded = value if isinstance(value, bytes) else value.encode()
     if len(encoded) > 255:
         raise ValueError(f"an AMQP short string holds 255 octets at most, not {len(encoded)}")
     return bytes((len(encoded),)) + encoded
 
 
-def json_reply(channel: int, exchange: str, routing_key: str, correlation_id: str | None, body: bytes) -> bytes:
+def json_reply(channel: int, exchange: str, routing_key: str | bytes, correlation_id: str | bytes | None,
+               body: bytes) -> bytes:
     """`basic.publish` of a transient `application/json` message in utf-8 with its correlation id (nameko's
     reply): the method, content header and body frames."""
     flags = _CONTENT_TYPE | _CONTENT_ENCODING | _DELIVERY_MODE

@@ -223,7 +223,11 @@ class BatchRpcServer(StreamConsumer):
                 raise TypeError("args must be an array and kwargs an object")
         except (ValueError, KeyError, TypeError, UnicodeDecodeError) as exc:
             args, kwargs, problem = [], {}, malformed_request(f"not an RPC call: {exc}")
-        self._pending.append(RpcRequest(routing_key.rpartition(".")[2], args, kwargs, reply_to, correlation_id,
+        if type(routing_key) is str:
+            method = routing_key.rpartition(".")[2]
+        else:  # octets that are not UTF-8 (decoded as pika does): no method has such a name; refused, not crashed on
+            method, args, kwargs, problem = "", [], {}, malformed_request("the routing key is not UTF-8")
+        self._pending.append(RpcRequest(method, args, kwargs, reply_to, correlation_id,
                                         headers or {}, delivery_tag, redelivered, problem, timestamp))
 
     def _on_message(self, channel: Any, method: Any, properties: Any, body: bytes) -> None:

@@ -156,3 +156,25 @@ def test_a_call_from_another_client_with_every_property_set_is_read_as_sent_and_
     assert (request.method, request.args, request.kwargs, request.reply_to, request.correlation_id) == (
         "reserve", ["a"], {"b": 1}, replies, "c-7")
     assert (request.traceparent, request.timestamp, request.redelivered) == ("00-ab-cd-01", 1_767_225_600, False)
+
+
+def test_a_routing_key_that_is_not_utf8_is_answered_as_malformed_and_the_server_goes_on_serving(amqp_uri):
+    # `<service>.*` matches any octets after the dot: such a call must be refused, not crash the consume loop
+    # (it would be redelivered to crash it again).
+    name = f"svc{uuid.uuid4().hex[:8]}"
+    seen = []
+    stop = running(BatchRpcServer(amqp_uri, RpcTopology(name),
+                                  lambda batch: seen.extend(batch) or [r.problem or "called" for r in batch],
+                                  max_wait=0, parallel=1))
+    try:
+        refused, _ = call_with_pika(amqp_uri, f"{name}.".encode() + b"\xff\xfe", b'{"args": [], "kwargs": {}}',
+                                    correlation_id=b"\xfe-1")
+        answered, _ = call_with_pika(amqp_uri, f"{name}.echo", b'{"args": [], "kwargs": {}}', correlation_id="c-2")
+    finally:
+        stop()
+    assert refused is not None, "no reply"
+    correlation_id, answer = refused
+    assert correlation_id == b"\xfe-1"  # echoed as sent, so the caller can match it
+    assert answer["error"]["exc_type"] == "MalformedRequest", answer
+    assert answered == ("c-2", {"result": "called", "error": None})
+    assert [r.method for r in seen] == ["", "echo"]
