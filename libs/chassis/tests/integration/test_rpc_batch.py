@@ -116,14 +116,21 @@ def call_with_pika(amqp_uri, routing_key, body, **properties):
         connection.close()
 
 
-@pytest.mark.parametrize("body", [b"not json", b'{"args": "ab", "kwargs": {}}', b'{"args": [], "kwargs": [1]}',
-                                  b'{"kwargs": {}}'])
-def test_a_body_that_is_no_call_is_answered_with_a_malformed_request_error_and_the_handler_sees_why(amqp_uri, body):
+def serving_what_it_sees(amqp_uri):
+    """A server answering each call with its problem, or "called"; (its service name, the requests it saw,
+    stop)."""
     name = f"svc{uuid.uuid4().hex[:8]}"
     seen = []
     stop = running(BatchRpcServer(amqp_uri, RpcTopology(name),
                                   lambda batch: seen.extend(batch) or [r.problem or "called" for r in batch],
                                   max_wait=0, parallel=1))
+    return name, seen, stop
+
+
+@pytest.mark.parametrize("body", [b"not json", b'{"args": "ab", "kwargs": {}}', b'{"args": [], "kwargs": [1]}',
+                                  b'{"kwargs": {}}'])
+def test_a_body_that_is_no_call_is_answered_with_a_malformed_request_error_and_the_handler_sees_why(amqp_uri, body):
+    name, seen, stop = serving_what_it_sees(amqp_uri)
     try:
         reply, _ = call_with_pika(amqp_uri, f"{name}.echo", body, correlation_id="c-1", content_type="application/json")
     finally:
@@ -161,11 +168,7 @@ def test_a_call_from_another_client_with_every_property_set_is_read_as_sent_and_
 def test_a_routing_key_that_is_not_utf8_is_answered_as_malformed_and_the_server_goes_on_serving(amqp_uri):
     # `<service>.*` matches any octets after the dot: such a call must be refused, not crash the consume loop
     # (it would be redelivered to crash it again).
-    name = f"svc{uuid.uuid4().hex[:8]}"
-    seen = []
-    stop = running(BatchRpcServer(amqp_uri, RpcTopology(name),
-                                  lambda batch: seen.extend(batch) or [r.problem or "called" for r in batch],
-                                  max_wait=0, parallel=1))
+    name, seen, stop = serving_what_it_sees(amqp_uri)
     try:
         refused, _ = call_with_pika(amqp_uri, f"{name}.".encode() + b"\xff\xfe", b'{"args": [], "kwargs": {}}',
                                     correlation_id=b"\xfe-1")
