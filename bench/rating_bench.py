@@ -306,7 +306,7 @@ def main() -> None:
     rates = args.rate or [500.0]
     with infrastructure() as (mongo_uri, amqp_uri, base):
         platform = start_platform(["catalog", "rating", "rating:stream", "rating:charging"], mongo_uri, amqp_uri, base,
-                                  {"LOG_LEVEL": "WARNING"})
+                                  {"LOG_LEVEL": "WARNING", "OUTBOX_POLL_SECONDS": "0.2"})  # production's poll
         try:
             platform.run_job("catalog", "load-demo", timeout=600)
             db = platform.database("rating")

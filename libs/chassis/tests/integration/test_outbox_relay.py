@@ -89,6 +89,23 @@ def test_only_one_relay_per_database_publishes_at_a_time(chassis_db, amqp_uri):
     second.close()
 
 
+def test_an_idle_relay_renews_its_lease_once_half_of_it_has_run_out_not_on_every_pass(chassis_db, amqp_uri):
+    relay = OutboxRelay(chassis_db, amqp_uri)
+    try:
+        assert relay.publish_pending() == 0
+        taken = chassis_db.outbox_lease.find_one({"_id": "relay"})
+        for _ in range(5):
+            assert relay.publish_pending() == 0
+        assert chassis_db.outbox_lease.find_one({"_id": "relay"}) == taken  # not written again
+        publish_one()
+        assert relay.publish_pending() == 1  # still the holder: it publishes without a write to the lease
+        relay._renew_at = 0.0  # as when half of the lease has run out
+        assert relay.publish_pending() == 0
+        assert chassis_db.outbox_lease.find_one({"_id": "relay"})["until"] > taken["until"]
+    finally:
+        relay.close()
+
+
 @pytest.mark.parametrize("batch", [1, 5])
 def test_a_backlog_drains_in_batches(chassis_db, amqp_uri, bound_queue, batch):
     channel, queue = bound_queue
