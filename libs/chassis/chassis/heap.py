@@ -2,7 +2,7 @@
 
 CPython's full (generation 2) collection walks every tracked object of the process while holding the GIL:
 in the charging process, right after start-up, that is 80,000–105,000 objects (the modules it imported, the
-catalog), and each full collection stopped it for 45–200 ms (measured with `GC_PAUSE_SECONDS`' callback) —
+catalog), and each full collection stopped it for 45–200 ms (timed with a `gc.callbacks` hook) —
 ten times the 20 ms a reserve may take, and the requests arriving meanwhile queue behind it. Those objects live
 as long as the process, so `settle` collects once and moves them out of the collector's sight
 (`gc.freeze`); later full collections walk only what the process made since (its caches, its requests).
