@@ -11,7 +11,6 @@ transaction's wall time p50 / p99 and the CPU per transaction of mongod and of t
 from __future__ import annotations
 
 import argparse
-import os
 import resource
 import statistics
 import tempfile
@@ -28,6 +27,8 @@ from pymongo.write_concern import WriteConcern
 
 from chassis import localinfra
 
+from support import cpu_seconds
+
 VARIANTS = {
     "snapshot + majority": (ReadConcern("snapshot"), WriteConcern("majority")),
     "snapshot + majority, no find": (ReadConcern("snapshot"), WriteConcern("majority"), "no find"),
@@ -37,12 +38,6 @@ VARIANTS = {
     "local + w1 j": (ReadConcern("local"), WriteConcern(w=1, j=True)),
 }
 GROUPS = 500
-
-
-def cpu_seconds(pid: int) -> float:
-    with open(f"/proc/{pid}/stat") as stat:
-        fields = stat.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def own_cpu() -> float:

@@ -33,16 +33,18 @@ class ThresholdWatch:
         self.default = default_credit_profile()
         self.candidates: dict[str, dict[str, Any]] = {}
 
+    def _profile(self, group_id: str) -> str | None:
+        return (self.groups.get(group_id) or {}).get("credit_profile") or self.default
+
     def _limits(self, group_id: str, resource: str) -> tuple[str, Decimal, tuple[Threshold, ...]] | None:
-        group = self.groups.get(group_id) or {}
-        profile = group.get("credit_profile") or self.default
+        profile = self._profile(group_id)
         if profile is None:
             return None
         found = self.catalog.thresholds(profile, resource)
         return None if found is None else (profile, *found)
 
     def before(self, group_id: str, resources: Iterable[str], as_of: datetime) -> dict[str, Decimal]:
-        if self.default is None and not (self.groups.get(group_id) or {}).get("credit_profile"):
+        if self._profile(group_id) is None:
             return {}  # no credit profile: nothing watched (asked once per event, not per resource)
         return {r: self.book.total(group_id, r, as_of) for r in resources if self._limits(group_id, r)}
 
