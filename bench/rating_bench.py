@@ -43,7 +43,7 @@ from pymongo import UpdateOne
 
 from chassis import heap
 from chassis.nameko_adapter import RpcClient
-from chassis.testing import start_platform
+from chassis.testing import start_platform, wait_for
 
 from support import (
     cpu_seconds,
@@ -349,9 +349,14 @@ def main() -> None:
                               f"{len(latencies) / seconds:.0f} pairs/s (offered {rate:.0f})", flush=True)
             finally:
                 client.close()
-            postpaid_charges = db.outbox.count_documents({"type": "usage.charged", "envelope.data.billingProfileId": {
-                "$regex": "^postpaid"}})
-            print(f"  postpaid commits charged: {postpaid_charges} usage.charged events")
+            # The worker's timer sums committed postpaid charges for billing (decision 0415): wait for its last
+            # flush, then compare the messages billing gets with the commits they carry.
+            flushed = wait_for(lambda: not db.usage.count_documents({"pending_charge": {"$exists": True}}), 30)
+            postpaid = {"type": "usage.charged", "envelope.data.billingProfileId": {"$regex": "^postpaid"}}
+            postpaid_charges = db.outbox.count_documents(postpaid)
+            carried = sum(e["envelope"]["data"]["events"] for e in db.outbox.find(postpaid, {"envelope.data": 1}))
+            print(f"  postpaid commits charged: {carried} commits in {postpaid_charges} usage.charged events"
+                  f"{'' if flushed else ' (some still pending after 30 s)'}")
         finally:
             platform.stop()
 

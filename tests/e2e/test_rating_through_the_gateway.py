@@ -1,12 +1,13 @@
 """Rating end to end through the gateway, with the whole rating side running as it does in production: the
-gateway API, customer, catalog, billing, the rating worker (which expires reservations), the charging process
-(which answers reserve/commit/release) and the usage stream (which rates what mediation publishes).
+gateway API, customer, catalog, billing, the rating worker (which expires reservations and flushes committed
+postpaid charges to billing), the charging process (which answers reserve/commit/release) and the usage stream
+(which rates what mediation publishes).
 
 Covers what the gateway integration tests (services/gateway/tests/integration/test_rating_api.py,
 test_inventory_api.py) leave out: reservations under prepaid credit, their expiry by themselves, concurrent
 reservations — also by sharing members against the owner's pool — never overspending, a suspended service or
-a cancelled subscription rating nothing on the stream, postpaid usage reaching billing's active bill and the
-invoice lines per service, and late usage.
+a cancelled subscription rating nothing on the stream, postpaid usage (streamed or committed) reaching billing's
+active bill and the invoice lines per service, and late usage.
 """
 import json
 import time
@@ -322,6 +323,25 @@ def test_postpaid_usage_from_the_stream_grows_the_active_bill_and_is_invoiced_pe
     billed = client.post(f"/api/v1/billing-profiles/{profile_id}/bill-now")  # usage now; fees stay for the cycle
     assert billed.status_code == 201, billed.text
     assert usage_line(billed.json()["invoice"]["lines"]) == (data_service, "4.00", "400", 8)
+
+
+def test_postpaid_commits_reach_the_active_bill_summed_by_the_workers_flush_not_one_item_per_commit(client):
+    summary, identifier = onboard(client, free_mb="100")
+    profile_id = summary["billingProfile"]["id"]
+    # 100 MB free, then 0.01 EUR per MB: ten commits of 30 MB charge 200 MB (2 EUR) in seven of them.
+    for _ in range(10):
+        held = reserve(client, identifier, 30)
+        assert held.status_code == 201, held.text
+        committed = client.post(f"{RESERVATIONS}/{held.json()['id']}/commit", json={"used": "30"})
+        assert committed.status_code == 200, committed.text
+    active = client.get(f"/api/v1/billing-profiles/{profile_id}").json()["bills"]["active"]["id"]
+
+    def usage_items():
+        items = [i for i in client.get(f"/api/v1/bills/{active}").json()["items"] if i["kind"] == "usage"]
+        return sum(Decimal(i["amount"]) for i in items) == 2 and items
+
+    assert wait_for(usage_items, timeout=60), client.get(f"/api/v1/bills/{active}").json()
+    assert len(usage_items()) < 7  # summed per flush (decision 0415), not one bill item per commit
 
 
 def test_late_usage_is_rated_into_the_current_cycle_within_the_window_and_rejected_beyond_it(client, platform):

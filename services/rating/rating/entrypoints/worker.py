@@ -16,6 +16,7 @@ from rating.service_layer import (
     charging,
     customers,
     cycles,
+    pending_charges,
     services,
     sharing,
     subscriptions,
@@ -201,3 +202,8 @@ class RatingService(WorkerBase):
     @timer(1.0)
     def expire_reservations(self) -> None:
         charging.expire_reservations()
+
+    @timer(1.0)
+    def flush_pending_charges(self) -> None:
+        """Postpaid commits reach billing summed per service and cycle, within about a second (decision 0415)."""
+        pending_charges.flush_pending_charges()

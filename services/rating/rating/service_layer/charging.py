@@ -383,7 +383,9 @@ def _charge_all(uow: UnitOfWork, wanted: list[tuple[int, str, timedelta, Any]],
                 # reservation may have been committed by another replica meanwhile).
                 raise _Stale(reservation_id) from None
             answers[position] = error
-    batch = BatchRating(uow, catalog, now, lateness, "charging", inventory)  # type: ignore[arg-type]
+    # Postpaid commits are marked, not published: the worker sums them for billing (decision 0415).
+    batch = BatchRating(uow, catalog, now, lateness, "charging", inventory,  # type: ignore[arg-type]
+                        defer_charges=True)
     commits = [checked for _, _, checked in rating]
     # An active reservation's own id has no usage record yet (its commit writes both at once): only a usage id
     # the caller chose is looked up, unless a first run found one taken anyway (`careful`).

@@ -26,6 +26,7 @@ from chassis.mongo import UnitOfWork, transaction
 from rating.adapters.catalog import CatalogCache
 from rating.adapters.inventory_cache import InventoryCache
 from rating.domain.balances import ZERO, Cycle, ValidityKind, calendar_month
+from rating.domain.charges import ChargeSums, charge_head
 from rating.domain.engine import POSTPAID, BalanceBook, Rating, Share, Tariff, rate
 from rating.domain.usage import UsageEvent, UsageRejected, check_fields, parse_envelope
 from rating.service_layer.balances import to_domain
@@ -166,8 +167,11 @@ _RESOLVED_MAX = 20_000
 
 class BatchRating:
     def __init__(self, uow: UnitOfWork, catalog: CatalogCache, now: datetime, lateness: timedelta, source: str,
-                 inventory: InventoryCache | None = None):
+                 inventory: InventoryCache | None = None, defer_charges: bool = False):
         self.uow, self.catalog, self.now, self.lateness, self.source = uow, catalog, now, lateness, source
+        # Real-time charging: a postpaid record is marked `pending_charge` instead of its batch publishing a
+        # `usage.charged`; the worker's flush sums the marked records (decision 0415).
+        self.defer_charges = defer_charges
         # Taken before the transaction's first read: what the batch reads is kept only if no service or
         # subscription event arrived since (its snapshot may predate the change the event announces).
         self.inventory = inventory
@@ -176,7 +180,7 @@ class BatchRating:
         # Instants read as `datetime.timezone.utc` like the events' own: comparing datetimes of two different
         # tzinfo objects calls bson's pure-Python FixedOffset on every comparison, several per event.
         self.db = uow.db.with_options(codec_options=uow.db.codec_options.with_options(tzinfo=UTC))
-        self.charges: dict[tuple[Any, ...], dict[str, Any]] = {}
+        self.charges = ChargeSums()
         self.share_deltas: dict[str, tuple[str, Decimal]] = {}
         # Credit held by reservations (+) or given back (-), per balance and per sharing counter: written with
         # the amounts, one update per document (real-time charging).
@@ -455,28 +459,27 @@ class BatchRating:
             else calendar_month(as_of)
         record.update(_rated(result, context.tariff, late, cycle))
         if result.charged:
-            self._charge(context, event, result, cycle, late)
+            self._charge(context, event, result, cycle, late, record)
         self.thresholds.changed(group_id, before, as_of)
         return record
 
-    def _charge(self, context: _Context, event: UsageEvent, result: Rating, cycle: Cycle, late: bool) -> None:
-        tariff, subscription = context.tariff, context.subscription
+    def _charge(self, context: _Context, event: UsageEvent, result: Rating, cycle: Cycle, late: bool,
+                record: dict[str, Any]) -> None:
+        tariff, subscription, service = context.tariff, context.subscription, context.service
         balance = charge_balance(subscription, tariff.price_resource, cycle, self.now)
         if balance["_id"] not in self.book.balances:
             self.book.add(to_domain(balance))
             self.new_balances[balance["_id"]] = balance
         self.book.charge(balance["_id"], result.charged)
-        key = (subscription["billing_profile_id"], cycle.start, context.service["_id"], tariff.resource)
-        entry = self.charges.setdefault(key, {
-            "subscription": subscription, "service": context.service, "tariff": tariff, "cycle": cycle,
-            "units": ZERO, "amount": ZERO, "events": 0, "late": False, "first": event.start_time,
-            "last": event.start_time})
-        entry["units"] += result.paid_quantity
-        entry["amount"] += result.charged
-        entry["events"] += 1
-        entry["late"] = entry["late"] or late
-        entry["first"] = min(entry["first"], event.start_time)
-        entry["last"] = max(entry["last"], event.start_time)
+        if self.defer_charges:
+            record["pending_charge"] = {"cycle_start": cycle.start, "units": _d128(result.paid_quantity)}
+            return
+        self.charges.add(
+            (subscription["billing_profile_id"], cycle.start, service["_id"], tariff.resource),
+            lambda: charge_head(subscription["billing_profile_id"], subscription["customer_id"], cycle.bill_id,
+                                subscription["balance_group_id"], service["_id"], service["identifier"],
+                                service["service_type"], tariff.resource, tariff.price_resource),
+            result.paid_quantity, result.charged, late, event.start_time)
 
     # -- writes -------------------------------------------------------------------------------------
     def _write_balances(self) -> None:
@@ -525,20 +528,7 @@ class BatchRating:
     def _publish_charges(self) -> None:
         """One outbox write for all of the batch's `usage.charged` (a postpaid batch charges up to one per
         service)."""
-        self.uow.publish_many(self._charged_events())
-
-    def _charged_events(self) -> Any:
-        for (profile, _, service_id, resource), entry in self.charges.items():
-            subscription, service, tariff = entry["subscription"], entry["service"], entry["tariff"]
-            yield ("usage.charged", {
-                "billingProfileId": profile, "customerId": subscription["customer_id"],
-                "billId": entry["cycle"].bill_id, "balanceGroupId": subscription["balance_group_id"],
-                "serviceId": service_id, "serviceIdentifier": service["identifier"],
-                "serviceType": service["service_type"], "resource": resource,
-                "units": format(entry["units"], "f"), "amount": format(entry["amount"], "f"),
-                "currency": tariff.price_resource, "events": entry["events"], "late": entry["late"],
-                "firstStart": entry["first"].isoformat(), "lastStart": entry["last"].isoformat()},
-                service_id)
+        self.uow.publish_many(self.charges.events())
 
 
 def refuse_bad_input(outcomes: list[Outcome]) -> None:

@@ -1,0 +1,69 @@
+"""Real-time charging's postpaid charges reach billing summed, not one per commit (decision 0415).
+
+A charging batch holds one or two commits, so a `usage.charged` per batch would be about one message per usage
+event. Instead a committed postpaid record carries `pending_charge` (its cycle and units charged), written in the
+commit's own transaction, and the worker's timer flushes what waits: in one transaction it sums the marked
+records per (billing profile, cycle, service, resource), records one `usage.charged` per sum in the outbox, and
+unmarks the records, naming on each the event that carried it (`charged_in`). A crash before the commit changes
+nothing and the next flush takes the same records; two flushes taking the same records conflict in MongoDB and
+the later one runs again on what is left, so a charge reaches billing exactly once.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from chassis.money import from_storage
+from chassis.mongo import UnitOfWork, transaction
+from rating.domain.charges import ChargeSums, charge_head
+
+USAGE = "usage"
+PENDING = "pending_charge"
+FLUSH_LIMIT = 1000  # records per transaction: a transaction stays short whatever the backlog
+_FIELDS = {"billing_profile_id": 1, "customer_id": 1, "bill_id": 1, "balance_group_id": 1, "service_id": 1,
+           "service_identifier": 1, "service_type": 1, "resource": 1, "currency": 1, "charged": 1, "late": 1,
+           "start_time": 1, PENDING: 1}
+
+
+def flush_pending_charges(limit: int = FLUSH_LIMIT) -> int:
+    """Send billing what the marked records charge, oldest first, `limit` records per transaction, until none
+    waits. Returns how many records were flushed."""
+    flushed = 0
+    while True:
+        count = transaction(lambda uow: _flush(uow, limit), source="rating")
+        flushed += count
+        if count < limit:
+            return flushed
+
+
+def _flush(uow: UnitOfWork, limit: int) -> int:
+    usage = uow.collection(USAGE)
+    records = list(usage.find({PENDING: {"$exists": True}}, _FIELDS, session=uow.session)
+                   .sort("created_at", 1).limit(limit))
+    if not records:
+        return 0
+    sums, members = sum_records(records)
+    events = uow.publish_many(sums.events())
+    marks = [{"q": {"_id": {"$in": ids}, PENDING: {"$exists": True}},
+              "u": {"$unset": {PENDING: ""}, "$set": {"charged_in": event.id}}, "multi": True}
+             for ids, event in zip(members, events, strict=True)]
+    reply = uow.db.command("update", USAGE, updates=marks, ordered=True, session=uow.session)
+    if reply.get("nModified") != len(records):  # cannot happen inside a transaction: say so if it ever does
+        raise RuntimeError(f"{reply.get('nModified')} of {len(records)} pending charges unmarked")
+    return len(records)
+
+
+def sum_records(records: list[dict[str, Any]]) -> tuple[ChargeSums, list[list[str]]]:
+    """(the records' charges summed per billing profile, cycle, service and resource; the ids each sum holds,
+    in the sums' order)."""
+    sums = ChargeSums()
+    members: dict[Any, list[str]] = {}
+    for record in records:
+        pending = record[PENDING]
+        key = (record["billing_profile_id"], pending["cycle_start"], record["service_id"], record["resource"])
+        sums.add(key, lambda r=record: charge_head(
+                     r["billing_profile_id"], r["customer_id"], r["bill_id"], r["balance_group_id"], r["service_id"],
+                     r["service_identifier"], r["service_type"], r["resource"], r["currency"]),
+                 from_storage(pending["units"]), from_storage(record["charged"]), record["late"],
+                 record["start_time"])
+        members.setdefault(key, []).append(record["_id"])
+    return sums, [members[key] for key in sums.keys()]
