@@ -349,14 +349,14 @@ def main() -> None:
                               f"{len(latencies) / seconds:.0f} pairs/s (offered {rate:.0f})", flush=True)
             finally:
                 client.close()
-            # The worker's timer sums committed postpaid charges for billing (decision 0415): wait for its last
-            # flush, then compare the messages billing gets with the commits they carry.
-            flushed = wait_for(lambda: not db.usage.count_documents({"pending_charge": {"$exists": True}}), 30)
+            # The worker sums committed postpaid charges for billing once the oldest waited 60 s (decision 0415):
+            # wait for its last flush, then compare the messages billing gets with the commits they carry.
+            flushed = wait_for(lambda: not db.usage.count_documents({"pending_charge": {"$exists": True}}), 90)
             postpaid = {"type": "usage.charged", "envelope.data.billingProfileId": {"$regex": "^postpaid"}}
             postpaid_charges = db.outbox.count_documents(postpaid)
             carried = sum(e["envelope"]["data"]["events"] for e in db.outbox.find(postpaid, {"envelope.data": 1}))
             print(f"  postpaid commits charged: {carried} commits in {postpaid_charges} usage.charged events"
-                  f"{'' if flushed else ' (some still pending after 30 s)'}")
+                  f"{'' if flushed else ' (some still pending after 90 s)'}")
         finally:
             platform.stop()
 

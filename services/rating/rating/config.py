@@ -15,6 +15,7 @@
 | RATING_INVENTORY_CACHE_SIZE | 20000 | services (subscriptions, ...) kept by stream and charging; 0: none (0409) |
 | RATING_INVENTORY_CACHE_SECONDS | 60 | how long at most they keep one, however quiet the events are |
 | RATING_RESERVATION_CACHE_SIZE | 20000 | active reservations the charging process keeps unread; 0: none (0410) |
+| RATING_CHARGE_FLUSH_SECONDS | 60 | how long committed postpaid charges wait to be summed for billing (0415) |
 """
 from __future__ import annotations
 
@@ -26,6 +27,15 @@ from chassis.settings import Settings
 
 def lateness_window(settings: Settings) -> timedelta:
     return timedelta(hours=float(settings.service_setting("LATENESS_WINDOW_HOURS", "72")))
+
+
+def charge_flush_window(settings: Settings) -> timedelta:
+    """How long the oldest committed postpaid charge waits before the worker sums what waits for billing: a
+    longer window sums more commits of a service into one `usage.charged`, a shorter one grows the bill sooner."""
+    seconds = float(settings.service_setting("CHARGE_FLUSH_SECONDS", "60"))
+    if seconds < 0:
+        raise ValueError(f"RATING_CHARGE_FLUSH_SECONDS must not be negative, not {seconds}")
+    return timedelta(seconds=seconds)
 
 
 @dataclass(frozen=True)

@@ -205,5 +205,5 @@ class RatingService(WorkerBase):
 
     @timer(1.0)
     def flush_pending_charges(self) -> None:
-        """Postpaid commits reach billing summed per service and cycle, within about a second (decision 0415)."""
-        pending_charges.flush_pending_charges()
+        """Committed postpaid charges reach billing summed per service and cycle (decision 0415)."""
+        pending_charges.flush_pending_charges(config.charge_flush_window(self.settings))

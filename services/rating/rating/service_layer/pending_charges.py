@@ -2,18 +2,21 @@
 
 A charging batch holds one or two commits, so a `usage.charged` per batch would be about one message per usage
 event. Instead a committed postpaid record carries `pending_charge` (its cycle and units charged), written in the
-commit's own transaction, and the worker's timer flushes what waits: in one transaction it sums the marked
-records per (billing profile, cycle, service, resource), records one `usage.charged` per sum in the outbox, and
-unmarks the records, naming on each the event that carried it (`charged_in`). A crash before the commit changes
+commit's own transaction, and the worker's timer flushes what waits once the oldest has waited
+`RATING_CHARGE_FLUSH_SECONDS`: in one transaction it sums the marked records per (billing profile, cycle,
+service, resource), records one `usage.charged` per sum in the outbox, and unmarks the records, naming on each
+the event that carried it (`charged_in`). A crash before the commit changes
 nothing and the next flush takes the same records; two flushes taking the same records conflict in MongoDB and
 the later one runs again on what is left, so a charge reaches billing exactly once.
 """
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Any
 
+from chassis.clock import utc_now
 from chassis.money import from_storage
-from chassis.mongo import UnitOfWork, transaction
+from chassis.mongo import UnitOfWork, database, transaction
 from rating.domain.charges import ChargeSums, charge_head
 
 USAGE = "usage"
@@ -24,9 +27,17 @@ _FIELDS = {"billing_profile_id": 1, "customer_id": 1, "bill_id": 1, "balance_gro
            "start_time": 1, PENDING: 1}
 
 
-def flush_pending_charges(limit: int = FLUSH_LIMIT) -> int:
-    """Send billing what the marked records charge, oldest first, `limit` records per transaction, until none
-    waits. Returns how many records were flushed."""
+def flush_pending_charges(window: timedelta = timedelta(0), now: datetime | None = None,
+                          limit: int = FLUSH_LIMIT) -> int:
+    """Once the oldest waiting record is `window` old (as of `now`), send billing what every waiting record
+    charges, oldest first, `limit` records per transaction, until none waits. Returns how many were flushed.
+
+    The window is what sums a service's commits: a network element commits a session every few minutes, so a
+    flush every second would still carry about one commit per message."""
+    now = now or utc_now()
+    oldest = database()[USAGE].find_one({PENDING: {"$exists": True}}, {"created_at": 1}, sort=[("created_at", 1)])
+    if oldest is None or oldest["created_at"] > now - window:
+        return 0
     flushed = 0
     while True:
         count = transaction(lambda uow: _flush(uow, limit), source="rating")

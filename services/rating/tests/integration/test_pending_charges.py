@@ -46,6 +46,20 @@ def test_postpaid_commits_wait_marked_and_one_flush_sends_billing_one_usage_char
     assert len(charged_events(rating_db)) == 1
 
 
+def test_charges_wait_until_the_oldest_has_waited_the_window_then_one_flush_sums_them_all(
+        rating_db, voice_line, voice_catalog):
+    voice_line()
+    commit(voice_catalog, "3")
+    first = rating_db.usage.find_one({"pending_charge": {"$exists": True}})["created_at"]
+    commit(voice_catalog, "4")
+    window = timedelta(seconds=60)
+    assert flush_pending_charges(window, now=first + timedelta(seconds=59)) == 0
+    assert charged_events(rating_db) == []
+    assert flush_pending_charges(window, now=first + timedelta(seconds=60)) == 2
+    [event] = charged_events(rating_db)
+    assert event["data"]["events"] == 2 and Decimal(event["data"]["amount"]) == Decimal("0.7")
+
+
 def test_a_prepaid_commit_charges_nothing_to_billing(rating_db, voice_line, voice_catalog, grant):
     group, _ = voice_line()
     rating_db.billing_cycles.insert_one({
