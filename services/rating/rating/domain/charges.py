@@ -13,6 +13,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+
 @dataclass(slots=True)
 class ChargeSum:
     """One `usage.charged` in the making. `head` names whose charge it is (billing profile, customer, bill,
