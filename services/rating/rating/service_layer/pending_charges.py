@@ -12,6 +12,7 @@ the later one runs again on what is left, so a charge reaches billing exactly on
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 from chassis.clock import utc_now
@@ -71,10 +72,13 @@ def sum_records(records: list[dict[str, Any]]) -> tuple[ChargeSums, list[list[st
     for record in records:
         pending = record[PENDING]
         key = (record["billing_profile_id"], pending["cycle_start"], record["service_id"], record["resource"])
-        sums.add(key, lambda r=record: charge_head(
-                     r["billing_profile_id"], r["customer_id"], r["bill_id"], r["balance_group_id"], r["service_id"],
-                     r["service_identifier"], r["service_type"], r["resource"], r["currency"]),
-                 from_storage(pending["units"]), from_storage(record["charged"]), record["late"],
-                 record["start_time"])
+        sums.add(key, partial(_head, record), from_storage(pending["units"]), from_storage(record["charged"]),
+                 record["late"], record["start_time"])
         members.setdefault(key, []).append(record["_id"])
     return sums, [members[key] for key in sums.keys()]
+
+
+def _head(record: dict[str, Any]) -> dict[str, Any]:
+    return charge_head(record["billing_profile_id"], record["customer_id"], record["bill_id"],
+                       record["balance_group_id"], record["service_id"], record["service_identifier"],
+                       record["service_type"], record["resource"], record["currency"])
