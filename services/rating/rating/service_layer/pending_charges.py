@@ -22,6 +22,7 @@ from rating.domain.charges import ChargeSums, charge_head
 
 USAGE = "usage"
 PENDING = "pending_charge"
+INDEX = "pending_charges"  # of the waiting records only (rating.adapters.indexes)
 FLUSH_LIMIT = 1000  # records per transaction: a transaction stays short whatever the backlog
 _FIELDS = {"billing_profile_id": 1, "customer_id": 1, "bill_id": 1, "balance_group_id": 1, "service_id": 1,
            "service_identifier": 1, "service_type": 1, "resource": 1, "currency": 1, "charged": 1, "late": 1,
@@ -31,7 +32,7 @@ _FIELDS = {"billing_profile_id": 1, "customer_id": 1, "bill_id": 1, "balance_gro
 def flush_pending_charges(window: timedelta = timedelta(0), now: datetime | None = None,
                           limit: int = FLUSH_LIMIT) -> int:
     """Once the oldest waiting record is `window` old (as of `now`), send billing what every waiting record
-    charges, oldest first, `limit` records per transaction, until none waits. Returns how many were flushed.
+    charges, `limit` records per transaction, until none waits. Returns how many were flushed.
 
     The window is what sums a service's commits: a network element commits a session every few minutes, so a
     flush every second would still carry about one commit per message."""
@@ -49,8 +50,11 @@ def flush_pending_charges(window: timedelta = timedelta(0), now: datetime | None
 
 def _flush(uow: UnitOfWork, limit: int) -> int:
     usage = uow.collection(USAGE)
-    records = list(usage.find({PENDING: {"$exists": True}}, _FIELDS, session=uow.session)
-                   .sort("created_at", 1).limit(limit))
+    # A service's records together, so that a flush of a large backlog, cut into transactions of `limit`
+    # records, still sums each service's commits into one message. Only the waiting records are scanned (the
+    # partial index) and sorted in memory, `limit` at most.
+    records = list(usage.find({PENDING: {"$exists": True}}, _FIELDS, session=uow.session).hint(INDEX)
+                   .sort([("billing_profile_id", 1), ("service_id", 1)]).limit(limit))
     if not records:
         return 0
     sums, members = sum_records(records)

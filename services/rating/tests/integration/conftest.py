@@ -6,6 +6,7 @@ import pytest
 from chassis.mongo import ensure_indexes, transaction
 from rating.adapters.catalog import StaticCatalog
 from rating.adapters.documents import ALL_DOCUMENTS
+from rating.adapters.indexes import ensure_usage_indexes
 from rating.service_layer import balance_groups, subscriptions
 from rating.service_layer.balances import Grant, grant_balance
 
@@ -14,6 +15,7 @@ from rating.service_layer.balances import Grant, grant_balance
 def rating_db(service_db):
     db = service_db("rating")
     ensure_indexes(ALL_DOCUMENTS, db)
+    ensure_usage_indexes()  # as the worker creates them (the flush of pending charges names its index)
     return db
 
 
