@@ -196,6 +196,36 @@ def charging(client: RpcClient, identifiers: list[str], count: int, rate: float
     return (*paced(pair, count, rate, first=1000), requests)
 
 
+def server_sums(url: str) -> dict[str, float]:
+    """The charging process's own `/metrics` sums and counts: its batches (`stream_batch_size`,
+    `stream_batch_seconds`) and each request's time from its batch's start to its reply (`rpc_duration_seconds`)."""
+    from urllib.request import urlopen
+
+    from prometheus_client.parser import text_string_to_metric_families
+
+    with urlopen(f"{url}/metrics", timeout=10) as answer:
+        text = answer.read().decode()
+    sums: dict[str, float] = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name.endswith(("_sum", "_count")) and family.name in (
+                    "stream_batch_size", "stream_batch_seconds", "rpc_duration_seconds"):
+                sums[sample.name] = sums.get(sample.name, 0.0) + sample.value
+    return sums
+
+
+def server_view(before: dict[str, float], after: dict[str, float]) -> str:
+    """Where a request's time went, as the charging process saw it between two `server_sums`."""
+    delta = {name: after.get(name, 0.0) - before.get(name, 0.0) for name in after}
+    batches, requests = delta.get("stream_batch_size_count", 0.0), delta.get("rpc_duration_seconds_count", 0.0)
+    if not batches or not requests:
+        return "  charging process: no batch seen"
+    return (f"  charging process: {batches:.0f} batches of {delta['stream_batch_size_sum'] / batches:.1f} requests "
+            f"on average, each handled in {1000 * delta['stream_batch_seconds_sum'] / batches:.1f} ms; a request's "
+            f"batch start to its reply {1000 * delta['rpc_duration_seconds_sum'] / requests:.1f} ms on average "
+            f"(the rest of its latency: the broker both ways and waiting for the batch before)")
+
+
 def mongo_operations(db: Any) -> dict[str, int]:
     """mongod's operation counters (every process's, the rating worker's polls included)."""
     counters = db.client.admin.command("serverStatus")["opcounters"]
@@ -330,8 +360,10 @@ def main() -> None:
                     for kind, lines_of in (("prepaid", prepaid), ("postpaid", postpaid)):
                         meter.start()
                         operations = mongo_operations(db)
+                        served = server_sums(platform["rating:charging"].url)
                         latencies, seconds, requests = charging(client, lines_of, args.charges, rate)
                         operations = {k: v - operations[k] for k, v in mongo_operations(db).items()}
+                        served_view = server_view(served, server_sums(platform["rating:charging"].url))
                         p99 = sorted(latencies)[int(len(latencies) * 0.99) - 1]
                         print(f"reserve + commit via RPC, {kind}, at {rate:.0f} pairs/s ({2 * rate:.0f} requests/s): "
                               f"{percentiles(latencies)}"
@@ -342,6 +374,7 @@ def main() -> None:
                               f"commit {percentiles(requests['commit'])}; every request p99 {request_p99:.1f} ms "
                               f"(<= 20 ms: {'met' if request_p99 <= 20 else 'NOT met'})")
                         print(meter.report(len(latencies)))
+                        print(served_view)
                         print("  MongoDB operations per pair (all processes): " + ", ".join(
                             f"{name} {count / len(latencies):.2f}" for name, count in operations.items()))
                         # Last: tooling reads the latency line and the ones after it as they were.

@@ -43,7 +43,7 @@ import pika.exceptions
 from chassis import amqp_frames, metrics
 from chassis.errors import PlatformError
 from chassis.nameko_adapter import RPC_EXCHANGE, malformed_request, rpc_queue, serialize_error
-from chassis.stream import StreamConsumer, _wake
+from chassis.stream import BATCH_SECONDS, BATCH_SIZE, StreamConsumer, _wake
 
 log = logging.getLogger(__name__)
 
@@ -177,6 +177,7 @@ class BatchRpcServer(StreamConsumer):
             self._answer(flight)
 
     def _launch(self, batch: list[Any]) -> None:
+        BATCH_SIZE.labels(self.topology.queue).observe(len(batch))
         flight = _Flight(batch)
         self._flights.append(flight)
         if self.parallel == 1:
@@ -269,6 +270,7 @@ class BatchRpcServer(StreamConsumer):
             frames.append(amqp_frames.ack(channel, last, multiple=True))
         self._write(frames)
         elapsed = time.monotonic() - flight.started
+        BATCH_SECONDS.labels(self.topology.queue).observe(elapsed)
         for request in batch:
             self._timer(request.method).observe(elapsed)
 

@@ -8,12 +8,13 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pika
 import pytest
+from prometheus_client import REGISTRY
 
 from chassis import localinfra
 from chassis.nameko_adapter import RPC_EXCHANGE
 from chassis.rpc_batch import BatchRpcServer, RpcTopology
 from chassis.rpc_client import AmqpRpcClient
-from chassis.testing import running
+from chassis.testing import running, wait_for
 
 
 class Flaky(Exception):
@@ -48,6 +49,13 @@ def test_every_concurrent_call_gets_its_own_answer_and_nothing_is_redelivered_af
             answers = list(pool.map(lambda n: client.call(name, "echo", {"n": n}), range(300)))
         assert answers == [{"n": n} for n in range(300)]
         assert sum(batches) == 300 and max(batches) > 1, batches
+        # Its batches are on /metrics as the stream's are (docs/rating.md: operating the charging process).
+        queue = RpcTopology(name).queue
+        assert REGISTRY.get_sample_value("stream_batch_size_sum", {"queue": queue}) == 300
+        assert REGISTRY.get_sample_value("stream_batch_size_count", {"queue": queue}) == len(batches)
+        # Observed once the replies are written: the last one may reach us a moment before.
+        assert wait_for(lambda: REGISTRY.get_sample_value("stream_batch_seconds_count", {"queue": queue})
+                        == len(batches), timeout=5)
     finally:
         client.close()
         stop()  # closes the connection: a request left unacknowledged would go back to the queue
