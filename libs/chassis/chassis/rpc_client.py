@@ -64,8 +64,10 @@ import pika
 import pika.exceptions
 from kombu.utils import json as kombu_json
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode
+from pika.adapters.utils.io_services_utils import _AsyncPlaintextTransport
 
-from chassis import telemetry
+from chassis import amqp_frames, telemetry
+from chassis.amqp_deliveries import DeliveryReader
 from chassis.errors import Unavailable
 from chassis.nameko_adapter import RPC_EXCHANGE, remote_error
 
@@ -79,8 +81,12 @@ _BROKER_ERRORS: tuple[type[BaseException], ...] = (pika.exceptions.AMQPError, OS
 # nameko's `json` serializer is kombu's: its encoder (Decimal, datetime, UUID ... with type markers) and decoder.
 _ENCODER = kombu_json.JSONEncoder()
 _DECODER = json.JSONDecoder(object_hook=kombu_json.object_hook)
-_PROPERTIES = {"content_type": "application/json", "content_encoding": "utf-8",
-               "delivery_mode": pika.DeliveryMode.Transient}
+# kombu's hook only changes an object whose keys are exactly "__type__" and "__value__"; a reply whose text has
+# neither that key nor a \u escape (which could spell it) cannot hold one, and C's decoder without a hook (no
+# Python call per object) gives the same values.
+_PLAIN_DECODER = json.JSONDecoder()
+# A request is three frames or more (method, content header, body); pika's counter is reported, not checked.
+_FRAMES_PER_REQUEST = 3
 
 
 class _Call:
@@ -94,7 +100,9 @@ class _Call:
 
     def answered(self, body: bytes) -> None:
         try:
-            answer = _DECODER.decode(body.decode())
+            text = body.decode()
+            typed = "__type__" in text or "\\u" in text
+            answer = (_DECODER if typed else _PLAIN_DECODER).decode(text)
             error = answer.get("error")
             outcome = None if error is None else remote_error(self.service, self.method, error)
         except Exception as exc:  # a malformed reply is this caller's error, not the I/O thread's
@@ -126,9 +134,11 @@ class _Link:
         self.timeout = timeout
         self.reply_to = str(uuid.uuid4())
         self.queue = f"rpc.reply-chassis-{self.reply_to}"
+        self.consumer_tag = f"chassis-rpc-client-{self.reply_to}"
         self.lock = threading.Lock()
         self.calls: dict[str, _Call] = {}  # in the order sent, which is the order of their deadlines
-        self.outbox: deque[tuple[_Call, bytes, pika.BasicProperties]] = deque()
+        self.outbox: deque[tuple[_Call, bytes]] = deque()  # each call's request, encoded
+        self.methods: dict[tuple[str, str], bytes] = {}  # each method's basic.publish frame, encoded once
         self.woken = False  # a wake-up is on its way to the I/O thread: callers need not send another
         self.alive = False
         self.closing = False
@@ -150,14 +160,16 @@ class _Link:
     # -- callers' side (any thread) ------------------------------------------------------------------
     def send(self, service: str, method: str, body: bytes, headers: dict[str, Any], span: Span) -> _Call:
         on_io_thread = threading.current_thread() is self.thread
+        if not self.alive:
+            raise Unavailable("message broker unreachable: the connection was lost")
+        call = _Call(service, method, str(next(self.ids)), 0.0, span)
+        request = self._request(call, body, headers)
         with self.lock:
             if not self.alive:
                 raise Unavailable("message broker unreachable: the connection was lost")
-            call = _Call(service, method, str(next(self.ids)), time.monotonic() + self.timeout, span)
-            properties = pika.BasicProperties(reply_to=self.reply_to, correlation_id=call.correlation_id,
-                                              headers=headers, **_PROPERTIES)
+            call.deadline = time.monotonic() + self.timeout  # taken in the lock: calls stay in deadline order
             self.calls[call.correlation_id] = call
-            self.outbox.append((call, body, properties))
+            self.outbox.append((call, request))
             wake = not self.woken and not on_io_thread
             self.woken = self.woken or wake
         if on_io_thread:
@@ -165,6 +177,17 @@ class _Link:
         elif wake:
             self._wake(self._publish_waiting)
         return call
+
+    def _request(self, call: _Call, body: bytes, headers: dict[str, Any]) -> bytes:
+        """The request's frames as pika would have encoded them (`chassis.amqp_frames`): a mandatory
+        `basic.publish` to the service's method and a transient JSON message with the headers, the call's
+        correlation id and this link's reply-to."""
+        channel = self.channel.channel_number
+        publish = self.methods.get((call.service, call.method))
+        if publish is None:
+            publish = amqp_frames.publish(channel, RPC_EXCHANGE, f"{call.service}.{call.method}", mandatory=True)
+            self.methods[call.service, call.method] = publish
+        return publish + amqp_frames.json_content(channel, body, headers, call.correlation_id, self.reply_to)
 
     def close(self) -> None:
         self.closing = True
@@ -211,9 +234,13 @@ class _Link:
                                      self.queue, exclusive=True, auto_delete=True, callback=self._on_queue))
 
     def _on_queue(self, _: Any) -> None:
-        self.channel.queue_bind(self.queue, RPC_EXCHANGE, routing_key=self.reply_to,
-                                callback=lambda _: self.channel.basic_consume(
-                                    self.queue, self._on_reply, auto_ack=True, callback=self._on_consuming))
+        self.channel.queue_bind(self.queue, RPC_EXCHANGE, routing_key=self.reply_to, callback=self._on_bound)
+
+    def _on_bound(self, _: Any) -> None:
+        # Replies are read straight off the receive buffer (decisions 0018, 0021); pika sees every other frame.
+        DeliveryReader(self.connection, self.channel.channel_number, self.consumer_tag, self._on_delivery)
+        self.channel.basic_consume(self.queue, self._on_reply, auto_ack=True, consumer_tag=self.consumer_tag,
+                                   callback=self._on_consuming)
 
     def _on_consuming(self, _: Any) -> None:
         with self.lock:
@@ -266,14 +293,37 @@ class _Link:
         with self.lock:
             self.woken = False
             waiting, self.outbox = self.outbox, deque()
-        publish = self.channel.basic_publish
-        for call, body, properties in waiting:
-            try:
-                publish(RPC_EXCHANGE, f"{call.service}.{call.method}", body, properties, mandatory=True)
-            except Exception as exc:  # noqa: BLE001 - the channel is closing: the call fails, the thread goes on
+        if not waiting:
+            return
+        connection = self.connection
+        if connection is not None and connection.is_open and self.channel.is_open:
+            self._write(b"".join(request for _, request in waiting), len(waiting) * _FRAMES_PER_REQUEST)
+        else:
+            for call, _ in waiting:  # the connection is closing: its end fails what is still in flight
                 if self._take(call.correlation_id) is not None:
-                    call.failed(Unavailable(f"message broker unreachable: {exc!r}"))
+                    call.failed(Unavailable("message broker unreachable: the connection is closing"))
         self._set_sweep()
+
+    def _write(self, data: bytes, frames: int) -> None:
+        """Every request waiting, in one write. Sent at once when nothing else waits to be sent (the usual case,
+        the loop is ours): pika's transport would only buffer it, watch the socket for writability and send on
+        the loop's next turn (two `epoll_ctl`s, a `poll` and a turn of the loop per write). What the socket does
+        not take, or a socket that fails, goes to pika's transport, which sends it in order or reports the
+        broken connection as it always does. A TLS connection always goes through pika."""
+        connection = self.connection
+        connection.bytes_sent += len(data)
+        connection.frames_sent += frames
+        transport = connection._transport
+        if (type(transport) is _AsyncPlaintextTransport and transport._state == transport._STATE_ACTIVE
+                and not transport.get_write_buffer_size()):
+            try:
+                sent = transport._sock.send(data)
+            except OSError:  # would block, or a broken socket pika's writer then reports
+                sent = 0
+            if sent == len(data):
+                return
+            data = data[sent:]
+        connection._adapter_emit_data(data)
 
     def _set_sweep(self) -> None:
         if self.sweep is not None or not self.calls:
@@ -303,9 +353,16 @@ class _Link:
         with self.lock:
             return self.calls.pop(correlation_id, None) if correlation_id is not None else None
 
-    def _on_reply(self, channel: Any, method: Any, properties: Any, body: bytes) -> None:
-        call = self._take(properties.correlation_id)
+    def _on_delivery(self, delivery_tag: int, redelivered: bool, routing_key: Any, correlation_id: Any,
+                     reply_to: Any, message_id: Any, headers: Any, timestamp: Any, body: bytes) -> None:
+        call = self._take(correlation_id)
         if call is not None:  # else: its caller's timeout passed
+            call.answered(body)
+
+    def _on_reply(self, channel: Any, method: Any, properties: Any, body: bytes) -> None:
+        """A reply the delivery reader left to pika (a layout it does not decode)."""
+        call = self._take(properties.correlation_id)
+        if call is not None:
             call.answered(body)
 
     def _on_return(self, channel: Any, method: Any, properties: Any, body: bytes) -> None:
