@@ -1,4 +1,5 @@
-"""Reading a consumer's `basic.deliver` messages straight off pika's receive buffer (decisions 0018, 0020).
+"""Reading a consumer's `basic.deliver` messages straight off pika's receive buffer (decisions 0018, 0020, 0021:
+the usage stream, the batch RPC server's requests, the lean RPC client's replies).
 
 Why: pika turns every delivery into three frame objects, looks up callbacks for each, assembles the content in
 the channel, queues a delivery event in the blocking channel and dispatches it later; for the usage stream that

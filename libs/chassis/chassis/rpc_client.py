@@ -21,12 +21,15 @@ own connection, reply queue and a synchronous publisher-confirm round trip per c
 - One asynchronous connection (pika's `SelectConnection`) owned by one I/O thread running its event loop;
   callers never touch pika (it is not thread-safe). A caller puts its request on an outbox and, unless a wake-up
   is already on its way, wakes the I/O thread (the event loop's only thread-safe call); the I/O thread publishes
-  everything waiting at once. Publishing only buffers frames, which the event loop writes when the socket is
-  writable (the blocking adapter ran its event loop until each message was written: a poll per request).
+  everything waiting at once, in one write (decision 0021).
+- Requests are encoded here (`chassis.amqp_frames`: the bytes pika would send, with each method's
+  `basic.publish` frame encoded once) by the caller, outside the lock, and the I/O thread sends them at once when
+  nothing else waits to be sent, instead of leaving them to pika's transport for the loop's next turn.
 - One exclusive, auto-delete reply queue bound to the `nameko-rpc` exchange with a routing key of its own (the
   request's `reply_to`: nameko servers publish replies to that exchange with that key). Replies are consumed
-  without acknowledgements; the correlation id (a counter: the reply queue is this connection's alone) finds
-  the call, whose future the I/O thread completes with the decoded answer.
+  without acknowledgements and read straight off the receive buffer by the consumers' delivery reader
+  (`chassis.amqp_deliveries`, decisions 0018 and 0021); the correlation id (a counter: the reply queue is this
+  connection's alone) finds the call, whose future the I/O thread completes with the decoded answer.
 - Timeouts need no waiting caller: calls are kept in the order they were sent, which with one timeout per client
   is the order of their deadlines, and one timer on the I/O thread, set for the oldest call's deadline, fails
   whatever is overdue with `Unavailable` (a late reply then finds nobody and is dropped).
@@ -44,7 +47,8 @@ own connection, reply queue and a synchronous publisher-confirm round trip per c
 - The call's client span is built only where spans are exported (`telemetry.exported_tracer`); the request
   carries the `traceparent` of that span, or of the caller's current span, as before.
 - JSON as nameko's `json` serializer writes and reads it (kombu's encoder and its type markers), with one
-  encoder and one decoder for the process instead of new ones per call.
+  encoder and one decoder for the process instead of new ones per call; a reply that cannot hold a type
+  marker is decoded without kombu's Python hook.
 """
 from __future__ import annotations
 
@@ -297,33 +301,12 @@ class _Link:
             return
         connection = self.connection
         if connection is not None and connection.is_open and self.channel.is_open:
-            self._write(b"".join(request for _, request in waiting), len(waiting) * _FRAMES_PER_REQUEST)
+            _write(connection, b"".join(request for _, request in waiting), len(waiting) * _FRAMES_PER_REQUEST)
         else:
             for call, _ in waiting:  # the connection is closing: its end fails what is still in flight
                 if self._take(call.correlation_id) is not None:
                     call.failed(Unavailable("message broker unreachable: the connection is closing"))
         self._set_sweep()
-
-    def _write(self, data: bytes, frames: int) -> None:
-        """Every request waiting, in one write. Sent at once when nothing else waits to be sent (the usual case,
-        the loop is ours): pika's transport would only buffer it, watch the socket for writability and send on
-        the loop's next turn (two `epoll_ctl`s, a `poll` and a turn of the loop per write). What the socket does
-        not take, or a socket that fails, goes to pika's transport, which sends it in order or reports the
-        broken connection as it always does. A TLS connection always goes through pika."""
-        connection = self.connection
-        connection.bytes_sent += len(data)
-        connection.frames_sent += frames
-        transport = connection._transport
-        if (type(transport) is _AsyncPlaintextTransport and transport._state == transport._STATE_ACTIVE
-                and not transport.get_write_buffer_size()):
-            try:
-                sent = transport._sock.send(data)
-            except OSError:  # would block, or a broken socket pika's writer then reports
-                sent = 0
-            if sent == len(data):
-                return
-            data = data[sent:]
-        connection._adapter_emit_data(data)
 
     def _set_sweep(self) -> None:
         if self.sweep is not None or not self.calls:
@@ -369,6 +352,27 @@ class _Link:
         call = self._take(properties.correlation_id)
         if call is not None:
             call.failed(Unavailable(f"{call.service} is not running"))
+
+
+def _write(connection: pika.SelectConnection, data: bytes, frames: int) -> None:
+    """Every request waiting, in one write. Sent at once when nothing else waits to be sent (the usual case,
+    the loop is ours): pika's transport would only buffer it, watch the socket for writability and send on
+    the loop's next turn (two `epoll_ctl`s, a `poll` and a turn of the loop per write). What the socket does
+    not take, or a socket that fails, goes to pika's transport, which sends it in order or reports the
+    broken connection as it always does. A TLS connection always goes through pika."""
+    connection.bytes_sent += len(data)
+    connection.frames_sent += frames
+    transport = connection._transport
+    if (type(transport) is _AsyncPlaintextTransport and transport._state == transport._STATE_ACTIVE
+            and not transport.get_write_buffer_size()):
+        try:
+            sent = transport._sock.send(data)
+        except OSError:  # would block, or a broken socket pika's writer then reports
+            sent = 0
+        if sent == len(data):
+            return
+        data = data[sent:]
+    connection._adapter_emit_data(data)
 
 
 class AmqpRpcClient:
