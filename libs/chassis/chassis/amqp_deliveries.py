@@ -1,4 +1,5 @@
-"""Reading a consumer's `basic.deliver` messages straight off pika's receive buffer (decisions 0018, 0020).
+"""Reading a consumer's `basic.deliver` messages straight off pika's receive buffer (decisions 0018, 0020, 0021:
+the usage stream, the batch RPC server's requests, the lean RPC client's replies).
 
 Why: pika turns every delivery into three frame objects, looks up callbacks for each, assembles the content in
 the channel, queues a delivery event in the blocking channel and dispatches it later; for the usage stream that
@@ -162,15 +163,17 @@ def _short_string(buffer: bytes, at: int) -> tuple[Any, int]:
 
 
 class DeliveryReader:
-    """Installed on a `pika.BlockingConnection` before `basic_consume`: the consumer's deliveries go to
-    `deliver(*delivery)` (`Delivery`'s fields) as they are read, in order;
-    every other frame goes through pika. `uninstall()` gives the connection its own reading back (before
-    closing it, so deliveries after a cancel are pika's to refuse)."""
+    """Installed on a `pika.BlockingConnection` (or an asynchronous `pika.SelectConnection`, on its I/O thread)
+    before `basic_consume`: the consumer's deliveries go to `deliver(*delivery)` (`Delivery`'s fields) as they
+    are read, in order; every other frame goes through pika. `uninstall()` gives the connection its own reading
+    back (before closing it, so deliveries after a cancel are pika's to refuse)."""
 
     def __init__(self, connection: Any, channel_number: int, consumer_tag: str,
                  deliver: DeliveryCallback):
         self._connection = connection
-        self._impl = connection._impl
+        # A blocking connection reads through its asynchronous one; a `SelectConnection` is its own.
+        self._impl = getattr(connection, "_impl", connection)
+        self._blocking = self._impl is not connection
         self._channel = channel_number
         self._tag = consumer_tag.encode()
         self._deliver = deliver
@@ -213,7 +216,7 @@ class DeliveryReader:
             impl.bytes_received += read
             impl.frames_received += frames
             impl._frame_buffer = buffer[pos:] if pos else buffer
-            if delivered:
+            if delivered and self._blocking:
                 # A negative channel number asks `process_data_events` to return (pika's own convention), so
                 # the consumer sees its new messages without waiting for its time limit.
                 self._connection._request_channel_dispatch(-channel)

@@ -21,12 +21,15 @@ own connection, reply queue and a synchronous publisher-confirm round trip per c
 - One asynchronous connection (pika's `SelectConnection`) owned by one I/O thread running its event loop;
   callers never touch pika (it is not thread-safe). A caller puts its request on an outbox and, unless a wake-up
   is already on its way, wakes the I/O thread (the event loop's only thread-safe call); the I/O thread publishes
-  everything waiting at once. Publishing only buffers frames, which the event loop writes when the socket is
-  writable (the blocking adapter ran its event loop until each message was written: a poll per request).
+  everything waiting at once, in one write (decision 0021).
+- Requests are encoded here (`chassis.amqp_frames`: the bytes pika would send, with each method's
+  `basic.publish` frame encoded once) by the caller, outside the lock, and the I/O thread sends them at once when
+  nothing else waits to be sent, instead of leaving them to pika's transport for the loop's next turn.
 - One exclusive, auto-delete reply queue bound to the `nameko-rpc` exchange with a routing key of its own (the
   request's `reply_to`: nameko servers publish replies to that exchange with that key). Replies are consumed
-  without acknowledgements; the correlation id (a counter: the reply queue is this connection's alone) finds
-  the call, whose future the I/O thread completes with the decoded answer.
+  without acknowledgements and read straight off the receive buffer by the consumers' delivery reader
+  (`chassis.amqp_deliveries`, decisions 0018 and 0021); the correlation id (a counter: the reply queue is this
+  connection's alone) finds the call, whose future the I/O thread completes with the decoded answer.
 - Timeouts need no waiting caller: calls are kept in the order they were sent, which with one timeout per client
   is the order of their deadlines, and one timer on the I/O thread, set for the oldest call's deadline, fails
   whatever is overdue with `Unavailable` (a late reply then finds nobody and is dropped).
@@ -44,7 +47,8 @@ own connection, reply queue and a synchronous publisher-confirm round trip per c
 - The call's client span is built only where spans are exported (`telemetry.exported_tracer`); the request
   carries the `traceparent` of that span, or of the caller's current span, as before.
 - JSON as nameko's `json` serializer writes and reads it (kombu's encoder and its type markers), with one
-  encoder and one decoder for the process instead of new ones per call.
+  encoder and one decoder for the process instead of new ones per call; a reply that cannot hold a type
+  marker is decoded without kombu's Python hook.
 """
 from __future__ import annotations
 
@@ -64,8 +68,10 @@ import pika
 import pika.exceptions
 from kombu.utils import json as kombu_json
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode
+from pika.adapters.utils.io_services_utils import _AsyncPlaintextTransport
 
-from chassis import telemetry
+from chassis import amqp_frames, telemetry
+from chassis.amqp_deliveries import DeliveryReader
 from chassis.errors import Unavailable
 from chassis.nameko_adapter import RPC_EXCHANGE, remote_error
 
@@ -79,8 +85,12 @@ _BROKER_ERRORS: tuple[type[BaseException], ...] = (pika.exceptions.AMQPError, OS
 # nameko's `json` serializer is kombu's: its encoder (Decimal, datetime, UUID ... with type markers) and decoder.
 _ENCODER = kombu_json.JSONEncoder()
 _DECODER = json.JSONDecoder(object_hook=kombu_json.object_hook)
-_PROPERTIES = {"content_type": "application/json", "content_encoding": "utf-8",
-               "delivery_mode": pika.DeliveryMode.Transient}
+# kombu's hook only changes an object whose keys are exactly "__type__" and "__value__"; a reply whose text has
+# neither that key nor a \u escape (which could spell it) cannot hold one, and C's decoder without a hook (no
+# Python call per object) gives the same values.
+_PLAIN_DECODER = json.JSONDecoder()
+# A request is three frames or more (method, content header, body); pika's counter is reported, not checked.
+_FRAMES_PER_REQUEST = 3
 
 
 class _Call:
@@ -94,7 +104,9 @@ class _Call:
 
     def answered(self, body: bytes) -> None:
         try:
-            answer = _DECODER.decode(body.decode())
+            text = body.decode()
+            typed = "__type__" in text or "\\u" in text
+            answer = (_DECODER if typed else _PLAIN_DECODER).decode(text)
             error = answer.get("error")
             outcome = None if error is None else remote_error(self.service, self.method, error)
         except Exception as exc:  # a malformed reply is this caller's error, not the I/O thread's
@@ -126,9 +138,11 @@ class _Link:
         self.timeout = timeout
         self.reply_to = str(uuid.uuid4())
         self.queue = f"rpc.reply-chassis-{self.reply_to}"
+        self.consumer_tag = f"chassis-rpc-client-{self.reply_to}"
         self.lock = threading.Lock()
         self.calls: dict[str, _Call] = {}  # in the order sent, which is the order of their deadlines
-        self.outbox: deque[tuple[_Call, bytes, pika.BasicProperties]] = deque()
+        self.outbox: deque[tuple[_Call, bytes]] = deque()  # each call's request, encoded
+        self.methods: dict[tuple[str, str], bytes] = {}  # each method's basic.publish frame, encoded once
         self.woken = False  # a wake-up is on its way to the I/O thread: callers need not send another
         self.alive = False
         self.closing = False
@@ -150,14 +164,16 @@ class _Link:
     # -- callers' side (any thread) ------------------------------------------------------------------
     def send(self, service: str, method: str, body: bytes, headers: dict[str, Any], span: Span) -> _Call:
         on_io_thread = threading.current_thread() is self.thread
+        if not self.alive:
+            raise Unavailable("message broker unreachable: the connection was lost")
+        call = _Call(service, method, str(next(self.ids)), 0.0, span)
+        request = self._request(call, body, headers)
         with self.lock:
             if not self.alive:
                 raise Unavailable("message broker unreachable: the connection was lost")
-            call = _Call(service, method, str(next(self.ids)), time.monotonic() + self.timeout, span)
-            properties = pika.BasicProperties(reply_to=self.reply_to, correlation_id=call.correlation_id,
-                                              headers=headers, **_PROPERTIES)
+            call.deadline = time.monotonic() + self.timeout  # taken in the lock: calls stay in deadline order
             self.calls[call.correlation_id] = call
-            self.outbox.append((call, body, properties))
+            self.outbox.append((call, request))
             wake = not self.woken and not on_io_thread
             self.woken = self.woken or wake
         if on_io_thread:
@@ -165,6 +181,17 @@ class _Link:
         elif wake:
             self._wake(self._publish_waiting)
         return call
+
+    def _request(self, call: _Call, body: bytes, headers: dict[str, Any]) -> bytes:
+        """The request's frames as pika would have encoded them (`chassis.amqp_frames`): a mandatory
+        `basic.publish` to the service's method and a transient JSON message with the headers, the call's
+        correlation id and this link's reply-to."""
+        channel = self.channel.channel_number
+        publish = self.methods.get((call.service, call.method))
+        if publish is None:
+            publish = amqp_frames.publish(channel, RPC_EXCHANGE, f"{call.service}.{call.method}", mandatory=True)
+            self.methods[call.service, call.method] = publish
+        return publish + amqp_frames.json_content(channel, body, headers, call.correlation_id, self.reply_to)
 
     def close(self) -> None:
         self.closing = True
@@ -211,9 +238,13 @@ class _Link:
                                      self.queue, exclusive=True, auto_delete=True, callback=self._on_queue))
 
     def _on_queue(self, _: Any) -> None:
-        self.channel.queue_bind(self.queue, RPC_EXCHANGE, routing_key=self.reply_to,
-                                callback=lambda _: self.channel.basic_consume(
-                                    self.queue, self._on_reply, auto_ack=True, callback=self._on_consuming))
+        self.channel.queue_bind(self.queue, RPC_EXCHANGE, routing_key=self.reply_to, callback=self._on_bound)
+
+    def _on_bound(self, _: Any) -> None:
+        # Replies are read straight off the receive buffer (decisions 0018, 0021); pika sees every other frame.
+        DeliveryReader(self.connection, self.channel.channel_number, self.consumer_tag, self._on_delivery)
+        self.channel.basic_consume(self.queue, self._on_reply, auto_ack=True, consumer_tag=self.consumer_tag,
+                                   callback=self._on_consuming)
 
     def _on_consuming(self, _: Any) -> None:
         with self.lock:
@@ -266,13 +297,15 @@ class _Link:
         with self.lock:
             self.woken = False
             waiting, self.outbox = self.outbox, deque()
-        publish = self.channel.basic_publish
-        for call, body, properties in waiting:
-            try:
-                publish(RPC_EXCHANGE, f"{call.service}.{call.method}", body, properties, mandatory=True)
-            except Exception as exc:  # noqa: BLE001 - the channel is closing: the call fails, the thread goes on
+        if not waiting:
+            return
+        connection = self.connection
+        if connection is not None and connection.is_open and self.channel.is_open:
+            _write(connection, b"".join(request for _, request in waiting), len(waiting) * _FRAMES_PER_REQUEST)
+        else:
+            for call, _ in waiting:  # the connection is closing: its end fails what is still in flight
                 if self._take(call.correlation_id) is not None:
-                    call.failed(Unavailable(f"message broker unreachable: {exc!r}"))
+                    call.failed(Unavailable("message broker unreachable: the connection is closing"))
         self._set_sweep()
 
     def _set_sweep(self) -> None:
@@ -303,15 +336,43 @@ class _Link:
         with self.lock:
             return self.calls.pop(correlation_id, None) if correlation_id is not None else None
 
-    def _on_reply(self, channel: Any, method: Any, properties: Any, body: bytes) -> None:
-        call = self._take(properties.correlation_id)
+    def _on_delivery(self, delivery_tag: int, redelivered: bool, routing_key: Any, correlation_id: Any,
+                     reply_to: Any, message_id: Any, headers: Any, timestamp: Any, body: bytes) -> None:
+        call = self._take(correlation_id)
         if call is not None:  # else: its caller's timeout passed
+            call.answered(body)
+
+    def _on_reply(self, channel: Any, method: Any, properties: Any, body: bytes) -> None:
+        """A reply the delivery reader left to pika (a layout it does not decode)."""
+        call = self._take(properties.correlation_id)
+        if call is not None:
             call.answered(body)
 
     def _on_return(self, channel: Any, method: Any, properties: Any, body: bytes) -> None:
         call = self._take(properties.correlation_id)
         if call is not None:
             call.failed(Unavailable(f"{call.service} is not running"))
+
+
+def _write(connection: pika.SelectConnection, data: bytes, frames: int) -> None:
+    """Every request waiting, in one write. Sent at once when nothing else waits to be sent (the usual case,
+    the loop is ours): pika's transport would only buffer it, watch the socket for writability and send on
+    the loop's next turn (two `epoll_ctl`s, a `poll` and a turn of the loop per write). What the socket does
+    not take, or a socket that fails, goes to pika's transport, which sends it in order or reports the
+    broken connection as it always does. A TLS connection always goes through pika."""
+    connection.bytes_sent += len(data)
+    connection.frames_sent += frames
+    transport = connection._transport
+    if (type(transport) is _AsyncPlaintextTransport and transport._state == transport._STATE_ACTIVE
+            and not transport.get_write_buffer_size()):
+        try:
+            sent = transport._sock.send(data)
+        except OSError:  # would block, or a broken socket pika's writer then reports
+            sent = 0
+        if sent == len(data):
+            return
+        data = data[sent:]
+    connection._adapter_emit_data(data)
 
 
 class AmqpRpcClient:

@@ -5,6 +5,8 @@ import threading
 import time
 import uuid
 from concurrent.futures import Future, ThreadPoolExecutor, wait
+from datetime import UTC, datetime
+from decimal import Decimal
 
 import pytest
 from opentelemetry.sdk.trace import TracerProvider
@@ -65,6 +67,14 @@ def test_results_and_typed_errors_come_back_as_the_server_answered(service, clie
     with pytest.raises(NotFound) as caught:
         client.call(service, "missing", "widget-7")
     assert caught.value.fields == {"name": "unknown"}
+
+
+def test_a_request_and_an_answer_larger_than_a_frame_and_values_with_type_markers_travel_whole(service, client):
+    # More than one body frame each way (the client encodes its requests and reads its replies itself), and
+    # the values nameko's JSON marks with their type (Decimal, datetime) come back as themselves.
+    payload = {"note": "é" * 20_000, "amount": Decimal("1.50"), "at": datetime(2026, 11, 30, 6, 0, tzinfo=UTC)}
+    assert client.call(service, "echo", payload) == payload
+    assert client.call(service, "echo", ["plain", 1, None]) == ["plain", 1, None]
 
 
 def test_concurrent_callers_on_one_connection_each_get_their_own_answer(service, client):
