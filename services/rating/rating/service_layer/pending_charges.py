@@ -5,9 +5,9 @@ event. Instead a committed postpaid record carries `pending_charge` (its cycle a
 commit's own transaction, and the worker's timer flushes what waits once the oldest has waited
 `RATING_CHARGE_FLUSH_SECONDS`: in one transaction it sums the marked records per (billing profile, cycle,
 service, resource), records one `usage.charged` per sum in the outbox, and unmarks the records, naming on each
-the event that carried it (`charged_in`). A crash before the commit changes
-nothing and the next flush takes the same records; two flushes taking the same records conflict in MongoDB and
-the later one runs again on what is left, so a charge reaches billing exactly once.
+the event that carried it (`charged_in`). A crash before the commit changes nothing and the next flush takes
+the same records; two flushes taking the same records conflict in MongoDB and the later one runs again on what
+is left, so a charge reaches billing exactly once.
 """
 from __future__ import annotations
 

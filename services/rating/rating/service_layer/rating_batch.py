@@ -4,7 +4,8 @@ Per batch: validate every event (catalog service types from the in-process cache
 read what the batch needs with one query per collection (already rated ids, services, subscriptions, billing
 cycles, sharing memberships, balances), rate each event in memory against a `BalanceBook`, and write the
 usage records, one `$inc` per touched balance, the cycle's charge balances, sharing counters and one
-`usage.charged` per (billing profile, cycle, service, resource) — all committed together. The event id is the
+`usage.charged` per (billing profile, cycle, service, resource; real-time charging marks its records for the
+worker's flush instead, decision 0415) — all committed together. The event id is the
 usage record's `_id`, so a redelivered batch changes nothing.
 """
 from __future__ import annotations
