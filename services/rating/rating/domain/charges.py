@@ -56,9 +56,6 @@ class ChargeSums:
         else:
             found.add(units, amount, late, start)
 
-    def keys(self) -> list[Hashable]:
-        return list(self._sums)
-
     def events(self) -> Iterator[tuple[str, dict[str, Any], str]]:
         """`(type, data, subject)` per sum, as `UnitOfWork.publish_many` takes them; the subject is the service."""
         for total in self._sums.values():

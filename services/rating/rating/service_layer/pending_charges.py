@@ -79,7 +79,7 @@ def sum_records(records: list[dict[str, Any]]) -> tuple[ChargeSums, list[list[st
         sums.add(key, partial(_head, record), from_storage(pending["units"]), from_storage(record["charged"]),
                  record["late"], record["start_time"])
         members.setdefault(key, []).append(record["_id"])
-    return sums, [members[key] for key in sums.keys()]
+    return sums, list(members.values())  # both keyed in the order first seen
 
 
 def _head(record: dict[str, Any]) -> dict[str, Any]:
