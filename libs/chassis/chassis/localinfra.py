@@ -55,10 +55,11 @@ def mongod_binary() -> str:
 class MongoReplicaSet:
     """A single-node replica set (so transactions work) on 127.0.0.1."""
 
-    def __init__(self, dbpath: Path, port: int | None = None, daemon: bool = False):
+    def __init__(self, dbpath: Path, port: int | None = None, daemon: bool = False, test_commands: bool = False):
         self.dbpath = Path(dbpath).resolve()  # a forked mongod runs from /
         self.port = port or free_port()
         self.daemon = daemon
+        self.test_commands = test_commands  # tests' own: fail points (`configureFailPoint`) for fault tests
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -75,6 +76,8 @@ class MongoReplicaSet:
             # milliseconds, so 15 s (not mongod's 60) lets a restarted process reach them sooner (operations.md).
             "--setParameter", f"transactionLifetimeLimitSeconds={TRANSACTION_LIFETIME_SECONDS}",
         ]
+        if self.test_commands:
+            cmd += ["--setParameter", "enableTestCommands=1"]
         if self.daemon:
             subprocess.run([*cmd, "--fork", "--pidfilepath", str(self.dbpath / "mongod.pid")], check=True,
                            stdout=subprocess.DEVNULL)

@@ -42,7 +42,7 @@ def mongo_uri() -> Iterator[str]:
         yield os.environ["MONGODB_URI"]
         return
     with tempfile.TemporaryDirectory(prefix="mongod-") as tmp:
-        replica_set = localinfra.MongoReplicaSet(Path(tmp))
+        replica_set = localinfra.MongoReplicaSet(Path(tmp), test_commands=True)
         replica_set.start()
         try:
             yield replica_set.uri

@@ -10,6 +10,8 @@ from typing import Any
 from pymongo.errors import ConnectionFailure
 
 from chassis.errors import Unavailable
+from chassis.mongo import database, transaction
+from chassis.mongo_wire import WireTransactions
 from chassis.nameko_adapter import RpcClient
 from chassis.rpc_batch import BatchRpcServer, RpcTopology
 from chassis.settings import Settings
@@ -48,6 +50,20 @@ def reservations(settings: Settings) -> ReservationCache | None:
     (decision 0410); None when `RATING_RESERVATION_CACHE_SIZE` is 0."""
     size = config.reservation_cache_size(settings)
     return ReservationCache(size) if size > 0 else None
+
+
+@contextmanager
+def charging_transactions(settings: Settings) -> Iterator[Callable[..., Any]]:
+    """How the charging process runs its batches' transactions: on the wire (decision 0022), or through
+    pymongo's sessions when `RATING_CHARGING_WIRE` is 0; the wire's connections go back to the pool on exit."""
+    if not config.charging_wire(settings):
+        yield transaction
+        return
+    wire = WireTransactions(database())
+    try:
+        yield wire.transaction
+    finally:
+        wire.close()
 
 
 @contextmanager

@@ -11,6 +11,7 @@
 | RATING_CHARGING_PREFETCH | 400 | unacknowledged charging requests the broker keeps in flight to the charging process |
 | RATING_CHARGING_MAX_WAIT_MS | 0 | how long an idle charging process waits for more requests before handling a batch |
 | RATING_CHARGING_PARALLEL | 1 | charging batches handled at once (a transaction each, 0409); 1: no threads (0016) |
+| RATING_CHARGING_WIRE | 1 | charging's transactions as OP_MSG on a borrowed connection (0022); 0: pymongo's sessions |
 | RATING_DEFAULT_CREDIT_PROFILE | unset | credit profile for balance groups that name none (thresholds) |
 | RATING_INVENTORY_CACHE_SIZE | 20000 | services (subscriptions, ...) kept by stream and charging; 0: none (0409) |
 | RATING_INVENTORY_CACHE_SECONDS | 60 | how long at most they keep one, however quiet the events are |
@@ -66,6 +67,13 @@ def charging_batching(settings: Settings) -> Batching:
     # parallel 1: one batch at a time on the consumer thread, cheaper and faster than two on worker threads on
     # a busy machine (decision 0016).
     return _batching(settings, "CHARGING", batch_size="200", prefetch="400", max_wait_ms="0", parallel="1")
+
+
+def charging_wire(settings: Settings) -> bool:
+    value = settings.service_setting("CHARGING_WIRE", "1")
+    if value not in ("0", "1"):
+        raise ValueError(f"RATING_CHARGING_WIRE must be 0 or 1, not {value!r}")
+    return value == "1"
 
 
 def inventory_cache_size(settings: Settings) -> int:

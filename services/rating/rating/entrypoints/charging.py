@@ -15,6 +15,7 @@ from typing import Any
 
 from chassis import rpc_contracts
 from chassis.errors import PlatformError, ValidationFailed
+from chassis.mongo import transaction
 from chassis.nameko_adapter import method_not_found
 from chassis.rpc_batch import RpcRequest
 from chassis.settings import Settings
@@ -53,7 +54,8 @@ METHODS: dict[str, Callable[..., tuple[Any, ...]]] = {
 
 
 def batch_handler(catalog: CatalogCache, lateness: timedelta, inventory: InventoryCache | None = None,
-                  reservations: ReservationCache | None = None) -> Callable[[Sequence[RpcRequest]], list[Any]]:
+                  reservations: ReservationCache | None = None, transact: charging.Transact = transaction
+                  ) -> Callable[[Sequence[RpcRequest]], list[Any]]:
     def handle(requests: Sequence[RpcRequest]) -> list[Any]:
         answers: list[Any] = [None] * len(requests)
         reserves: list[tuple[int, Any]] = []
@@ -78,7 +80,7 @@ def batch_handler(catalog: CatalogCache, lateness: timedelta, inventory: Invento
                 settles.append((index, call))
         # One transaction for the whole batch (decision 0409): its reads, its book and its writes are shared.
         reserved, settled = charging.charge_many([p for _, p in reserves], [c for _, c in settles], catalog,
-                                                 lateness, inventory, reservations)
+                                                 lateness, inventory, reservations, transact)
         for (index, _), answer in zip(reserves + settles, reserved + settled, strict=True):
             answers[index] = answer
         if rpc_contracts.check_results():
@@ -92,7 +94,8 @@ def batch_handler(catalog: CatalogCache, lateness: timedelta, inventory: Invento
 
 def run(settings: Settings) -> None:
     # Services and subscriptions from the cache rating's own events keep current, as the stream does (0409).
-    with bootstrap.hot_path_reads(settings) as (catalog, inventory):
+    with bootstrap.hot_path_reads(settings) as (catalog, inventory), bootstrap.charging_transactions(settings) \
+            as transact:
         handler = batch_handler(catalog, config.lateness_window(settings), inventory,
-                                bootstrap.reservations(settings))
+                                bootstrap.reservations(settings), transact)
         serve(settings, bootstrap.charging_server(settings, handler))

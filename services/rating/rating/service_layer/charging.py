@@ -12,18 +12,17 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from pymongo import UpdateOne
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from chassis.clock import utc_now
 from chassis.errors import Conflict, NotFound, PlatformError, ValidationFailed
 from chassis.money import from_storage, shown_from_storage, to_storage
-from chassis.mongo import UnitOfWork, database, transaction
+from chassis.mongo import UnitOfWork, Updated, database, transaction
 from rating.adapters.catalog import CatalogCache
 from rating.adapters.inventory_cache import InventoryCache
 from rating.adapters.reservation_cache import ReservationCache
@@ -110,19 +109,22 @@ class _Stale(Exception):
     another document than it assumed): its transaction is abandoned and run again, careful (decision 0410)."""
 
 
-def _retried(fn: Any) -> Any:
+Transact = Callable[..., Any]  # `chassis.mongo.transaction`, or `chassis.mongo_wire.WireTransactions.transaction`
+
+
+def _retried(fn: Any, transact: Transact) -> Any:
     """`fn(uow, careful)` in a transaction; run again, careful, when it stored an id that already existed or
     found a reservation it took from the cache changed."""
     try:
-        return transaction(lambda uow: fn(uow, False), source=SOURCE)
+        return transact(lambda uow: fn(uow, False), source=SOURCE)
     except _Stale:
-        return transaction(lambda uow: fn(uow, True), source=SOURCE)
+        return transact(lambda uow: fn(uow, True), source=SOURCE)
     except (DuplicateKeyError, BulkWriteError) as error:
         if not only_duplicate_keys(error):
             raise
         # A concurrent transaction stored one of these ids (a reservation, a usage record) between our read and
         # our insert, or a commit's usage id was taken by other usage: run again, it is now seen as existing.
-        return transaction(lambda uow: fn(uow, True), source=SOURCE)
+        return transact(lambda uow: fn(uow, True), source=SOURCE)
 
 
 def _reservation_request(payload: Any, catalog: CatalogCache, now: datetime) -> tuple[str, timedelta, Any]:
@@ -157,7 +159,7 @@ def _hold_all(batch: BatchRating, wanted: list[tuple[int, str, timedelta, Any]],
         # An upsert, not an insert: the batch's inserts and updates then go in one command. The id was read
         # absent in this transaction's snapshot (a concurrent insert of it is then a write conflict, retried), or
         # assumed absent since this process does not keep it: the write must then insert (`_check_writes`).
-        writes.append(UpdateOne({"_id": reservation_id}, {"$setOnInsert": reservation}, upsert=True))
+        writes.append({"q": {"_id": reservation_id}, "u": {"$setOnInsert": reservation}, "upsert": True})
         answers.append((index, _wire(reservation)))
     return answers
 
@@ -239,12 +241,11 @@ def _write_releases(uow: UnitOfWork, reservations: list[dict[str, Any]]) -> None
         if reservation.get("share_key") and from_storage(reservation["shared_held"]):
             shared[reservation["share_key"]] += from_storage(reservation["shared_held"])
     if held:
-        uow.collection("balances").bulk_write([UpdateOne({"_id": b}, {"$inc": {"held": to_storage(-amount)}})
-                                               for b, amount in held.items()], ordered=False, session=uow.session)
+        uow.update_documents("balances", [{"q": {"_id": b}, "u": {"$inc": {"held": to_storage(-amount)}}}
+                                          for b, amount in held.items()])
     if shared:
-        uow.collection("sharing_usage").bulk_write([UpdateOne({"_id": key}, {"$inc": {"held": to_storage(-amount)}})
-                                                    for key, amount in shared.items()],
-                                                   ordered=False, session=uow.session)
+        uow.update_documents("sharing_usage", [{"q": {"_id": key}, "u": {"$inc": {"held": to_storage(-amount)}}}
+                                               for key, amount in shared.items()])
 
 
 def commit(reservation_id: str, payload: dict[str, Any], catalog: CatalogCache,
@@ -280,14 +281,16 @@ def settle_many(requests: Sequence[tuple[str, str, Any]], catalog: CatalogCache 
 
 def charge_many(reserves: Sequence[Any], settles: Sequence[tuple[str, str, Any]], catalog: CatalogCache | None,
                 lateness: timedelta, inventory: InventoryCache | None = None,
-                reservations: ReservationCache | None = None) -> tuple[list[Any], list[Any]]:
+                reservations: ReservationCache | None = None, transact: Transact = transaction
+                ) -> tuple[list[Any], list[Any]]:
     """A batch of reservations and of commits and releases in ONE transaction (decision 0409): one read per
     collection, one book, one write per collection. Commits and releases are settled first, then the
     reservations draw from what is left, one after the other. Returns (one answer per reserve, one per
     settle), in order: the reservation, or the typed error refusing that request alone. A reservation named
     twice among `settles` is settled again in a following transaction, exactly as if the requests had come
     one after another. With `reservations` (the charging process), the reservations it keeps are not read but
-    verified by the batch's writes (decision 0410)."""
+    verified by the batch's writes (decision 0410). `transact` runs the transactions: the charging process
+    writes them on the wire (decision 0022)."""
     now = utc_now()
     reserved: list[Any] = [None] * len(reserves)
     wanted: list[tuple[int, str, timedelta, Any]] = []
@@ -310,7 +313,7 @@ def charge_many(reserves: Sequence[Any], settles: Sequence[tuple[str, str, Any]]
             try:
                 held, answers, left = _retried(lambda uow, careful, chosen=round_, asked=wanted: _charge_all(
                     uow, asked, [(p, *settles[p]) for p in chosen], catalog, now, lateness, inventory, careful,
-                    None if careful else reservations))
+                    None if careful else reservations), transact)
                 break
             except _Refused as refused:
                 settled[refused.position] = refused.error
@@ -338,8 +341,7 @@ def _reservations(uow: UnitOfWork, wanted: list[tuple[int, str, timedelta, Any]]
         cached = {rid: r for rid, r in kept.active(settling).items() if r["expires_at"] > now}
         reserving = {rid for rid in reserving if rid in kept}
     ids = sorted((settling - set(cached)) | reserving)
-    found = {r["_id"]: r for r in uow.collection(COLLECTION).find({"_id": {"$in": ids}}, session=uow.session)} \
-        if ids else {}
+    found = {r["_id"]: r for r in uow.find_documents(COLLECTION, {"_id": {"$in": ids}})} if ids else {}
     return {**found, **cached}, set(cached)
 
 
@@ -413,28 +415,25 @@ def _charge_all(uow: UnitOfWork, wanted: list[tuple[int, str, timedelta, Any]],
     held = _hold_all(batch, wanted, found, now, writes)
     batch.write(records)
     if writes:
-        _check_writes(uow.collection(COLLECTION).bulk_write(writes, ordered=False, session=uow.session),
-                      settling, len(writes))
+        _check_writes(uow.update_documents(COLLECTION, writes), settling, len(writes))
     earlier = [r["usage_id"] for _, r in shown if r["usage_id"] not in committed]
     if earlier:  # committed before (a repeated commit): answered with the record as stored then
-        committed.update((r["_id"], r) for r in uow.collection("usage").find(
-            {"_id": {"$in": earlier}}, session=uow.session))
+        committed.update((r["_id"], r) for r in uow.find_documents("usage", {"_id": {"$in": earlier}}))
     for position, reservation in shown:
         answers[position] = {**_wire(reservation), "usage": usage_wire(committed[reservation["usage_id"]])}
     return held, answers, list(found.values())
 
 
-def _settling(reservation_id: str, change: dict[str, Any]) -> UpdateOne:
+def _settling(reservation_id: str, change: dict[str, Any]) -> dict[str, Any]:
     # Only an active reservation is settled: a cached one may have been expired or settled elsewhere since.
-    return UpdateOne({"_id": reservation_id, "status": "active"}, {"$set": change})
+    return {"q": {"_id": reservation_id, "status": "active"}, "u": {"$set": change}}
 
 
-def _check_writes(result: Any, settling: int, total: int) -> None:
+def _check_writes(result: Updated, settling: int, total: int) -> None:
     """The reservations' bulk write: the first `settling` writes settle active reservations, each must match;
     the rest insert new ones, each must insert. Otherwise what the batch assumed (from the cache) was wrong."""
-    if result.matched_count != settling or set(result.upserted_ids) != set(range(settling, total)):
-        raise _Stale(f"{result.matched_count} of {settling} settled, {len(result.upserted_ids)} of "
-                     f"{total - settling} new")
+    if result.matched != settling or set(result.upserted) != set(range(settling, total)):
+        raise _Stale(f"{result.matched} of {settling} settled, {len(result.upserted)} of {total - settling} new")
 
 
 def _give_back(batch: BatchRating, reservation: dict[str, Any]) -> None:

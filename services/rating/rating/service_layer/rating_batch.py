@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -38,8 +38,6 @@ USAGE = "usage"
 FUTURE_TOLERANCE = timedelta(minutes=5)
 ACTIVE = "active"
 DUPLICATE_KEY = 11000
-# Statements per `update` command: far below the 16 MB a command document may hold (a statement is ~200 bytes).
-UPDATES_PER_COMMAND = 10_000
 
 # Only what rating reads of each document: decoding the rest (a subscription's whole product snapshot with its
 # Decimal128s) is most of a batch's read time.
@@ -177,10 +175,6 @@ class BatchRating:
         # subscription event arrived since (its snapshot may predate the change the event announces).
         self.inventory = inventory
         self.generation = inventory.generation() if inventory else None
-        self.session = uow.session
-        # Instants read as `datetime.timezone.utc` like the events' own: comparing datetimes of two different
-        # tzinfo objects calls bson's pure-Python FixedOffset on every comparison, several per event.
-        self.db = uow.db.with_options(codec_options=uow.db.codec_options.with_options(tzinfo=UTC))
         self.charges = ChargeSums()
         self.share_deltas: dict[str, tuple[str, Decimal]] = {}
         # Credit held by reservations (+) or given back (-), per balance and per sharing counter: written with
@@ -190,7 +184,7 @@ class BatchRating:
 
     def _find(self, collection: str, query: dict[str, Any], projection: dict[str, Any] | None = None
               ) -> list[dict[str, Any]]:
-        return list(self.db[collection].find(query, projection, session=self.session))
+        return self.uow.find_documents(collection, query, projection)
 
     # -- reads, one per collection ------------------------------------------------------------------
     def load(self, events: list[UsageEvent], thresholds: bool = True) -> None:
@@ -420,7 +414,7 @@ class BatchRating:
 
     def write(self, records: list[dict[str, Any]]) -> None:
         if records:
-            self.db[USAGE].insert_many(records, ordered=False, session=self.session)
+            self.uow.insert_documents(USAGE, records, ordered=False)
         self._write_balances()
         self._publish_charges()
         self.thresholds.publish()
@@ -501,7 +495,8 @@ class BatchRating:
                 on_insert = {k: v for k, v in created.items() if k not in ("_id", "amount")}
                 updates.append({"q": {"_id": balance_id}, "u": {"$inc": change, "$setOnInsert": on_insert},
                                 "upsert": True})
-        self._update("balances", updates)
+        if updates:
+            self.uow.update_documents("balances", updates)
         counters = []
         for key in {**self.share_deltas, **self.share_held}:
             member_id, used = self.share_deltas.get(key, (None, ZERO))
@@ -511,20 +506,8 @@ class BatchRating:
                 change["held"] = _d128(held)
             counters.append({"q": {"_id": key}, "u": {"$inc": change, "$setOnInsert": {
                 "member_id": member_id, "created_at": self.now}}, "upsert": True})
-        self._update("sharing_usage", counters)
-
-    def _update(self, collection: str, updates: list[dict[str, Any]]) -> None:
-        """`updates` (the `update` command's statements) in unordered commands of our own: a batch touches a
-        balance per event or so, and building a `pymongo.UpdateOne` each (with its validation and the bulk
-        API's bookkeeping) cost about a tenth of the stream's CPU. Errors surface as `bulk_write`'s would."""
-        for start in range(0, len(updates), UPDATES_PER_COMMAND):
-            reply = self.db.command("update", collection, updates=updates[start:start + UPDATES_PER_COMMAND],
-                                    ordered=False, session=self.session)
-            if reply.get("writeErrors") or reply.get("writeConcernError"):
-                raise BulkWriteError({"writeErrors": reply.get("writeErrors", []), "writeConcernErrors": [
-                    reply["writeConcernError"]] if "writeConcernError" in reply else [], "nInserted": 0,
-                    "nUpserted": len(reply.get("upserted", [])), "nMatched": reply.get("n", 0),
-                    "nModified": reply.get("nModified", 0), "nRemoved": 0, "upserted": reply.get("upserted", [])})
+        if counters:
+            self.uow.update_documents("sharing_usage", counters)
 
     def _publish_charges(self) -> None:
         """One outbox write for all of the batch's `usage.charged` (a postpaid batch charges up to one per

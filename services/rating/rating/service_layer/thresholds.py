@@ -71,12 +71,11 @@ class ThresholdWatch:
     def publish(self) -> None:
         if not self.candidates:
             return
-        crossings = self.uow.collection(COLLECTION)
-        known = {d["_id"] for d in crossings.find({"_id": {"$in": list(self.candidates)}}, {"_id": 1},
-                                                  session=self.uow.session)}
+        known = {d["_id"] for d in self.uow.find_documents(COLLECTION, {"_id": {"$in": list(self.candidates)}},
+                                                           {"_id": 1})}
         fresh = {k: v for k, v in self.candidates.items() if k not in known}
         if not fresh:
             return
-        crossings.insert_many([{"_id": k, "at": self.now, "group": v["balanceGroupId"]} for k, v in fresh.items()],
-                              session=self.uow.session)
+        self.uow.insert_documents(COLLECTION, [{"_id": k, "at": self.now, "group": v["balanceGroupId"]}
+                                               for k, v in fresh.items()], ordered=True)
         self.uow.publish_many(("balance.threshold_crossed", data, data["balanceGroupId"]) for data in fresh.values())
