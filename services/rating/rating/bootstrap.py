@@ -53,11 +53,10 @@ def reservations(settings: Settings) -> ReservationCache | None:
 
 
 @contextmanager
-def hot_path_transactions(settings: Settings, process: str) -> Iterator[Callable[..., Any]]:
-    """How a hot-path process (`STREAM`, `CHARGING`) runs its batches' transactions: on the wire (decision
-    0022), or through pymongo's sessions when `RATING_<process>_WIRE` is 0; the wire's connections go back to
-    the pool on exit."""
-    if not config.wire(settings, process):
+def charging_transactions(settings: Settings) -> Iterator[Callable[..., Any]]:
+    """How the charging process runs its batches' transactions: on the wire (decision 0022), or through
+    pymongo's sessions when `RATING_CHARGING_WIRE` is 0; the wire's connections go back to the pool on exit."""
+    if not config.charging_wire(settings):
         yield transaction
         return
     wire = WireTransactions(database())

@@ -7,7 +7,6 @@
 | RATING_STREAM_PREFETCH | 1000 | unacknowledged messages (one event or a batch each) in flight to the stream process |
 | RATING_STREAM_MAX_WAIT_MS | 50 | how long a partial batch waits for more events |
 | RATING_STREAM_PARALLEL | 2 | parts of a batch rated in concurrent transactions (split by service identifier) |
-| RATING_STREAM_WIRE | 1 | the stream's transactions as OP_MSG on a borrowed connection (0022); 0: pymongo's sessions |
 | RATING_CHARGING_BATCH_SIZE | 200 | charging requests (reserve, commit, release) handled together (group commit) |
 | RATING_CHARGING_PREFETCH | 400 | unacknowledged charging requests the broker keeps in flight to the charging process |
 | RATING_CHARGING_MAX_WAIT_MS | 0 | how long an idle charging process waits for more requests before handling a batch |
@@ -70,11 +69,10 @@ def charging_batching(settings: Settings) -> Batching:
     return _batching(settings, "CHARGING", batch_size="200", prefetch="400", max_wait_ms="0", parallel="1")
 
 
-def wire(settings: Settings, process: str) -> bool:
-    """Whether the process (`STREAM`, `CHARGING`) writes its transactions on the wire (decision 0022)."""
-    value = settings.service_setting(f"{process}_WIRE", "1")
+def charging_wire(settings: Settings) -> bool:
+    value = settings.service_setting("CHARGING_WIRE", "1")
     if value not in ("0", "1"):
-        raise ValueError(f"RATING_{process}_WIRE must be 0 or 1, not {value!r}")
+        raise ValueError(f"RATING_CHARGING_WIRE must be 0 or 1, not {value!r}")
     return value == "1"
 
 

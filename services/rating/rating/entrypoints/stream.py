@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import json
 import zlib
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import timedelta
 from typing import Any, TypeVar
@@ -29,7 +29,6 @@ from typing import Any, TypeVar
 from prometheus_client import Counter
 
 from chassis import rpc_contracts
-from chassis.mongo import transaction
 from chassis.settings import Settings
 from chassis.stream import StreamMessage, serve
 from rating import bootstrap, config
@@ -68,13 +67,11 @@ def chunks(items: Iterable[T], size: int) -> Iterator[list[T]]:
 
 
 def batch_handler(catalog: CatalogCache, lateness: timedelta, parallel: int = 1,
-                  inventory: InventoryCache | None = None, chunk_size: int = CHUNK_EVENTS,
-                  transact: Callable[..., Any] = transaction):
+                  inventory: InventoryCache | None = None, chunk_size: int = CHUNK_EVENTS):
     pool = ThreadPoolExecutor(max_workers=parallel - 1, thread_name_prefix="rating-part") if parallel > 1 else None
 
     def rate(events: list[Any], fresh: bool) -> list[Outcome]:
-        return rate_batch(events, catalog, source="stream", lateness=lateness, inventory=inventory, fresh=fresh,
-                          transact=transact)
+        return rate_batch(events, catalog, source="stream", lateness=lateness, inventory=inventory, fresh=fresh)
 
     def rate_chunk(chunk: list[tuple[Where, Any]], fresh: bool) -> Iterator[tuple[Where, Outcome]]:
         """Rate one chunk of events in its parts, concurrently; (where each event came from, its outcome).
@@ -146,10 +143,9 @@ def batch_handler(catalog: CatalogCache, lateness: timedelta, parallel: int = 1,
 
 
 def run(settings: Settings) -> None:
-    with bootstrap.hot_path_reads(settings) as (catalog, inventory), \
-            bootstrap.hot_path_transactions(settings, "STREAM") as transact:
+    with bootstrap.hot_path_reads(settings) as (catalog, inventory):
         batching = config.stream_batching(settings)
         handler = batch_handler(catalog, config.lateness_window(settings), batching.parallel, inventory,
-                                batching.batch_size, transact)
+                                batching.batch_size)
         consumer = bootstrap.usage_consumer(settings, handler)
         serve(settings, consumer)

@@ -11,7 +11,7 @@ usage record's `_id`, so a redelivered batch changes nothing.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -98,8 +98,7 @@ def check_event(raw: Any, catalog: CatalogCache, types: dict[str, Any] | None = 
 
 def rate_batch(raws: Sequence[Any], catalog: CatalogCache, *, source: str, lateness: timedelta,
                now: datetime | None = None, strict: bool = False,
-               inventory: InventoryCache | None = None, fresh: bool = False,
-               transact: Callable[..., Any] = transaction) -> list[Outcome]:
+               inventory: InventoryCache | None = None, fresh: bool = False) -> list[Outcome]:
     """Rate `raws` (usage events in wire shape) once each; returns one outcome per input, in order.
 
     `strict` (the HTTP API): bad input anywhere in the batch raises ValidationFailed naming
@@ -109,8 +108,7 @@ def rate_batch(raws: Sequence[Any], catalog: CatalogCache, *, source: str, laten
     `fresh` (the stream, when no message of the batch was delivered before): the first run does not look up
     which ids were rated before and inserts the usage records directly; if one was (a publisher sent an id
     twice), the insert fails on the key, the transaction is abandoned and the batch runs again the careful way.
-    Either way an id is rated once: the usage record's key decides (decision 0413). `transact` runs the
-    transactions (the stream's are on the wire, decision 0022)."""
+    Either way an id is rated once: the usage record's key decides (decision 0413)."""
     now = now or utc_now()
     types: dict[str, Any] = {}
     checked = [check_event(raw, catalog, types) for raw in raws]
@@ -120,13 +118,13 @@ def rate_batch(raws: Sequence[Any], catalog: CatalogCache, *, source: str, laten
                                                                                careful=careful)
 
     try:
-        return transact(lambda uow: run(uow, not fresh), source=SOURCE)
+        return transaction(lambda uow: run(uow, not fresh), source=SOURCE)
     except (DuplicateKeyError, BulkWriteError) as error:
         if not only_duplicate_keys(error):
             raise
         # An id was rated before (a fresh batch) or another consumer committed one between our read and our
         # insert: run again, careful, and it is seen as a duplicate.
-        return transact(lambda uow: run(uow, True), source=SOURCE)
+        return transaction(lambda uow: run(uow, True), source=SOURCE)
 
 
 def only_duplicate_keys(error: DuplicateKeyError | BulkWriteError) -> bool:
