@@ -94,8 +94,8 @@ def batch_handler(catalog: CatalogCache, lateness: timedelta, inventory: Invento
 
 def run(settings: Settings) -> None:
     # Services and subscriptions from the cache rating's own events keep current, as the stream does (0409).
-    with bootstrap.hot_path_reads(settings) as (catalog, inventory), bootstrap.charging_transactions(settings) \
-            as transact:
+    with bootstrap.hot_path_reads(settings) as (catalog, inventory), \
+            bootstrap.charging_transactions(settings) as transact:
         handler = batch_handler(catalog, config.lateness_window(settings), inventory,
                                 bootstrap.reservations(settings), transact)
         serve(settings, bootstrap.charging_server(settings, handler))

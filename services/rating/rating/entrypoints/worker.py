@@ -6,6 +6,7 @@ from typing import Any
 from chassis.envelope import CloudEvent
 from chassis.mongo import ensure_indexes
 from chassis.nameko_adapter import MongoConnection, RemoteServices, WorkerBase, cloudevent_handler, rpc, timer
+from chassis.settings import Settings
 from rating import bootstrap, config
 from rating.adapters.catalog import CatalogCache
 from rating.adapters.documents import ALL_DOCUMENTS
@@ -26,14 +27,17 @@ from rating.service_layer import (
 _catalog: CatalogCache | None = None
 
 
-def _indexes() -> None:
+def _start() -> None:
+    """Before the worker serves: its own settings checked (a bad value stops it at start, not at the first run of
+    the timer that reads it), its indexes."""
+    config.charge_flush_window(Settings.from_env("rating"))
     ensure_indexes(ALL_DOCUMENTS)
     ensure_usage_indexes()
 
 
 class RatingService(WorkerBase):
     name = "rating"
-    db = MongoConnection(_indexes)
+    db = MongoConnection(_start)
     remote = RemoteServices()
 
     @property
