@@ -63,8 +63,9 @@ class _Connection:
         server = topology.select_server(writable_server_selector, "wire transaction")
         self._checkout = server.pool.checkout()
         self.connection = self._checkout.__enter__()
+        # Once, not per read (pymongo's four ioctls a command); through pymongo, which caches what it set.
+        self.connection.set_conn_timeout(SOCKET_TIMEOUT)
         self.sock = self.connection.conn.get_conn
-        self.sock.settimeout(SOCKET_TIMEOUT)  # once, not per read (pymongo's four ioctls a command)
         self.max_message = self.connection.max_message_size
         self.max_batch = self.connection.max_write_batch_size
         self.request = 0
