@@ -83,12 +83,15 @@ def add_subscription(rpc: Rpc, customer_id: int, body: dict[str, Any]) -> dict[s
                                                 _identifiers.next, "plan.products", "serviceIdentifier")
     subscription_id = str(uuid.uuid4())
     codes = body.get("promoCodes", [])
+    # Rating charges by the profile's payment type from the first event, before billing's cycle announcement
+    # reaches it (a prepaid line must not be charged as postpaid meanwhile).
+    profile = read(rpc, "balanceGroupId", "billing", "get_billing_profile", group["billingProfileId"])
 
     def purchase(added: list[dict[str, Any]]) -> Any:
         return rpc.call("rating", "create_subscription", {
             "id": subscription_id, "customerId": customer_id, "balanceGroupId": group["id"],
             "billingProfileId": group["billingProfileId"], "plan": _plan_ref(plan), "products": products + added,
-            "promoCodes": codes, "validFrom": body.get("validFrom")})
+            "promoCodes": codes, "validFrom": body.get("validFrom"), "paymentType": profile["paymentType"]})
 
     summary, subscription = _with_vouchers(rpc, codes, customer_id, subscription_id,
                                            rules.service_identifiers(products), purchase, origins,

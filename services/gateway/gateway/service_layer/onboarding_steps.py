@@ -98,7 +98,9 @@ def _create_subscription(ctx: Context) -> dict[str, Any]:
         "id": ids["subscription"], "customerId": ctx.customer_id, "balanceGroupId": ids["balanceGroup"],
         "billingProfileId": ids["billingProfile"],
         "plan": {"code": plan["code"], "version": plan["version"], "name": plan["name"]},
-        "products": ctx.products + ctx.added, "promoCodes": sub.get("promoCodes", [])})
+        "products": ctx.products + ctx.added, "promoCodes": sub.get("promoCodes", []),
+        # Rating charges by it from the first event, before billing's cycle announcement reaches it.
+        "paymentType": sub["paymentType"]})
 
 
 def _release_vouchers(rpc: Rpc, saga: dict[str, Any]) -> None:

@@ -71,6 +71,9 @@ class Subscription(me.Document):
     plan_code = me.StringField(required=True)
     plan_version = me.IntField(required=True)
     plan_name = me.StringField(required=True)
+    # The billing profile's payment type at purchase: what rating charges by until billing announces the
+    # profile's cycle (whose payment type then decides; rating_batch._resolve).
+    payment_type = me.StringField(choices=("prepaid", "postpaid"))
     products = me.EmbeddedDocumentListField(PurchasedProduct)
     promo_codes = me.ListField(me.StringField())
     status = me.EnumField(SubscriptionStatus, required=True, default=SubscriptionStatus.ACTIVE)

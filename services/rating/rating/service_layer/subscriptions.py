@@ -154,7 +154,8 @@ def create_subscription(payload: dict[str, Any]) -> dict[str, Any]:
             id=data["id"], customer_id=data["customer_id"], balance_group_id=group.id,
             billing_profile_id=data["billing_profile_id"], plan_code=data["plan"]["code"],
             plan_version=data["plan"]["version"], plan_name=data["plan"]["name"], products=products,
-            promo_codes=data["promo_codes"], valid_from=valid_from, created_at=now)
+            promo_codes=data["promo_codes"], valid_from=valid_from, created_at=now,
+            payment_type=data.get("payment_type"))
         stored = uow.insert(subscription)
         # The new services travel in subscription.created (decision 0405): one event per purchase, not 1 + n.
         services = purchase.store_services(uow, announce=False)

@@ -6,7 +6,7 @@ from decimal import Decimal
 import pytest
 
 from chassis.errors import Conflict, NotFound, ValidationFailed
-from rating.service_layer import charging, sharing, usage
+from rating.service_layer import charging, sharing, subscriptions, usage
 from rating.service_layer.rating_batch import rate_batch
 
 LATENESS = timedelta(hours=72)
@@ -281,3 +281,37 @@ def test_a_commit_whose_usage_id_was_taken_by_other_usage_rates_nothing_twice(
     assert rating_db.usage.count_documents({"_id": "taken-1"}) == 1
     assert amount_of(minutes["id"]) == -95  # the earlier event's 5 minutes only; the hold is given back
     assert rating_db.balances.find_one({"_id": minutes["id"]})["held"].to_decimal() == 0
+
+
+def prepaid_line(balance_group, subscription_payload, payment_type="prepaid", identifier="08094349013"):
+    """A voice line whose subscription was bought `payment_type`, before billing announced any cycle."""
+    group = balance_group(7)
+    payload = subscription_payload(7, group["id"], identifier=identifier, paymentType=payment_type,
+                                   validFrom=(datetime.now(UTC) - timedelta(days=1)).isoformat())
+    payload["products"][0]["freeUnits"] = None
+    subscriptions.create_subscription(payload)
+    return group
+
+
+def test_a_prepaid_line_is_charged_as_prepaid_before_billing_announces_its_cycle(
+        rating_db, balance_group, subscription_payload, voice_catalog, grant, call):
+    # Billing's cycle_started reaches rating after the onboarding returns: until it does, the subscription's
+    # payment type decides, so a new prepaid line cannot use credit it does not have.
+    group = prepaid_line(balance_group, subscription_payload)
+    assert rating_db.billing_cycles.count_documents({}) == 0
+    grant(group["id"], "EUR", "-1")  # 10 minutes at 0.10
+    assert reserve(voice_catalog, "10")["granted"] == "10"
+    with pytest.raises(Conflict, match="denied"):
+        reserve(voice_catalog, "1")
+    rated = usage.rate_usage_batch([call("late-1", quantity="1")], voice_catalog, LATENESS)
+    assert rated["events"][0]["status"] == "rejected"
+
+
+def test_billings_announced_cycle_decides_the_payment_type_over_the_subscriptions(
+        rating_db, balance_group, subscription_payload, voice_catalog, grant):
+    group = prepaid_line(balance_group, subscription_payload)
+    grant(group["id"], "EUR", "-1")
+    rating_db.billing_cycles.insert_one({  # the profile was switched to postpaid since the purchase
+        "_id": "bp-1", "customer_id": 7, "bill_id": 1, "start": datetime.now(UTC) - timedelta(days=5),
+        "end": datetime.now(UTC) + timedelta(days=25), "payment_type": "postpaid"})
+    assert reserve(voice_catalog, "30")["granted"] == "30"  # postpaid: charged beyond the credit
