@@ -127,7 +127,8 @@ class _ShapeMeta(SchemaMeta):
             generated = shape(component, **options) if component is not None else rpc_shape(str(rpc), **options)
             bases = tuple(generated if base is Shape else base for base in bases)
         elif component is not None or rpc is not None or options:
-            raise TypeError(f"{name}: component=, rpc= and shape options are given to a direct subclass of Shape")
+            raise TypeError(f"{name}: only a class naming Shape among its bases takes component=, rpc= or shape "
+                            "options")
         return cast(_ShapeMeta, super().__new__(mcs, name, bases, attrs))
 
     def __init__(cls, name: str, bases: tuple[type, ...], attrs: dict[str, Any], **_: Any) -> None:
