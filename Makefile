@@ -120,7 +120,7 @@ test-fuzz: install
 
 lint: install
 	$(BIN)/ruff check libs services tests bench
-	$(BIN)/mypy libs/chassis/chassis libs/pricing/pricing
+	$(BIN)/mypy libs/chassis/chassis libs/pricing/pricing $(foreach s,$(SERVICES),services/$(s)/$(s))
 
 bench: install
 	$(BIN)/python bench/run.py

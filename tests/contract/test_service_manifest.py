@@ -58,7 +58,7 @@ def test_the_chart_schema_accepts_exactly_the_manifest_services_and_their_compon
         assert ("api" in allowed) == ("api" in service.kinds), service.name
 
 
-def test_pytest_and_ruff_know_every_service():
+def test_pytest_ruff_and_mypy_know_every_service():
     tool = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]
     testpaths = tool["pytest"]["ini_options"]["testpaths"]
     tested = {path.split("/")[1] for path in testpaths if path.startswith("services/")}
@@ -66,6 +66,10 @@ def test_pytest_and_ruff_know_every_service():
     for service in MANIFEST.names:
         assert {f"services/{service}/tests/unit", f"services/{service}/tests/integration"} <= set(testpaths)
     assert set(MANIFEST.names) <= set(tool["ruff"]["lint"]["isort"]["known-first-party"])
+    # mypy follows a service's imports of another only through its folder on mypy_path (`make lint` checks
+    # every manifest service's package).
+    on_path = {path.removeprefix("$MYPY_CONFIG_FILE_DIR/") for path in tool["mypy"]["mypy_path"]}
+    assert {f"services/{service}" for service in MANIFEST.names} <= on_path
 
 
 def test_the_readme_configuration_table_gives_the_manifest_ports():

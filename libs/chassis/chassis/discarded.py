@@ -54,7 +54,7 @@ def discard(uow: UnitOfWork, document: Any, kind: str, entity_id: str) -> bool:
 
 
 def create_once(uow: UnitOfWork, entity: Any, kind: str, owner_field: str | None = None,
-                created: Callable[[Any], None] | None = None) -> Any:
+                created: Callable[[Any], object] | None = None) -> Any:
     """Insert `entity` (its id chosen by the caller) unless a previous attempt made it, and return the stored
     document; `created(document)` runs only when this call inserted it (what comes with a new entity).
     Conflict when the id was discarded, or belongs to another owner."""

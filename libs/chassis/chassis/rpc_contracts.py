@@ -27,6 +27,7 @@ import inspect
 import json
 import os
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -196,7 +197,7 @@ class Method:
 
         return jsonschema_rs.validator_for(resolve(self.result), validate_formats=True)
 
-    def check_arguments(self, fn: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+    def check_arguments(self, fn: Any, args: Sequence[Any], kwargs: dict[str, Any]) -> None:
         """Refuse a call whose arguments break the declaration, naming each bad parameter."""
         receiver = (None,) if _is_method(fn) else ()
         try:

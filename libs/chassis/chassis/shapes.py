@@ -4,10 +4,13 @@ A request or response shape is declared once, in an OpenAPI component of `contra
 HTTP layer validates with). A service that loads or dumps the same shape over RPC builds its marshmallow
 schema from that component instead of declaring it again::
 
-    class DirectDebitSchema(shape("DirectDebit", fields={"bic": bank_code(BIC), "iban": bank_code(IBAN)},
-                                  checks={"signedOn": not_in_future})):
+    class DirectDebitSchema(Shape, component="DirectDebit", fields={"bic": bank_code(BIC), "iban": bank_code(IBAN)},
+                            checks={"signedOn": not_in_future}):
         pass
 
+(`Shape, rpc="<name>"` for an RPC schema of `contracts/rpc/schemas/`; the keywords are those of `shape()` /
+`rpc_shape()`, and the class's base is the class they generate). A schema that adds nothing may also be
+assigned: `PayInvoiceSchema = rpc_shape("invoice-payment.v1")`.
 and keeps by hand only what a JSON Schema cannot say: a checksum (IBAN, card number), a code list
 (ISO 3166 countries), a rule across fields (`@validates_schema` on the subclass).
 
@@ -38,9 +41,10 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any
+from typing import Any, cast
 
 from marshmallow import RAISE, Schema, fields, validate
+from marshmallow.schema import SchemaMeta
 
 from chassis.contracts import ContractError, contracts_dir, http_spec
 from chassis.fields import DecimalString
@@ -107,6 +111,33 @@ def shape(component: str, *, spec: str = "gateway", fields: Mapping[str, Factory
     return build(schemas, component, name=name or f"{component}Shape", fields=fields, checks=checks,
                  defaults=defaults, absent_is_null=absent_is_null, attributes=attributes,
                  source=f"contracts/http/{spec}.yaml#{component}")
+
+
+class _ShapeMeta(SchemaMeta):
+    """`class X(Shape, component="C", **options)` builds `shape("C", **options)` (`rpc="N"`: `rpc_shape("N",
+    **options)`) and puts it in place of `Shape` among X's bases: X is then what `class X(shape("C", **options))`
+    made, written so that mypy (which takes no call as a base class) sees a Schema subclass."""
+
+    def __new__(mcs, name: str, bases: tuple[type, ...], attrs: dict[str, Any], *, component: str | None = None,
+                rpc: str | None = None, **options: Any) -> _ShapeMeta:
+        if "Shape" in globals() and Shape in bases:
+            if (component is None) == (rpc is None):
+                raise TypeError(f"{name}(Shape, ...) needs one of component= (an OpenAPI component) or rpc= "
+                                "(an RPC schema)")
+            generated = shape(component, **options) if component is not None else rpc_shape(str(rpc), **options)
+            bases = tuple(generated if base is Shape else base for base in bases)
+        elif component is not None or rpc is not None or options:
+            raise TypeError(f"{name}: only a class naming Shape among its bases takes component=, rpc= or shape "
+                            "options")
+        return cast(_ShapeMeta, super().__new__(mcs, name, bases, attrs))
+
+    def __init__(cls, name: str, bases: tuple[type, ...], attrs: dict[str, Any], **_: Any) -> None:
+        super().__init__(name, bases, attrs)
+
+
+class Shape(Schema, metaclass=_ShapeMeta):
+    """The base to name in `class X(Shape, component=..., ...)` / `class X(Shape, rpc=..., ...)`: replaced by the
+    generated class, so no class has Shape itself among its bases."""
 
 
 def build(schemas: dict[str, Any], component: str, *, name: str | None = None,

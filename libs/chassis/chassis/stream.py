@@ -28,7 +28,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, ClassVar, NamedTuple
+from typing import Any, ClassVar, NamedTuple, Protocol
 
 import pika
 import pika.exceptions
@@ -76,6 +76,16 @@ class StreamMessage(NamedTuple):
 BatchHandler = Callable[[Sequence[StreamMessage]], dict[int, str]]
 
 
+class Topology(Protocol):
+    """What a consumer needs of its topology: the queue it reads, and how to declare it (`StreamTopology`, or
+    `chassis.rpc_batch.RpcTopology` for `BatchRpcServer`)."""
+
+    @property
+    def queue(self) -> str: ...
+
+    def declare(self, channel: Any) -> None: ...
+
+
 @dataclass(frozen=True)
 class StreamTopology:
     """A durable topic exchange feeding one durable queue, dead-lettering to `dlq.<queue>`."""
@@ -101,8 +111,9 @@ class StreamTopology:
 @dataclass
 class StreamConsumer:
     amqp_uri: str
-    topology: StreamTopology
-    handler: BatchHandler
+    topology: Topology
+    # A BatchHandler; a BatchRpcServer's is a chassis.rpc_batch.BatchRpcHandler (a batch of requests, answers).
+    handler: Callable[[Sequence[Any]], Any]
     batch_size: int = 500
     prefetch: int = 1000
     max_wait: float = 0.05

@@ -22,8 +22,15 @@ def transactions(pain008: bytes) -> list[tuple[str, str]]:
     """(end-to-end id, amount) of every collection in a pain.008."""
     root = ET.fromstring(pain008)
     ns = root.tag[1:].split("}")[0]
-    return [(tx.findtext(f"{{{ns}}}PmtId/{{{ns}}}EndToEndId"), tx.findtext(f"{{{ns}}}InstdAmt"))
+    return [(_text(tx, f"{{{ns}}}PmtId/{{{ns}}}EndToEndId"), _text(tx, f"{{{ns}}}InstdAmt"))
             for tx in root.iter(_q(ns, "DrctDbtTxInf"))]
+
+
+def _text(node: ET.Element, path: str) -> str:
+    text = node.findtext(path)
+    if text is None:
+        raise ValueError(f"a collection of the pain.008 has no {path}")
+    return text
 
 
 def _sub(parent: ET.Element, ns: str, path: str, text: str | None = None, **attrs: str) -> ET.Element:
@@ -44,8 +51,9 @@ def camt054(pain008: bytes, creditor_iban: str, outcomes: dict[str, str | None] 
     ET.register_namespace("", CAMT054)
     root = ET.Element(_q(CAMT054, "Document"))
     body = _sub(root, CAMT054, "BkToCstmrDbtCdtNtfctn")
-    _sub(body, CAMT054, "GrpHdr/MsgId", message_id)
-    body.find(_q(CAMT054, "GrpHdr")).append(_el(CAMT054, "CreDtTm", datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S")))
+    header = _sub(body, CAMT054, "GrpHdr")
+    _sub(header, CAMT054, "MsgId", message_id)
+    header.append(_el(CAMT054, "CreDtTm", datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S")))
     notification = _sub(body, CAMT054, "Ntfctn")
     _sub(notification, CAMT054, "Id", f"{message_id}-N")
     _sub(notification, CAMT054, "Acct/Id/IBAN", creditor_iban)

@@ -9,10 +9,10 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, validates_schema
 
-from chassis.shapes import nested, shape
+from chassis.shapes import Shape, nested
 
 
-class ValiditySchema(shape("CatalogValidity")):
+class ValiditySchema(Shape, component="CatalogValidity"):
     @validates_schema
     def _count(self, data: dict[str, Any], **kwargs: Any) -> None:
         # count 0 only means something for an unlimited validity.
@@ -20,63 +20,63 @@ class ValiditySchema(shape("CatalogValidity")):
             raise ValidationError("at least 1", "count")
 
 
-class RateSchema(shape("CatalogRateRow")):
+class RateSchema(Shape, component="CatalogRateRow"):
     pass
 
 
-class ResourceSchema(shape("CatalogResource")):
+class ResourceSchema(Shape, component="CatalogResource"):
     pass
 
 
-class ServiceTypeSchema(shape("CatalogServiceType")):
+class ServiceTypeSchema(Shape, component="CatalogServiceType"):
     pass
 
 
-class CustomerTypeSchema(shape("CatalogCustomerType")):
+class CustomerTypeSchema(Shape, component="CatalogCustomerType"):
     pass
 
 
-class CustomAttributeSchema(shape("CatalogCustomAttribute")):
+class CustomAttributeSchema(Shape, component="CatalogCustomAttribute"):
     pass
 
 
-class TaxSchema(shape("CatalogTax")):
+class TaxSchema(Shape, component="CatalogTax"):
     pass
 
 
-class CreditProfileSchema(shape("CatalogCreditProfile")):
+class CreditProfileSchema(Shape, component="CatalogCreditProfile"):
     pass
 
 
-class SharingPolicySchema(shape("CatalogSharingPolicy")):
+class SharingPolicySchema(Shape, component="CatalogSharingPolicy"):
     pass
 
 
-class ProductSchema(shape("CatalogProduct", fields={"defaultValidity": nested(ValiditySchema)})):
+class ProductSchema(Shape, component="CatalogProduct", fields={"defaultValidity": nested(ValiditySchema)}):
     pass
 
 
-class RefSchema(shape("CatalogRef")):
+class RefSchema(Shape, component="CatalogRef"):
     pass
 
 
-class BundleSchema(shape("CatalogBundle")):
+class BundleSchema(Shape, component="CatalogBundle"):
     pass
 
 
-class PlanSchema(shape("CatalogPlan")):
+class PlanSchema(Shape, component="CatalogPlan"):
     pass
 
 
-class CouponSchema(shape("CatalogCoupon")):
+class CouponSchema(Shape, component="CatalogCoupon"):
     pass
 
 
-class VoucherBatchSchema(shape("CatalogVoucherBatch")):
+class VoucherBatchSchema(Shape, component="CatalogVoucherBatch"):
     pass
 
 
-class VoucherSchema(shape("CatalogVoucher")):
+class VoucherSchema(Shape, component="CatalogVoucher"):
     pass
 
 

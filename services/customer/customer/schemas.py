@@ -11,7 +11,7 @@ from schwifty import BIC, IBAN
 from schwifty.exceptions import SchwiftyException
 
 from chassis.clock import utc_now
-from chassis.shapes import enum, nested, rpc_shape, shape
+from chassis.shapes import Shape, enum, nested
 from customer.domain.model import CustomerStatus, PaymentMethod, mandate_signed_in_future
 
 
@@ -51,32 +51,32 @@ def _not_in_future(signed_on: date) -> None:
 _COUNTRY = {"country": CountryCode}
 
 
-class AddressFields(shape("Address", fields=_COUNTRY)):
+class AddressFields(Shape, component="Address", fields=_COUNTRY):
     pass
 
 
-class ContactSchema(shape("Contact", fields=_COUNTRY)):
+class ContactSchema(Shape, component="Contact", fields=_COUNTRY):
     pass
 
 
-class ContactPatchSchema(shape("ContactPatch", fields=_COUNTRY, defaults=False)):
+class ContactPatchSchema(Shape, component="ContactPatch", fields=_COUNTRY, defaults=False):
     """A contact's changes: absent fields are kept."""
 
 
-class CreditCardSchema(shape("CreditCard")):
+class CreditCardSchema(Shape, component="CreditCard"):
     pass
 
 
-class DirectDebitSchema(shape("DirectDebit", fields={"bic": functools.partial(BankCode, BIC),
-                                                     "iban": functools.partial(BankCode, IBAN)},
-                              checks={"signedOn": _not_in_future})):
+class DirectDebitSchema(Shape, component="DirectDebit", fields={"bic": functools.partial(BankCode, BIC),
+                                                                "iban": functools.partial(BankCode, IBAN)},
+                        checks={"signedOn": _not_in_future}):
     pass
 
 
-class PaymentInfoSchema(shape("PaymentInfoInput", fields={
+class PaymentInfoSchema(Shape, component="PaymentInfoInput", fields={
         "method": enum(PaymentMethod),
         "creditCard": nested(CreditCardSchema), "directDebit": nested(DirectDebitSchema),
-        "billingAddress": nested(AddressFields)})):
+        "billingAddress": nested(AddressFields)}):
 
     @validates_schema
     def _details_match_method(self, data: dict[str, Any], **kwargs: Any) -> None:
@@ -93,16 +93,17 @@ class PaymentInfoSchema(shape("PaymentInfoInput", fields={
             raise ValidationError(errors)
 
 
-class CustomerCreateSchema(shape("CustomerCreate", fields={**_COUNTRY, "paymentInfo": nested(PaymentInfoSchema)})):
+class CustomerCreateSchema(Shape, component="CustomerCreate",
+                           fields={**_COUNTRY, "paymentInfo": nested(PaymentInfoSchema)}):
     pass
 
 
-class AccountPatchSchema(shape("AccountPatch", defaults=False)):
+class AccountPatchSchema(Shape, component="AccountPatch", defaults=False):
     """Account information: only the type and the custom attributes can be edited (absent: unchanged)."""
 
 
-class SearchFiltersSchema(rpc_shape("customer-search-filters.v1", fields={
-        **_COUNTRY, "status": enum(CustomerStatus), "paymentMethod": enum(PaymentMethod)})):
+class SearchFiltersSchema(Shape, rpc="customer-search-filters.v1", fields={
+        **_COUNTRY, "status": enum(CustomerStatus), "paymentMethod": enum(PaymentMethod)}):
     """The list's filters (contracts/rpc/schemas/customer-search-filters.v1.json): absent when not given."""
 
 
@@ -124,20 +125,20 @@ ContactOut = ContactSchema
 CreditCardOut = CreditCardSchema
 
 
-class DirectDebitOut(shape("DirectDebit", fields={
-        "signedOn": _computed(lambda dd: dd["signed_on"].date().isoformat())})):
+class DirectDebitOut(Shape, component="DirectDebit", fields={
+        "signedOn": _computed(lambda dd: dd["signed_on"].date().isoformat())}):
     pass
 
 
-class PaymentInfoOut(shape("PaymentInfo", fields={"directDebit": nested(DirectDebitOut)})):
+class PaymentInfoOut(Shape, component="PaymentInfo", fields={"directDebit": nested(DirectDebitOut)}):
     pass
 
 
-class CustomerOut(shape("Customer", fields={
+class CustomerOut(Shape, component="Customer", fields={
         "id": lambda **kwargs: fields.Integer(attribute="_id", **kwargs),
         "name": _computed(lambda c: f"{c['first_name']} {c['last_name']}"),
         **{key: _primary(key) for key in ("phone", "organization", "address", "city", "state", "zip")},
-        "paymentInfo": lambda **kwargs: fields.Method("_payment_info", **kwargs)})):
+        "paymentInfo": lambda **kwargs: fields.Method("_payment_info", **kwargs)}):
     """TMF629-flavoured customer: the primary contact's details at the top level."""
 
     def _payment_info(self, customer: dict[str, Any]) -> dict[str, Any] | None:

@@ -5,11 +5,11 @@ from typing import Any
 
 from marshmallow import ValidationError, fields, validate, validates_schema
 
-from chassis.shapes import enum, rpc_shape, shape
+from chassis.shapes import Shape, enum, rpc_shape
 from rating.domain.balances import Direction, ValidityKind
 
 
-class ValiditySchema(shape("BalanceValidity", fields={"kind": enum(ValidityKind)})):
+class ValiditySchema(Shape, component="BalanceValidity", fields={"kind": enum(ValidityKind)}):
     @validates_schema
     def _until_needs_date(self, data: dict[str, Any], **kwargs: Any) -> None:
         if data["kind"] is ValidityKind.UNTIL and data.get("valid_to") is None:
@@ -32,5 +32,5 @@ NOT_ZERO = validate.NoneOf([0], error="an adjustment must change the amount")
 BalanceAdjustSchema = rpc_shape("balance-adjust.v1", checks={"amount": NOT_ZERO})
 
 
-class BalanceSchema(shape("Balance")):
+class BalanceSchema(Shape, component="Balance"):
     """A balance as the API shows it (`valid` is added by the listing, which knows the instant)."""

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from marshmallow import fields
 
-from chassis.shapes import components, enum, properties_of, rpc_shape, shape
+from chassis.shapes import Shape, components, enum, properties_of, rpc_shape
 from rating.domain.model import Change, GroupStatus, ProductStatus, ProductType, ServiceStatus, SubscriptionStatus
 
 # RPC payloads that are a gateway component plus what the gateway takes from the path (and an id the caller
@@ -11,12 +11,12 @@ from rating.domain.model import Change, GroupStatus, ProductStatus, ProductType,
 BalanceGroupCreateSchema = rpc_shape("balance-group-create.v1", absent_is_null=True)
 
 
-class BalanceGroupEditSchema(shape("BalanceGroupEdit", defaults=False)):
+class BalanceGroupEditSchema(Shape, component="BalanceGroupEdit", defaults=False):
     """What an operator changes on a balance group: its name, and the credit profile whose thresholds rating
     watches (null: none, RATING_DEFAULT_CREDIT_PROFILE applies)."""
 
 
-class BalanceGroupSchema(shape("BalanceGroup")):
+class BalanceGroupSchema(Shape, component="BalanceGroup"):
     pass
 
 
@@ -36,7 +36,7 @@ AddProductsSchema = rpc_shape("products-add.v1", fields={
     "products": lambda **kwargs: fields.List(fields.Nested(ProductInSchema), **kwargs), "change": enum(Change)})
 
 
-class ProductEditSchema(shape("ProductEdit", defaults=False)):
+class ProductEditSchema(Shape, component="ProductEdit", defaults=False):
     pass
 
 
@@ -45,22 +45,23 @@ PlanTransitionSchema = rpc_shape("plan-transition.v1", fields={
     "products": lambda **kwargs: fields.List(fields.Nested(ProductInSchema), **kwargs)})
 
 
-class ProductSchema(shape("PurchasedProduct", fields={"type": enum(ProductType), "status": enum(ProductStatus)})):
+class ProductSchema(Shape, component="PurchasedProduct",
+                    fields={"type": enum(ProductType), "status": enum(ProductStatus)}):
     """A purchased product as stored (output only)."""
 
 
-class SubscriptionSchema(shape("Subscription", fields={
+class SubscriptionSchema(Shape, component="Subscription", fields={
         "status": enum(SubscriptionStatus),
-        "products": lambda **kwargs: fields.List(fields.Nested(ProductSchema), **kwargs)})):
+        "products": lambda **kwargs: fields.List(fields.Nested(ProductSchema), **kwargs)}):
     """A subscription as stored (output only): its services are added by the reads that return them, the plan
     transition's proration by that use case, the redeemed promotions by the gateway."""
 
 
-class ServiceSchema(shape("Service", fields={"status": enum(ServiceStatus)})):
+class ServiceSchema(Shape, component="Service", fields={"status": enum(ServiceStatus)}):
     pass
 
 
-class ServiceEditSchema(shape("ServiceEdit", fields={"status": enum(ServiceStatus)}, defaults=False)):
+class ServiceEditSchema(Shape, component="ServiceEdit", fields={"status": enum(ServiceStatus)}, defaults=False):
     pass
 
 
@@ -68,19 +69,19 @@ SharingGroupCreateSchema = rpc_shape("sharing-group-create.v1", fields={"status"
                                      absent_is_null=True)
 
 
-class SharingGroupSchema(shape("SharingGroup", fields={"status": enum(GroupStatus)})):
+class SharingGroupSchema(Shape, component="SharingGroup", fields={"status": enum(GroupStatus)}):
     """A sharing group as stored; its members are added by the reads that list them, the owner's name by the
     gateway."""
 
 
-class PeriodEditSchema(shape("SharingEdit", fields={"status": enum(GroupStatus)}, defaults=False)):
+class PeriodEditSchema(Shape, component="SharingEdit", fields={"status": enum(GroupStatus)}, defaults=False):
     """Edit sharing (owner or member): status and validity."""
 
 
 SharingJoinSchema = rpc_shape("sharing-join.v1", absent_is_null=True)
 
 
-class SharingMemberSchema(shape("SharingMember", fields={"status": enum(GroupStatus)})):
+class SharingMemberSchema(Shape, component="SharingMember", fields={"status": enum(GroupStatus)}):
     pass
 
 

@@ -5,11 +5,11 @@ from typing import Any
 
 from marshmallow import ValidationError, post_load, validates_schema
 
-from chassis.shapes import rpc_shape
+from chassis.shapes import Shape, rpc_shape
 from rating.balance_schemas import NOT_ZERO
 
 
-class UsageFilterSchema(rpc_shape("usage-filters.v1", absent_is_null=True)):
+class UsageFilterSchema(Shape, rpc="usage-filters.v1", absent_is_null=True):
     """The list's filters (contracts/rpc/schemas/usage-filters.v1.json); `from` and `to` load as start_from and
     start_to (Python words: `from` is a keyword)."""
 

@@ -9,7 +9,7 @@ import pytest
 from marshmallow import ValidationError, fields, validates_schema
 
 from chassis.contracts import ContractError
-from chassis.shapes import build, enum, nested, rpc_shape, shape, snake
+from chassis.shapes import Shape, build, enum, nested, rpc_shape, shape, snake
 
 DECIMAL = {"type": "string", "format": "decimal", "pattern": "^-?[0-9]+(\\.[0-9]+)?$"}
 COMPONENTS = {
@@ -180,3 +180,40 @@ def test_the_repositorys_components_and_rpc_schemas_build():
                                              "quantity": "0", "purchased": True})
     with pytest.raises(ContractError):
         shape("NoSuchComponent")
+
+
+def test_a_shape_named_by_class_keywords_is_the_class_the_call_generates():
+    class Created(Shape, component="CustomerCreate", defaults=False):
+        @validates_schema
+        def _rule(self, data, **kwargs):
+            pass
+
+    class Snapshot(Shape, rpc="subscription-product.v1"):
+        pass
+
+    class Called(shape("CustomerCreate", defaults=False)):
+        pass
+
+    [base] = Created.__bases__
+    assert Shape not in Created.__mro__ and base.__shape__ == Called.__shape__ == Created.__shape__
+    assert {key: type(f) for key, f in Created().fields.items()} == {key: type(f) for key, f in Called().fields.items()}
+    assert Snapshot.__shape__.source == "contracts/rpc/schemas/subscription-product.v1.json"
+    assert Created._hooks and issubclass(type(Created), type(Called))
+
+
+def test_shape_keywords_need_one_source_and_only_on_a_class_naming_shape():
+    with pytest.raises(TypeError, match="component= .* or rpc="):
+        class Neither(Shape):
+            pass
+
+    class Snapshot(Shape, rpc="subscription-product.v1"):
+        pass
+
+    with pytest.raises(TypeError, match="only a class naming Shape"):
+        class Later(Snapshot, component="CustomerCreate"):
+            pass
+
+    class Subclass(Snapshot):  # a subclass of a generated one: plain inheritance
+        pass
+
+    assert Subclass.__shape__ == Snapshot.__shape__

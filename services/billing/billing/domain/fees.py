@@ -95,7 +95,8 @@ def recurring_charges(history: Iterable[Snapshot], cycle: Cycle, balance_group_i
 def one_time_charges(history: Iterable[Snapshot], before: datetime, billed: set[str],
                      balance_group_id: str | None) -> list[Charge]:
     """One-time fees purchased before `before` and not yet on an issued invoice (`billed` product ids)."""
-    charges, seen = [], set(billed)
+    charges: list[Charge] = []
+    seen: set[str | None] = set(billed)
     for window in active_windows(history):
         product = window.product
         if product.get("type") != ProductType.ONE_TIME_FEE or product.get("id") in seen or window.start >= before:

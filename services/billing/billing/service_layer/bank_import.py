@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -85,8 +86,7 @@ def import_steps(settings: PaymentSettings) -> Steps:
         todo = [(key, result) for key, result in keyed if key not in done]
         for start in range(0, len(todo), CHUNK):
             chunk = dict(todo[start:start + CHUNK])
-            run.steps(list(chunk), lambda uow, keys, chunk=chunk: _apply_chunk(uow, {k: chunk[k] for k in keys}, as_of),
-                      outcome=lambda answer: answer["status"])
+            run.steps(list(chunk), _chunk_step(chunk, as_of), outcome=lambda answer: answer["status"])
         report = _report(run, digest, parsed)
         run.step(COMPLETED_STEP, lambda uow: _keep_report(uow, digest, parsed, as_of, report), counted=False)
         return report
@@ -133,6 +133,11 @@ def _check_ours(parsed: BankFile, settings: PaymentSettings) -> None:
         if not SepaFile.objects(message_id=parsed.original_message_id).count():
             raise ValidationFailed(f"the pain.002 reports on {parsed.original_message_id}, a file never exported here",
                                    {"file": "OrgnlGrpInfAndSts/OrgnlMsgId is not an exported file"})
+
+
+def _chunk_step(chunk: dict[str, BankResult], as_of: datetime) -> Callable[[UnitOfWork, list[str]], dict[str, Any]]:
+    """The job step that applies the results of `chunk` still pending (the step's keys)."""
+    return lambda uow, keys: _apply_chunk(uow, {k: chunk[k] for k in keys}, as_of)
 
 
 def _apply_chunk(uow: UnitOfWork, results: dict[str, BankResult], as_of: datetime) -> dict[str, Any]:

@@ -137,7 +137,7 @@ def _due_batches(as_of: datetime, done: set[str], size: int) -> list[list[str]]:
         key = f"{row['billing_profile_id']}:{row['_id']}"
         if key not in done:
             by_level.setdefault(levels.get(row["customer_id"], 0), []).append(key)
-    batches = []
+    batches: list[list[str]] = []
     for level in sorted(by_level, reverse=True):
         keys = sorted(by_level[level])
         batches.extend(keys[i:i + size] for i in range(0, len(keys), size))
@@ -146,6 +146,7 @@ def _due_batches(as_of: datetime, done: set[str], size: int) -> list[list[str]]:
 
 def _announce(uow: UnitOfWork, job_id: str, as_of: datetime) -> str:
     job = uow.collection(JOBS).find_one({"_id": job_id}, session=uow.session)
+    assert job is not None, "announced by the job itself, as its last step"
     report = _report(job)
     uow.publish("billing.bill_run_completed", {
         "jobId": job_id, "runId": run_id_of(job_id), "asOf": as_of.isoformat(), "processed": report["processed"],

@@ -117,9 +117,10 @@ def _apply(uow: UnitOfWork, planned: list[_Planned], as_of: datetime) -> None:
         return
     s = uow.session
     store_issued(uow, [plan.issue for plan in planned])
-    last_id = uow.collection("counters").find_one_and_update(
-        {"_id": BILL_SEQUENCE}, {"$inc": {"value": len(planned)}}, upsert=True, return_document=True,
-        session=s)["value"]
+    counter = uow.collection("counters").find_one_and_update(
+        {"_id": BILL_SEQUENCE}, {"$inc": {"value": len(planned)}}, upsert=True, return_document=True, session=s)
+    assert counter is not None, "an upsert returns the document"
+    last_id = counter["value"]
     bill_writes: list[Any] = []
     started: list[tuple[str, dict[str, Any], str | None]] = []
     prepared: list[dict[str, Any]] = []
@@ -187,6 +188,9 @@ def bill_now(profile_id: str, at: datetime, taxes: TaxCache) -> dict[str, Any]:
         if profile is None:
             raise NotFound(f"billing profile {profile_id} does not exist")
         active = uow.collection(Bill).find_one({"billing_profile_id": profile_id, "status": "active"}, session=s)
+        if active is None:
+            raise Conflict(f"billing profile {profile_id} has no active bill",
+                           {"billingProfileId": "bills out of order"})
         items = summed_items(uow.collection(BillItem), [active["_id"]], s).get(active["_id"], [])
         fees = list(uow.collection(SubscriptionFees).find({"billing_profile_id": profile_id}, session=s))
         period = Cycle(active["cycle_start"], at)

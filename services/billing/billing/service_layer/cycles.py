@@ -13,9 +13,14 @@ from chassis.mongo import UnitOfWork
 BILL_SEQUENCE = "bill"
 
 
+def _field(profile: BillingProfile | dict[str, Any], name: str) -> Any:
+    """A field of a profile, a document (a missing key: None) or a stored record."""
+    return profile.get(name) if isinstance(profile, dict) else getattr(profile, name)
+
+
 def calendar_of(profile: BillingProfile | dict[str, Any]) -> Calendar:
-    get = profile.get if isinstance(profile, dict) else lambda k: getattr(profile, k)
-    return Calendar(Interval(get("interval")), int(get("billing_day")), int(get("anchor_month") or 1))
+    return Calendar(Interval(_field(profile, "interval")), int(_field(profile, "billing_day")),
+                    int(_field(profile, "anchor_month") or 1))
 
 
 def open_first_cycle(uow: UnitOfWork, profile: BillingProfile) -> tuple[Bill, Bill]:
@@ -35,12 +40,11 @@ def new_bill(uow: UnitOfWork, profile: BillingProfile, status: BillStatus, cycle
 
 
 def cycle_started_event(profile: BillingProfile | dict[str, Any], bill_id: int, cycle: Cycle) -> dict[str, Any]:
-    get = profile.get if isinstance(profile, dict) else lambda k: getattr(profile, k)
-    payment_type = get("payment_type")
-    return {"billingProfileId": str(get("id") if not isinstance(profile, dict) else profile["_id"]),
-            "customerId": int(get("customer_id")), "billId": bill_id,
+    payment_type = _field(profile, "payment_type")
+    return {"billingProfileId": str(_field(profile, "id") if not isinstance(profile, dict) else profile["_id"]),
+            "customerId": int(_field(profile, "customer_id")), "billId": bill_id,
             "cycleStart": _iso(cycle.start), "cycleEnd": _iso(cycle.end),
-            "paymentType": getattr(payment_type, "value", payment_type), "currency": str(get("resource"))}
+            "paymentType": getattr(payment_type, "value", payment_type), "currency": str(_field(profile, "resource"))}
 
 
 def publish_cycle_started(uow: UnitOfWork, profile: BillingProfile, bill_id: int, cycle: Cycle) -> None:

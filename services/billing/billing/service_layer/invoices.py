@@ -151,9 +151,11 @@ def allocate_numbers(uow: UnitOfWork, issues: list[Issue]) -> None:
     for issue in issues:
         by_series.setdefault(series(issue.kind, issue.issued_at.year), []).append(issue)
     for name, members in by_series.items():
-        last = uow.collection("counters").find_one_and_update(
+        counter = uow.collection("counters").find_one_and_update(
             {"_id": f"invoice:{name}"}, {"$inc": {"value": len(members)}}, upsert=True, return_document=True,
-            session=uow.session)["value"]
+            session=uow.session)
+        assert counter is not None, "an upsert returns the document"
+        last = counter["value"]
         for offset, issue in enumerate(members):
             issue.number = invoice_number(name, last - len(members) + 1 + offset)
             issue.series = name
@@ -273,6 +275,7 @@ def issue_note(customer_id: int, invoice_id: str, payload: dict[str, Any], catal
         if original.kind is not InvoiceKind.INVOICE:
             raise Conflict("only an invoice can be corrected", {"invoiceId": f"is a {original.kind.value}"})
         profile = uow.collection(BillingProfile).find_one({"_id": original.billing_profile_id}, session=uow.session)
+        assert profile is not None, "a profile goes only with its customer's invoices (purge), in one transaction"
         sign = -1 if kind is InvoiceKind.CREDIT_NOTE else 1
         charge = Charge(ItemKind.ADJUSTMENT, data["reason"], sign * data["amount"],
                         tax_code=tax.code if tax else None)

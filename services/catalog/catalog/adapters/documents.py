@@ -5,6 +5,8 @@ payload becomes a document with `Document._from_son(data)`. Amounts are Decimal1
 """
 from __future__ import annotations
 
+from typing import Any
+
 import mongoengine as me
 
 from catalog.domain import model as m
@@ -12,7 +14,7 @@ from chassis.clock import utc_now
 
 
 class Audited(me.Document):
-    meta = {"abstract": True}
+    meta: dict[str, Any] = {"abstract": True}  # each document's own (collection, indexes, ...)
     created_at = me.DateTimeField(required=True, default=utc_now)
     updated_at = me.DateTimeField(required=True, default=utc_now)
 

@@ -7,7 +7,7 @@ References are checked through a `References` reader the service layer provides.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, Protocol
@@ -342,6 +342,12 @@ def pin_references(refs_in: list[Doc], kind: str, refs: References, field: str, 
     return pinned
 
 
+def pin_reference(ref: Doc, kind: str, refs: References, field: str, problems: Problems) -> Doc | None:
+    """One reference pinned as `pin_references` pins it; None when it cannot be (the problem is added)."""
+    pinned = pin_references([ref], kind, refs, field, problems, single=True)
+    return pinned[0] if pinned else None
+
+
 def check_bundle(data: Doc, refs: References) -> Doc:
     problems = Problems()
     data["products"] = [_strip(r) for r in pin_references(data["products"], "product", refs, "products", problems)]
@@ -378,7 +384,7 @@ def ensure_editable(kind: str, entry: Mapping[str, Any]) -> None:
                        f"sold; publish a new version instead")
 
 
-def ensure_publishable(kind: str, entry: Mapping[str, Any], parts: list[Mapping[str, Any]]) -> None:
+def ensure_publishable(kind: str, entry: Mapping[str, Any], parts: Sequence[Mapping[str, Any]]) -> None:
     if entry["status"] != Status.DRAFT:
         raise Conflict(f"{kind} {entry['code']} version {entry['version']} is {entry['status']}; "
                        f"only a draft is published")
@@ -437,7 +443,7 @@ def check_validity_window(data: Doc, problems: Problems) -> None:
 def check_coupon(data: Doc, refs: References) -> Doc:
     problems = Problems()
     check_validity_window(data, problems)
-    [pinned] = pin_references([data["discount"]], "product", refs, "discount", problems, single=True) or [None]
+    pinned = pin_reference(data["discount"], "product", refs, "discount", problems)
     if pinned is not None:
         if pinned["_target"]["type"] != ProductType.DISCOUNT:
             problems.add("discount.code", f"product {pinned['code']} is not a discount")
@@ -449,7 +455,7 @@ def check_coupon(data: Doc, refs: References) -> Doc:
 def check_voucher_batch(data: Doc, refs: References) -> Doc:
     problems = Problems()
     check_validity_window(data, problems)
-    [pinned] = pin_references([data["bundle"]], "bundle", refs, "bundle", problems, single=True) or [None]
+    pinned = pin_reference(data["bundle"], "bundle", refs, "bundle", problems)
     if pinned is not None:
         data["bundle"] = _strip(pinned)
     problems.raise_if_any("voucher batch")

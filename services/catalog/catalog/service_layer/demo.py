@@ -44,14 +44,14 @@ CUSTOMER_TYPES = [
     {"code": "regular", "name": "Regular", "description": "Private customers"},
     {"code": "commercial", "name": "Commercial", "description": "Business customers"},
 ]
-CUSTOM_ATTRIBUTES = [
+CUSTOM_ATTRIBUTES: list[dict[str, Any]] = [
     {"entity": "customer", "name": "segment", "type": "enum", "allowedValues": ["consumer", "smb", "enterprise"]},
     {"entity": "customer", "name": "referralCode", "type": "string", "description": "who brought the customer"},
 ]
 TAXES = [{"code": "VAT", "name": "Value added tax", "rate": "19", "supplier": "Federal Central Tax Office",
           "glCode": "3806"}]
 MONTH = {"unit": "month", "count": 1}
-PRODUCTS = [
+PRODUCTS: list[dict[str, Any]] = [
     {"code": "VOICE-MIN", "name": "Voice minutes", "type": "service", "serviceType": "voice", "resource": "MIN",
      "priceResource": "EUR", "freeUnits": "100", "defaultValidity": MONTH, "tax": "VAT", "glCode": "4000",
      "rateTable": {"keys": ["destination", "timeBand"], "rates": [
@@ -83,7 +83,7 @@ PRODUCTS = [
     {"code": "WELCOME-5", "name": "Welcome discount 5 EUR", "type": "discount", "resource": "EUR",
      "discount": {"kind": "amount", "value": "5", "appliesTo": {"products": ["MOBILE-FEE"]}}},
 ]
-BUNDLES = [
+BUNDLES: list[dict[str, Any]] = [
     {"code": "MOBILE-BASIC", "name": "Mobile basics", "products": [
         {"code": c} for c in ("VOICE-MIN", "DATA-MB", "SMS-MSG", "MOBILE-FEE", "SIM-ACTIVATION", "LOYALTY-10")]},
     {"code": "DATA-5GB", "name": "5 GB data add-on", "addOn": True,
@@ -112,17 +112,21 @@ def load_demo() -> str:
     """Load the demo catalog into an empty catalog; a catalog with anything in it is left alone."""
     if not is_empty():
         return "catalog: not empty, demo catalog not loaded"
-    for kind, entries in (("resource", RESOURCES), ("service_type", SERVICE_TYPES),
-                          ("customer_type", CUSTOMER_TYPES), ("custom_attribute", CUSTOM_ATTRIBUTES),
-                          ("tax", TAXES)):
+    configuration: list[tuple[str, list[dict[str, Any]]]] = [
+        ("resource", RESOURCES), ("service_type", SERVICE_TYPES), ("customer_type", CUSTOMER_TYPES),
+        ("custom_attribute", CUSTOM_ATTRIBUTES), ("tax", TAXES)]
+    for kind, entries in configuration:
         for entry in entries:
             config.create(kind, entry)
-    for kind, entries in (("product", PRODUCTS), ("bundle", BUNDLES), ("plan", PLANS)):
+    offering_entries: list[tuple[str, list[dict[str, Any]]]] = [
+        ("product", PRODUCTS), ("bundle", BUNDLES), ("plan", PLANS)]
+    for kind, entries in offering_entries:
         for entry in entries:
             offerings.create(kind, entry)
             offerings.publish(kind, entry["code"], 1)
-    for kind, entries in (("coupon", COUPONS), ("credit_profile", CREDIT_PROFILES),
-                          ("sharing_policy", SHARING_POLICIES)):
+    promotion_entries: list[tuple[str, list[dict[str, Any]]]] = [
+        ("coupon", COUPONS), ("credit_profile", CREDIT_PROFILES), ("sharing_policy", SHARING_POLICIES)]
+    for kind, entries in promotion_entries:
         for entry in entries:
             config.create(kind, entry)
     batches = [promotions.create_voucher_batch(batch) for batch in VOUCHER_BATCHES]

@@ -284,8 +284,8 @@ def close_customer(uow: Transactions, customer_id: int, services: Services, rete
         raw = _existing(tx.customers, customer_id)
         model.ensure_open(raw["status"], customer_id)
         now = utc_now()
-        changes = {"status": CustomerStatus.CLOSED.value, "closed_at": now,
-                   "purge_after": model.purge_after(now, retention_days), "updated_at": now}
+        changes: Record = {"status": CustomerStatus.CLOSED.value, "closed_at": now,
+                           "purge_after": model.purge_after(now, retention_days), "updated_at": now}
         tx.customers.update(customer_id, changes)
         raw.update(changes)
         tx.publish("customer.closed", {"id": customer_id, "closedAt": now.isoformat(),
@@ -318,8 +318,12 @@ def _purge_due(uow: Transactions) -> Callable[[JobRun], dict[str, Any]]:
         if run.progress["total"] is None:
             run.set_total(len(ids))
         for customer_id in ids:
-            run.step(str(customer_id),
-                     lambda job_uow, cid=customer_id: _purge(uow.within(job_uow), cid, "retention", as_of))
+            run.step(str(customer_id), _purge_step(uow, customer_id, as_of))
         return {"purged": sum(1 for result in run.results() if result and result.get("purged"))}
 
     return steps
+
+
+def _purge_step(uow: Transactions, customer_id: int, as_of: datetime) -> Callable[[Any], dict[str, Any]]:
+    """The job step that purges one account whose retention ended by `as_of`, in the step's transaction."""
+    return lambda job_uow: _purge(uow.within(job_uow), customer_id, "retention", as_of)

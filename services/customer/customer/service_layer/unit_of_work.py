@@ -35,7 +35,8 @@ class CustomerRepository(Protocol):
 class UnitOfWork(Protocol):
     """The writes of one transaction: state changes and the events they cause commit together."""
 
-    customers: CustomerRepository
+    @property
+    def customers(self) -> CustomerRepository: ...
 
     def next_customer_id(self) -> int: ...
 

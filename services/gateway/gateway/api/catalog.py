@@ -90,10 +90,11 @@ def _offering_handlers(kind: str, segment: str) -> dict[str, Handler]:
     def retire(code: str, version: int) -> tuple[Any, int, dict[str, str]]:
         return json_response(_call("retire", kind, code, version))
 
-    handlers = {f"create_{kind}": create, f"list_{segment}": listing, f"list_{kind}_versions": versions,
-                f"get_{kind}": get, f"get_{kind}_version": get_version, f"new_{kind}_version": new_version,
-                f"update_{kind}_version": update, f"delete_{kind}_version": delete, f"publish_{kind}": publish,
-                f"retire_{kind}": retire}
+    handlers: dict[str, Handler] = {
+        f"create_{kind}": create, f"list_{segment}": listing, f"list_{kind}_versions": versions,
+        f"get_{kind}": get, f"get_{kind}_version": get_version, f"new_{kind}_version": new_version,
+        f"update_{kind}_version": update, f"delete_{kind}_version": delete, f"publish_{kind}": publish,
+        f"retire_{kind}": retire}
     if kind in ("plan", "bundle"):
         def offer(code: str, version: int | None = None) -> tuple[Any, int, dict[str, str]]:
             return json_response(_call(f"get_{kind}", code, version))

@@ -30,7 +30,7 @@ def _coerce(name: str, value: str, types: dict[str, str]) -> Any:
     return value
 
 
-def unflatten(pairs: Iterable[tuple[str, str]], types: dict[str, str] | None = None) -> dict[str, Any]:
+def unflatten(pairs: Iterable[tuple[str, Any]], types: dict[str, str] | None = None) -> dict[str, Any]:
     """[("a.b", "1"), ("a.c.0.d", "x")] -> {"a": {"b": "1", "c": [{"d": "x"}]}}; numeric parts make lists."""
     tree: dict[str, Any] = {}
     for name, raw in pairs:
@@ -89,7 +89,7 @@ def flatten(value: Any, prefix: str = "") -> dict[str, str]:
     return out
 
 
-def onboarding_body(pairs: Iterable[tuple[str, str]], attribute_types: dict[str, str]) -> dict[str, Any]:
+def onboarding_body(pairs: Iterable[tuple[str, Any]], attribute_types: dict[str, str]) -> dict[str, Any]:
     """The OnboardingRequest of the wizard's form. Only the chosen payment method's fields are
     sent; the billing address only when it differs; sharing/hierarchy only when a group is picked."""
     types = {f"account.customAttributes.{name}": kind for name, kind in attribute_types.items()}
@@ -141,7 +141,7 @@ def _product_choice(row: dict[str, Any]) -> dict[str, Any]:
     return choice
 
 
-def payment_info_body(pairs: Iterable[tuple[str, str]]) -> dict[str, Any]:
+def payment_info_body(pairs: Iterable[tuple[str, Any]]) -> dict[str, Any]:
     """The PaymentInfoInput of the payment information form (same rules as in the wizard)."""
     body = onboarding_body(pairs, {})
     return body.get("paymentInfo", {})

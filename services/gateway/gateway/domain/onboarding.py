@@ -104,8 +104,8 @@ def snapshot_products(plan: dict[str, Any], chosen: list[dict[str, Any]], global
     generated: list[str] = []  # at most one generated identifier per onboarding, for every service type
     products, origins = [], []
     for bundle, product in catalog:
-        i, choice = overrides.get((bundle["code"], product["code"]), (None, {}))
-        path = f"{products_path}.{i}"
+        chosen_at, choice = overrides.get((bundle["code"], product["code"]), (None, {}))
+        path = f"{products_path}.{chosen_at}"
         purchased = choice.get("purchase", not product.get("optional", False))
         if not purchased and not product.get("optional", False):
             errors[f"{path}.purchase"] = f"product {product['code']} is not optional"

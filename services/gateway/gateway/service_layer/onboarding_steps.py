@@ -85,6 +85,7 @@ def _create_customer(ctx: Context) -> dict[str, Any]:
 
 def _redeem(ctx: Context) -> list[dict[str, Any]]:
     """Resolve every code, redeem the vouchers (atomically, in catalog) and keep what they add."""
+    assert ctx.customer_id is not None, "the customer step runs first (needs=(CUSTOMER,)) and sets it"
     summary, ctx.added = promotions.redeem(ctx.rpc, ctx.subscription.get("promoCodes", []), ctx.customer_id,
                                            ctx.ids["subscription"], rules.service_identifiers(ctx.products),
                                            ctx.identifiers)

@@ -53,7 +53,7 @@ class SmtpSinkProcess(StandInProcess):
     def messages(self, to: str | None = None) -> list[EmailMessage]:
         found = [email.message_from_bytes(p.read_bytes(), policy=email.policy.default)
                  for p in sorted(self.folder.glob("*.eml"))]
-        return [m for m in found if to is None or m["To"] == to]  # type: ignore[misc]
+        return [m for m in found if to is None or m["To"] == to]
 
 
 class SmsGatewayProcess(StandInProcess):

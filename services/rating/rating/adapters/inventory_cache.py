@@ -26,7 +26,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterable
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import pika
 
@@ -47,15 +47,18 @@ EVENTS = ("service.created", "service.changed", "service.deleted", "subscription
           "customer.purged")
 
 
-class _Lru:
+K = TypeVar("K", bound=Hashable)
+
+
+class _Lru(Generic[K]):
     """key -> (kept at, value), least recently used first (read by `InventoryCache._lookup`); not thread-safe
     (the cache holds the lock)."""
 
     def __init__(self, max_entries: int) -> None:
         self.max_entries = max_entries
-        self.values: OrderedDict[Hashable, tuple[float, Any]] = OrderedDict()
+        self.values: OrderedDict[K, tuple[float, Any]] = OrderedDict()
 
-    def put(self, key: Hashable, value: Any, now: float) -> None:
+    def put(self, key: K, value: Any, now: float) -> None:
         self.values[key] = (now, value)
         self.values.move_to_end(key)
         while len(self.values) > self.max_entries:
@@ -70,14 +73,14 @@ class InventoryCache:
     def __init__(self, max_entries: int = 20_000, max_age: float = 60.0,
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.max_age, self._clock = max_age, clock
-        self._services = _Lru(max_entries)
-        self._subscriptions = _Lru(max_entries)
+        self._services: _Lru[ServiceKey] = _Lru(max_entries)
+        self._subscriptions: _Lru[Any] = _Lru(max_entries)
         # customer id -> its active sharing memberships ([] for none); billing profile id -> its recorded cycle
         # ({} for none yet).
-        self._memberships = _Lru(max_entries)
-        self._cycles = _Lru(max_entries)
+        self._memberships: _Lru[Any] = _Lru(max_entries)
+        self._cycles: _Lru[Any] = _Lru(max_entries)
         # balance group id -> what thresholds read of it (customer, billing profile, credit profile).
-        self._groups = _Lru(max_entries)
+        self._groups: _Lru[Any] = _Lru(max_entries)
         # Billing profiles whose new cycle was announced (-> when): rating's worker records it only after this
         # process may have seen the announcement, so their cycle is read afresh for a while.
         self._new_cycles: dict[Any, float] = {}
@@ -112,7 +115,7 @@ class InventoryCache:
     def balance_groups(self, group_ids: Iterable[Any]) -> tuple[dict[Any, dict[str, Any]], list[Any]]:
         return self._lookup(self._groups, group_ids)
 
-    def _lookup(self, lru: _Lru, keys: Iterable[Hashable]) -> tuple[dict[Any, Any], list[Any]]:
+    def _lookup(self, lru: _Lru[Any], keys: Iterable[Hashable]) -> tuple[dict[Any, Any], list[Any]]:
         found: dict[Any, Any] = {}
         missing: list[Any] = []
         with self._lock:

@@ -10,6 +10,7 @@ run by the worker's timer); an expired reservation can no longer be committed.
 """
 from __future__ import annotations
 
+import functools
 import uuid
 from collections import defaultdict
 from collections.abc import Callable, Sequence
@@ -138,6 +139,7 @@ def _reservation_request(payload: Any, catalog: CatalogCache, now: datetime) -> 
                                  _decimal_string(payload.get("quantity"), "quantity"), start), catalog)
     if checked.problem is not None:
         raise _bad(checked.problem)
+    assert checked.event is not None
     return checked.event.id, ttl, checked
 
 
@@ -472,7 +474,8 @@ def _commit_request(reservation: dict[str, Any], reservation_id: str, payload: A
     checked = check_event(_event(template, _given(payload.get("usageId"), reservation_id),
                                  _decimal_string(payload.get("used"), "used"), template["startTime"]), catalog)
     if checked.problem is not None:
-        field = _COMMIT_NAMES.get(checked.problem.field, checked.problem.field or "used")
+        named = checked.problem.field
+        field = _COMMIT_NAMES.get(named, named) if named else "used"
         raise ValidationFailed("the commit is not valid", {field: checked.problem.reason})
     assert checked.event is not None
     if checked.event.quantity > from_storage(reservation["granted"]):
@@ -496,4 +499,4 @@ def expire_reservations(now: datetime | None = None, limit: int = 500) -> int:
             "status": "expired", "settled_at": now}}, session=uow.session)
         return 1
 
-    return sum(transaction(lambda uow, rid=rid: expire(uow, rid), source=SOURCE) for rid in overdue)
+    return sum(transaction(functools.partial(expire, reservation_id=rid), source=SOURCE) for rid in overdue)

@@ -26,21 +26,22 @@ def source(subscription: Any) -> str:
 def grant(uow: UnitOfWork, subscription: Any, products: list[Any], now: datetime) -> None:
     """Credit each purchased service product's free units, valid as long as the product."""
     for product in products:
-        if free_units_of(product):
-            grant_balance(uow, _grant(subscription, product))
+        units = free_units_of(product)
+        if units:
+            grant_balance(uow, _grant(subscription, product, units))
 
 
 def grant_new(uow: UnitOfWork, subscription: Any, group: BalanceGroup, products: list[Any]) -> None:
     """`grant` for the products of a subscription created in this transaction, from the group it has read:
     no earlier grant can exist for new products, so their balances are written in one round trip, with no
     look-ups."""
-    uow.insert_many([new_balance(uow, group, _grant(subscription, product))
-                     for product in products if free_units_of(product)])
+    uow.insert_many([new_balance(uow, group, _grant(subscription, product, units))
+                     for product in products if (units := free_units_of(product))])
 
 
-def _grant(subscription: Any, product: Any) -> Grant:
+def _grant(subscription: Any, product: Any, units: Decimal) -> Grant:
     return Grant(
-        balance_group_id=subscription.balance_group_id, resource=product.resource, amount=-free_units_of(product),
+        balance_group_id=subscription.balance_group_id, resource=product.resource, amount=-units,
         validity=ValidityKind.INFINITE if product.valid_to is None else ValidityKind.UNTIL,
         valid_from=product.valid_from, valid_to=product.valid_to, source=source(subscription),
         bill_item=product.code, id=balance_id(product))

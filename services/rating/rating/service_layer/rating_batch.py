@@ -342,8 +342,8 @@ class BatchRating:
             if group is None or member["group_id"] not in self.owner_groups or not _within(member, at) \
                     or not _within(group, at):
                 continue
-            policy = self.catalog.sharing_policy(group["policy"])
-            shared = next((r for r in (policy or {}).get("resources", []) if r["resource"] == resource), None)
+            policy = self.catalog.sharing_policy(group["policy"]) or {}
+            shared = next((r for r in policy.get("resources", []) if r["resource"] == resource), None)
             if shared is None:
                 continue
             key = share_key(member["_id"], resource, cycle or calendar_month(at))
@@ -388,6 +388,7 @@ class BatchRating:
         seen: set[str] = set()
         for item in checked:
             if item.event is None:
+                assert item.problem is not None, "check_event gives a problem with every event it could not read"
                 outcomes.append(Outcome("invalid", reason=str(item.problem), field=item.problem.field))
                 continue
             event = item.event

@@ -119,7 +119,9 @@ def adjust_usage(payload: dict[str, Any]) -> dict[str, Any]:
             "tax": None if tax is None else {"code": tax["code"], "supplier": tax["supplier"],
                                              "glCode": tax["gl_code"]},
             "usageId": record["_id"], "at": now.isoformat()}, subject=record["_id"])
-        return usage_wire(usage.find_one({"_id": record["_id"]}, session=uow.session))
+        adjusted = usage.find_one({"_id": record["_id"]}, session=uow.session)
+        assert adjusted is not None, "the record was updated in this transaction"
+        return usage_wire(adjusted)
 
     return transaction(adjust, source=SOURCE)
 
@@ -140,7 +142,9 @@ def create_usage_event(payload: dict[str, Any], catalog: CatalogCache, lateness:
         # Name the fields as the caller sent them, not as items of a batch.
         raise ValidationFailed("the usage event is not valid", {
             name.removeprefix("events.0."): reason for name, reason in error.fields.items()}) from None
-    return usage_wire(database()[USAGE].find_one({"_id": outcome.id}))
+    stored = database()[USAGE].find_one({"_id": outcome.id})
+    assert stored is not None, "the event is stored (rated, denied, or a duplicate of one): strict refuses the rest"
+    return usage_wire(stored)
 
 
 def rate_usage_batch(events: Any, catalog: CatalogCache, lateness: timedelta) -> dict[str, Any]:

@@ -166,8 +166,10 @@ async def change_password(request: Request, session: Session) -> Response:
     if request.method == "GET":
         return render(request, "change_password.html", session=session, form={})
     form = request.state.form
+    secret = request.cookies.get(web.SESSION_COOKIE)
+    assert secret is not None, "logged_in found this request's session by its cookie"
     try:
-        await run_in_threadpool(auth.change_password, request.cookies.get(web.SESSION_COOKIE), session.customer_id,
+        await run_in_threadpool(auth.change_password, secret, session.customer_id,
                                 form.get("current_password"), form.get("new_password"),
                                 form.get("new_password_confirmation"), utc_now(), web.portal.policy)
     except ValidationFailed as error:

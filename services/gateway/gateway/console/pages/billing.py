@@ -61,7 +61,8 @@ async def _submit(request: Request, page: Page, method: str, path: str, body: An
         if problem.status not in FIELD_ERRORS:
             raise
         form = await request.form()
-        return await again(form_errors(problem), dict(form.items()), problem.status)
+        values = {key: value for key, value in form.items() if isinstance(value, str)}  # no file inputs here
+        return await again(form_errors(problem), values, problem.status)
     return page.redirect(done)
 
 

@@ -409,8 +409,9 @@ async def _event_fields(request: Request, page: Page, service_id: str | None,
         return {"service": None, "fields": [], "unit": ""}
     kind = await page.api.get(f"/api/v1/catalog/service-types/{service['serviceType']}")
     subscription = await page.api.get(_path(request, "subscriptions", service["subscriptionId"]))
-    product = next((p for p in subscription.get("products") or []
-                    if p.get("serviceId") == service["id"] and p.get("status") == "active" and p.get("purchased")), {})
+    product: dict[str, Any] = next((
+        p for p in subscription.get("products") or []
+        if p.get("serviceId") == service["id"] and p.get("status") == "active" and p.get("purchased")), {})
     return {"service": service, "unit": product.get("resource") or "",
             "fields": [f for f in kind.get("fields") or [] if f["name"] != "startTime"]}
 
