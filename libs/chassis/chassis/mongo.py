@@ -9,8 +9,9 @@ the same transaction as the state change; `chassis.outbox` relays them.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import cached_property
 from typing import Any, TypeVar
 
 import bson
@@ -95,6 +96,44 @@ class Updated:
     upserted: dict[int, Any]
 
 
+@dataclass
+class WriteTally:
+    """The replies of one write sent as several commands (`insert` or `update`), added up as one: the counts,
+    the upserted ids and the write errors by index in the whole write, raised as `bulk_write` raises them."""
+
+    n: int = 0
+    modified: int = 0
+    upserted: dict[int, Any] = field(default_factory=dict)
+    errors: list[dict[str, Any]] = field(default_factory=list)
+    concern_errors: list[dict[str, Any]] = field(default_factory=list)
+
+    def add(self, offset: int, reply: dict[str, Any]) -> None:
+        """A command's reply, for the statements or documents from `offset` of the whole write."""
+        self.n += reply.get("n", 0)
+        self.modified += reply.get("nModified", 0)
+        self.upserted.update((offset + u["index"], u["_id"]) for u in reply.get("upserted", []))
+        self.errors += [{**e, "index": offset + e["index"]} for e in reply.get("writeErrors", [])]
+        if "writeConcernError" in reply:
+            self.concern_errors.append(reply["writeConcernError"])
+
+    @property
+    def failed(self) -> bool:
+        return bool(self.errors or self.concern_errors)
+
+    def raise_failed(self, inserting: bool = False) -> None:
+        if not self.failed:
+            return
+        upserted = len(self.upserted)
+        raise BulkWriteError({
+            "writeErrors": self.errors, "writeConcernErrors": self.concern_errors,
+            "nInserted": self.n if inserting else 0, "nUpserted": upserted,
+            "nMatched": 0 if inserting else self.n - upserted, "nModified": self.modified, "nRemoved": 0,
+            "upserted": [{"index": i, "_id": v} for i, v in self.upserted.items()]})
+
+    def updated(self) -> Updated:
+        return Updated(self.n - len(self.upserted), self.modified, self.upserted)
+
+
 class UnitOfWork:
     """Writes of one transaction. Obtain one from `transaction()`.
 
@@ -143,8 +182,11 @@ class UnitOfWork:
                        ) -> list[dict[str, Any]]:
         """Every document matching `query`; instants read as `datetime.timezone.utc` (comparing datetimes of two
         tzinfo objects calls bson's pure-Python FixedOffset on every comparison)."""
-        db = self.db.with_options(codec_options=self.db.codec_options.with_options(tz_aware=True, tzinfo=UTC))
-        return list(db[collection].find(query, projection, session=self.session))
+        return list(self._utc_db[collection].find(query, projection, session=self.session))
+
+    @cached_property
+    def _utc_db(self) -> Database:
+        return self.db.with_options(codec_options=self.db.codec_options.with_options(tz_aware=True, tzinfo=UTC))
 
     def insert_documents(self, collection: str, documents: list[dict[str, Any]], *, ordered: bool) -> None:
         """Insert `documents` (a `BulkWriteError` names those refused)."""
@@ -155,21 +197,12 @@ class UnitOfWork:
         """`statements` (the `update` command's `{q, u, upsert}`) in commands of our own: building a
         `pymongo.UpdateOne` each (its validation and the bulk API's bookkeeping) cost the stream about a tenth
         of its CPU. Errors surface as `bulk_write`'s would."""
-        n = modified = 0
-        upserted: dict[int, Any] = {}
+        tally = WriteTally()
         for start in range(0, len(statements), UPDATES_PER_COMMAND):
-            reply = self.db.command("update", collection, updates=statements[start:start + UPDATES_PER_COMMAND],
-                                    ordered=ordered, session=self.session)
-            n += reply.get("n", 0)
-            modified += reply.get("nModified", 0)
-            upserted.update((start + u["index"], u["_id"]) for u in reply.get("upserted", []))
-            if reply.get("writeErrors") or reply.get("writeConcernError"):
-                raise BulkWriteError({"writeErrors": [{**e, "index": start + e["index"]} for e in reply.get(
-                    "writeErrors", [])], "writeConcernErrors": [reply["writeConcernError"]] if "writeConcernError"
-                    in reply else [], "nInserted": 0, "nUpserted": len(upserted), "nMatched": n - len(upserted),
-                    "nModified": modified, "nRemoved": 0, "upserted": [{"index": i, "_id": v}
-                                                                       for i, v in upserted.items()]})
-        return Updated(n - len(upserted), modified, upserted)
+            tally.add(start, self.db.command("update", collection, ordered=ordered, session=self.session,
+                                             updates=statements[start:start + UPDATES_PER_COMMAND]))
+            tally.raise_failed()
+        return tally.updated()
 
     def replace(self, doc: mongoengine.Document) -> None:
         doc.validate()
@@ -189,8 +222,8 @@ class UnitOfWork:
         Writing the same lock document makes them conflict; the driver retries the later one, which
         then sees what the first committed.
         """
-        self.db[LOCKS].update_one({"_id": key}, {"$inc": {"writes": 1}, "$currentDate": {"at": True}},
-                                  upsert=True, session=self.session)
+        self.update_documents(LOCKS, [{"q": {"_id": key}, "u": {"$inc": {"writes": 1}, "$currentDate": {"at": True}},
+                                       "upsert": True}])
 
     def next_sequence(self, name: str) -> int:
         return next_sequence(self.db, name, self.session)

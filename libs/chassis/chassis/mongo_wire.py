@@ -29,10 +29,10 @@ from bson.binary import UUID_SUBTYPE, Binary
 from bson.codec_options import CodecOptions
 from bson.int64 import Int64
 from pymongo.database import Database
-from pymongo.errors import AutoReconnect, BulkWriteError, ConnectionFailure, DuplicateKeyError, OperationFailure
+from pymongo.errors import AutoReconnect, ConnectionFailure, DuplicateKeyError, OperationFailure
 from pymongo.server_selectors import writable_server_selector
 
-from chassis.mongo import UnitOfWork, Updated
+from chassis.mongo import UnitOfWork, Updated, WriteTally
 
 T = TypeVar("T")
 OP_MSG = 2013
@@ -322,10 +322,6 @@ class WireUnitOfWork(UnitOfWork):
     def collection(self, target: Any) -> Any:
         raise TypeError("a wire unit of work has no pymongo collections: use find/insert/update_documents")
 
-    def lock(self, key: str) -> None:
-        self.update_documents("entity_locks", [{"q": {"_id": key}, "u": {"$inc": {"writes": 1},
-                                                "$currentDate": {"at": True}}, "upsert": True}])
-
     def next_sequence(self, name: str) -> int:
         raise TypeError("sequences are not on the wire")
 
@@ -344,32 +340,20 @@ class WireUnitOfWork(UnitOfWork):
     def insert_documents(self, collection: str, documents: list[dict[str, Any]], *, ordered: bool) -> None:
         for document in documents:  # as pymongo does: a document without an id gets one
             document.setdefault("_id", bson.ObjectId())
-        errors, inserted = self._write("insert", collection, "documents", documents, ordered)[:2]
-        if errors:
-            raise BulkWriteError({"writeErrors": errors, "writeConcernErrors": [], "nInserted": inserted,
-                                  "nUpserted": 0, "nMatched": 0, "nModified": 0, "nRemoved": 0, "upserted": []})
+        self._write("insert", collection, "documents", documents, ordered).raise_failed(inserting=True)
 
     def update_documents(self, collection: str, statements: list[dict[str, Any]], *, ordered: bool = False
                          ) -> Updated:
-        errors, n, modified, upserted = self._write("update", collection, "updates", statements, ordered)
-        if errors:
-            raise BulkWriteError({"writeErrors": errors, "writeConcernErrors": [], "nInserted": 0,
-                                  "nUpserted": len(upserted), "nMatched": n - len(upserted), "nModified": modified,
-                                  "nRemoved": 0, "upserted": [{"index": i, "_id": v} for i, v in upserted.items()]})
-        return Updated(n - len(upserted), modified, upserted)
+        tally = self._write("update", collection, "updates", statements, ordered)
+        tally.raise_failed()
+        return tally.updated()
 
     def _write(self, command: str, collection: str, name: str, items: list[dict[str, Any]], ordered: bool
-               ) -> tuple[list[dict[str, Any]], int, int, dict[int, Any]]:
-        """(write errors, n, nModified, upserted ids by index) of `items` in as many commands as they need."""
-        errors: list[dict[str, Any]] = []
-        n = modified = 0
-        upserted: dict[int, Any] = {}
+               ) -> WriteTally:
+        """`items` written in as many commands as they need, their replies added up."""
+        tally = WriteTally()
         for offset, chunk in self.txn.chunks(self.txn.encode(items)):
-            reply = self.txn.run(command, collection, {"ordered": ordered}, (name, chunk))
-            n += reply.get("n", 0)
-            modified += reply.get("nModified", 0)
-            upserted.update((offset + u["index"], u["_id"]) for u in reply.get("upserted", []))
-            errors += [{**e, "index": offset + e["index"]} for e in reply.get("writeErrors", [])]
-            if errors and ordered:
+            tally.add(offset, self.txn.run(command, collection, {"ordered": ordered}, (name, chunk)))
+            if tally.failed and ordered:
                 break
-        return errors, n, modified, upserted
+        return tally
