@@ -26,6 +26,7 @@ from chassis.settings import Settings
 
 # How long a started process may take to become ready: generous, because a machine running many
 # test sessions at once can take minutes to import and start an API process.
+PORT_ATTEMPTS = 3  # a process whose port was taken meanwhile is started again on another
 READY_TIMEOUT = float(os.environ.get("TEST_READY_TIMEOUT_SECONDS", "240"))
 
 
@@ -174,18 +175,25 @@ def start_platform(
         for spec in processes:
             service, _, kind = spec.partition(":")
             kind = kind or "worker"
-            port = localinfra.free_port()
-            proc_env = {**env, "HTTP_PORT" if kind == "api" else "HEALTH_PORT": str(port)}
-            log_path = log_dir / f"{service}-{kind}.log"
-            with open(log_path, "wb") as log_file:
-                process = subprocess.Popen([sys.executable, "-m", service, kind], env=proc_env,
-                                           stdout=log_file, stderr=subprocess.STDOUT)
-            handle = ServiceProcess(service, kind, port, process, log_path)
-            platform.processes[spec] = handle
-            try:
-                localinfra.wait_http([f"{handle.url}/health/ready"], timeout=READY_TIMEOUT, alive=process)
-            except RuntimeError as exc:
-                raise RuntimeError(f"{spec} did not become ready: {exc}\n--- log ---\n{handle.log()[-4000:]}") from exc
+            for attempt in range(PORT_ATTEMPTS):
+                # A free port is free only when asked: another test worker's process may bind it first.
+                port = localinfra.free_port()
+                proc_env = {**env, "HTTP_PORT" if kind == "api" else "HEALTH_PORT": str(port)}
+                log_path = log_dir / f"{service}-{kind}.log"
+                with open(log_path, "wb") as log_file:
+                    process = subprocess.Popen([sys.executable, "-m", service, kind], env=proc_env,
+                                               stdout=log_file, stderr=subprocess.STDOUT)
+                handle = ServiceProcess(service, kind, port, process, log_path)
+                platform.processes[spec] = handle
+                try:
+                    localinfra.wait_http([f"{handle.url}/health/ready"], timeout=READY_TIMEOUT, alive=process)
+                    break
+                except RuntimeError as exc:
+                    if "address already in use" in handle.log() and attempt + 1 < PORT_ATTEMPTS:
+                        handle.stop()
+                        continue
+                    raise RuntimeError(f"{spec} did not become ready: {exc}\n--- log ---\n{handle.log()[-4000:]}") \
+                        from exc
     except BaseException:
         platform.stop()
         raise
