@@ -368,6 +368,19 @@ class MongoConnection(DependencyProvider):
             self.ensure_indexes()
 
 
+class ConsumersReady(DependencyProvider):
+    """Whether the container's queue consumers have started consuming: its RPC queue is declared, bound and
+    served. Nameko starts a container's extensions side by side, so the health port can answer before the
+    RPC queue exists, and a caller told "ready" would have its first call returned unroutable ("billing is
+    not running", a CI flake). `QueueConsumer._consumers_ready` is nameko's own start-up signal (2.14, pinned)."""
+
+    def get_dependency(self, worker_ctx: Any) -> Callable[[], bool]:
+        from nameko.messaging import QueueConsumer
+
+        consumers = [ext for ext in self.container.extensions if isinstance(ext, QueueConsumer)]
+        return lambda: all(consumer._consumers_ready.ready() for consumer in consumers)
+
+
 class WorkerBase:
     """Base of every service worker: settings, tracing, outbox relay, health endpoints, and the reads of
     the service's resumable jobs (`get_job`, `list_jobs`; chassis.jobs) that the gateway routes to by job id.
@@ -381,6 +394,7 @@ class WorkerBase:
     settings = ServiceSettings()
     observability = Observability()
     outbox_relay = OutboxRelayRunner()
+    consumers_ready = ConsumersReady()
 
     @rpc
     def get_job(self, job_id: str) -> dict[str, Any]:
@@ -403,6 +417,8 @@ class WorkerBase:
     @http("GET", "/health/ready")
     def health_ready(self, request: Any) -> tuple[int, dict[str, str], str]:
         ok, checks = readiness(self.settings.amqp_uri)
+        if not self.consumers_ready():
+            ok, checks = False, {**checks, "consumers": "starting"}
         body = json.dumps({"status": "ready" if ok else "not ready", "checks": checks})
         return (200 if ok else 503), {"Content-Type": "application/json"}, body
 
