@@ -374,11 +374,17 @@ class ConsumersReady(DependencyProvider):
     RPC queue exists, and a caller told "ready" would have its first call returned unroutable ("billing is
     not running", a CI flake). `QueueConsumer._consumers_ready` is nameko's own start-up signal (2.14, pinned)."""
 
-    def get_dependency(self, worker_ctx: Any) -> Callable[[], bool]:
+    def setup(self) -> None:
+        # Found once: nameko injects a dependency into every worker, that is into every RPC call and event.
         from nameko.messaging import QueueConsumer
 
-        consumers = [ext for ext in self.container.extensions if isinstance(ext, QueueConsumer)]
-        return lambda: all(consumer._consumers_ready.ready() for consumer in consumers)
+        self.consumers = [ext for ext in self.container.extensions if isinstance(ext, QueueConsumer)]
+
+    def ready(self) -> bool:
+        return all(consumer._consumers_ready.ready() for consumer in self.consumers)
+
+    def get_dependency(self, worker_ctx: Any) -> Callable[[], bool]:
+        return self.ready
 
 
 class WorkerBase:
